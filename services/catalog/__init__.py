@@ -1,0 +1,2 @@
+"""Catalog service: tiered service institutions, standardised service items, search and
+supply–demand matching."""

@@ -1,0 +1,3 @@
+from puhui.catalog.server import main
+
+main()

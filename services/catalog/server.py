@@ -1,0 +1,37 @@
+"""Catalog process: the app (parts and lifecycle) and its entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from puhui.catalog.adapters.db import metadata
+from puhui.catalog.config import CatalogConfig
+from puhui.catalog.domain import Catalog
+from puhui.catalog.servicer import CatalogServicer
+from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from puhui.kit import config as kit_config
+from puhui.kit import server
+
+
+class CatalogApp(server.ServiceApp):
+    name = "catalog"
+
+    def __init__(self, config: CatalogConfig, **kw) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(config, metadata, **kw)
+        self.servicer = CatalogServicer(Catalog(node=config.node_id), self.db, self.outbox)
+
+    def grpc_services(self) -> Sequence[server.GrpcService]:
+        return [
+            server.GrpcService(
+                catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
+                lambda s: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(self.servicer, s),
+            )
+        ]
+
+
+def build(**overrides) -> CatalogApp:  # type: ignore[no-untyped-def]
+    return CatalogApp(kit_config.load(CatalogConfig, **overrides))
+
+
+def main() -> None:
+    server.run(build)

@@ -1,0 +1,23 @@
+from puhui.data.v1 import data_pb2 as _data_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PatentChanged(_message.Message):
+    __slots__ = ("change", "patent")
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    PATENT_FIELD_NUMBER: _ClassVar[int]
+    change: str
+    patent: _data_pb2.Patent
+    def __init__(self, change: _Optional[str] = ..., patent: _Optional[_Union[_data_pb2.Patent, _Mapping]] = ...) -> None: ...
+
+class TrademarkChanged(_message.Message):
+    __slots__ = ("change", "trademark")
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    TRADEMARK_FIELD_NUMBER: _ClassVar[int]
+    change: str
+    trademark: _data_pb2.Trademark
+    def __init__(self, change: _Optional[str] = ..., trademark: _Optional[_Union[_data_pb2.Trademark, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,187 @@
+"""Typed configuration, read from the environment once at start-up.
+
+Every setting is a dataclass field declared with `setting(...)`: the environment variable,
+its default, a description and an example. `load(cls)` builds the config and stops with a
+message naming the variable when a value is missing or malformed. The configuration
+reference in docs/ is generated from these declarations, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+NODE_ID_RE = re.compile(r"^\d{6}$")
+HUB_NODE_ID = "000000"
+
+
+class ConfigError(SystemExit):
+    """A missing or malformed setting; exits the process with the message."""
+
+
+def setting(
+    env: str,
+    default: Any = dataclasses.MISSING,
+    *,
+    doc: str,
+    example: str = "",
+    secret: bool = False,
+) -> Any:
+    meta = {"env": env, "doc": doc, "example": example, "secret": secret}
+    if default is dataclasses.MISSING:
+        return dataclasses.field(metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _parse(kind: Any, raw: str) -> Any:
+    if kind in (int, "int"):
+        return int(raw)
+    if kind in (float, "float"):
+        return float(raw)
+    if kind in (bool, "bool"):
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"expected true/false, got {raw!r}")
+    if kind in (Path, "Path"):
+        return Path(raw)
+    if kind in (tuple[str, ...], "tuple[str, ...]"):
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+    return raw
+
+
+C = TypeVar("C")
+
+
+def load(cls: type[C], environ: Mapping[str, str] | None = None, **overrides: Any) -> C:
+    """Build `cls` from the environment; explicit `overrides` win (used by tests and `make run`)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in overrides:
+            values[f.name] = overrides[f.name]
+            continue
+        name = f.metadata.get("env")
+        if not name:
+            continue
+        raw = env.get(name)
+        if raw is None or raw == "" and f.default is not dataclasses.MISSING:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"configuration: {name} is required ({f.metadata['doc']})")
+            continue
+        try:
+            values[f.name] = _parse(f.type, raw)
+        except ValueError as exc:
+            raise ConfigError(f"configuration: {name}={raw!r} is malformed: {exc}") from None
+    config = cls(**values)
+    validate = getattr(config, "validate", None)
+    if validate is not None:
+        validate()
+    return config
+
+
+def describe(cls: type) -> list[dict[str, str]]:
+    """The settings of a config class, for the generated configuration reference."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        if "env" not in f.metadata:
+            continue
+        default = "" if f.default is dataclasses.MISSING else f.default
+        rows.append(
+            {
+                "env": f.metadata["env"],
+                "default": "(required)" if f.default is dataclasses.MISSING else repr(default),
+                "doc": f.metadata["doc"],
+                "example": f.metadata.get("example", ""),
+                "secret": "yes" if f.metadata.get("secret") else "",
+            }
+        )
+    return rows
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("PUHUI_STATE", ".state"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceConfig:
+    """Settings every service process has. Services extend it with their own fields."""
+
+    service: str = setting("PUHUI_SERVICE", "", doc="Service name (set by the launcher).")
+    node_id: str = setting(
+        "PUHUI_NODE_ID",
+        HUB_NODE_ID,
+        doc="Node id: 000000 for the national hub, else the province's GB/T 2260 code.",
+        example="440000",
+    )
+    grpc_host: str = setting("PUHUI_GRPC_HOST", "127.0.0.1", doc="Address the gRPC server binds.")
+    grpc_port: int = setting("PUHUI_GRPC_PORT", 0, doc="gRPC port; 0 picks a free port.")
+    grpc_workers: int = setting("PUHUI_GRPC_WORKERS", 16, doc="gRPC server thread-pool size.")
+    metrics_port: int = setting(
+        "PUHUI_METRICS_PORT", 0, doc="Prometheus /metrics HTTP port; 0 picks a free port."
+    )
+    shutdown_grace_seconds: float = setting(
+        "PUHUI_SHUTDOWN_GRACE_SECONDS",
+        7.0,
+        doc="On SIGTERM, how long in-flight RPCs may finish (the process exits within 10 s).",
+    )
+    database_url: str = setting(
+        "PUHUI_DATABASE_URL",
+        "",
+        doc="SQLAlchemy URL of this service's own database; empty = SQLite under PUHUI_STATE.",
+        example="postgresql+psycopg://puhui:secret@db:5432/puhui_catalog",
+        secret=True,
+    )
+    migrate_on_start: bool = setting(
+        "PUHUI_MIGRATE_ON_START", True, doc="Run Alembic migrations before serving."
+    )
+    kafka_bootstrap: str = setting(
+        "PUHUI_KAFKA_BOOTSTRAP",
+        "",
+        doc="Kafka bootstrap servers; empty disables the relay and consumers (events wait in the outbox).",
+        example="127.0.0.1:19092",
+    )
+    redis_url: str = setting(
+        "PUHUI_REDIS_URL",
+        "",
+        doc="Redis URL; empty uses in-process stores (single-process local runs only).",
+        example="redis://127.0.0.1:16379/0",
+        secret=True,
+    )
+    otlp_endpoint: str = setting(
+        "PUHUI_OTLP_ENDPOINT", "", doc="OTLP/gRPC endpoint for traces; empty = no export."
+    )
+    log_level: str = setting("PUHUI_LOG_LEVEL", "INFO", doc="Log level.")
+    state_dir: Path = setting(
+        "PUHUI_STATE", Path(".state"), doc="Folder for embedded databases and local state."
+    )
+    token_audience: str = setting(
+        "PUHUI_TOKEN_AUDIENCE", "puhui", doc="Audience (`aud`) access tokens must carry."
+    )
+
+    def validate(self) -> None:
+        if not NODE_ID_RE.match(self.node_id):
+            raise ConfigError(
+                f"configuration: PUHUI_NODE_ID={self.node_id!r} is malformed: "
+                "expected 6 digits (000000 or a GB/T 2260 province code)"
+            )
+        if self.shutdown_grace_seconds >= 10:
+            raise ConfigError("configuration: PUHUI_SHUTDOWN_GRACE_SECONDS must be below 10")
+
+    @property
+    def is_hub(self) -> bool:
+        return self.node_id == HUB_NODE_ID
+
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        path = self.state_dir / self.node_id / f"{self.service}.db"
+        return f"sqlite:///{path}"
+
+

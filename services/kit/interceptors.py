@@ -1,0 +1,200 @@
+"""The server interceptor every service runs: tracing span, caller identity, RED metrics
+and the mapping of domain errors to gRPC statuses with `google.rpc` details."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from opentelemetry import trace
+
+from puhui.kit import auth, metrics, tracing
+from puhui.kit.errors import InvalidArgument, PuhuiError, ResourceExhausted
+
+logger = logging.getLogger(__name__)
+ERROR_DOMAIN = "puhui.cn"
+
+
+def to_status(error: PuhuiError, service: str = "") -> grpc.Status:
+    """A domain error as a gRPC status with ErrorInfo (+ BadRequest / RetryInfo) details."""
+    details: list[Any] = [
+        error_details_pb2.ErrorInfo(
+            reason=error.reason, domain=ERROR_DOMAIN, metadata={"service": service} if service else {}
+        )
+    ]
+    if isinstance(error, InvalidArgument):
+        details.append(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                    for v in error.violations
+                ]
+            )
+        )
+    if isinstance(error, ResourceExhausted):
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(int(error.retry_after_seconds * 1000))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+    packed = []
+    for detail in details:
+        item = any_pb2.Any()
+        item.Pack(detail)
+        packed.append(item)
+    status = status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
+    return rpc_status.to_status(status)
+
+
+def internal_status(trace_id: str) -> grpc.Status:
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN, metadata={"trace_id": trace_id}))
+    status = status_pb2.Status(
+        code=grpc.StatusCode.INTERNAL.value[0],
+        message=f"internal error; quote trace id {trace_id or '(none)'} when reporting it",
+        details=[info],
+    )
+    return rpc_status.to_status(status)
+
+
+def _peer_address(context: grpc.ServicerContext) -> str:
+    peer = context.peer() or ""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv4":
+        return rest.rsplit(":", 1)[0]
+    if kind == "ipv6":
+        return rest.rsplit(":", 1)[0].strip("[]").replace("%5B", "").replace("%5D", "")
+    return peer
+
+
+class ServiceInterceptor(grpc.ServerInterceptor):
+    """Wraps every RPC handler of our services (grpc.* system services pass through)."""
+
+    def __init__(self, service: str, node: str, verifier: auth.TokenVerifier) -> None:
+        self.service = service
+        self.node = node
+        self.verifier = verifier
+        self.tracer = tracing.tracer("puhui.grpc.server")
+
+    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith("/grpc."):
+            return handler
+        name = method.lstrip("/").rsplit(".", 1)[-1]  # "CatalogService/GetInstitution"
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(handler.unary_unary, name),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._streaming(handler.unary_stream, name),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # client streaming: none in our APIs
+
+    # -- shared pieces ----------------------------------------------------------------------
+    def _authenticate(self, context: grpc.ServicerContext) -> auth.Principal:
+        token = auth.bearer_token(context.invocation_metadata())
+        address = _peer_address(context)
+        if token is None:
+            return auth.Principal(client_address=address)
+        principal = self.verifier.verify(token)
+        return auth.Principal(**{**principal.__dict__, "client_address": address})
+
+    def _start(self, name: str, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
+        parent = tracing.extract_grpc_metadata(context.invocation_metadata())
+        service, _, rpc = name.partition("/")
+        return self.tracer.start_as_current_span(
+            name,
+            context=parent,
+            kind=trace.SpanKind.SERVER,
+            attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": rpc},
+        )
+
+    def _fail(self, exc: BaseException, context: grpc.ServicerContext, span: trace.Span) -> grpc.StatusCode:
+        """Abort the RPC for `exc`; return the code (abort raises, so callers re-raise)."""
+        if isinstance(exc, PuhuiError):
+            span.set_attribute("rpc.grpc.status_code", exc.code.value[0])
+            context.abort_with_status(to_status(exc, self.service))
+        trace_id = tracing.current_trace_id()
+        logger.error("unhandled error in %s (trace %s)", self.service, trace_id, exc_info=exc)
+        span.record_exception(exc)
+        span.set_status(trace.Status(trace.StatusCode.ERROR))
+        context.abort_with_status(internal_status(trace_id))
+        return grpc.StatusCode.INTERNAL  # not reached: abort raises
+
+    def _record(self, name: str, code: grpc.StatusCode, started: float) -> None:
+        labels = {"node": self.node, "service": self.service}
+        metrics.GRPC_SERVER_HANDLED.labels(method=name, code=code.name, **labels).inc()
+        metrics.GRPC_SERVER_HANDLING.labels(method=name, **labels).observe(time.perf_counter() - started)
+        metrics.GRPC_SERVER_IN_FLIGHT.labels(**labels).dec()
+
+    @staticmethod
+    def _code_of(exc: BaseException | None, context: grpc.ServicerContext) -> grpc.StatusCode:
+        if isinstance(exc, PuhuiError):
+            return exc.code
+        code = context.code() if hasattr(context, "code") else None
+        if isinstance(code, grpc.StatusCode):
+            return code
+        return grpc.StatusCode.OK if exc is None else grpc.StatusCode.INTERNAL
+
+    # -- wrappers ---------------------------------------------------------------------------
+    def _unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any], name: str):  # type: ignore[no-untyped-def]
+        def handle(request: Any, context: grpc.ServicerContext) -> Any:
+            started = time.perf_counter()
+            metrics.GRPC_SERVER_IN_FLIGHT.labels(node=self.node, service=self.service).inc()
+            failure: BaseException | None = None
+            with self._start(name, context) as span:
+                token = None
+                try:
+                    token = auth.set_current(self._authenticate(context))
+                    return behavior(request, context)
+                except Exception as exc:
+                    failure = exc
+                    if not _is_abort(exc, context):
+                        self._fail(exc, context, span)
+                    raise
+                finally:
+                    if token is not None:
+                        auth.reset_current(token)
+                    self._record(name, self._code_of(failure, context), started)
+
+        return handle
+
+    def _streaming(self, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]], name: str):  # type: ignore[no-untyped-def]
+        def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            started = time.perf_counter()
+            metrics.GRPC_SERVER_IN_FLIGHT.labels(node=self.node, service=self.service).inc()
+            failure: BaseException | None = None
+            with self._start(name, context) as span:
+                token = None
+                try:
+                    token = auth.set_current(self._authenticate(context))
+                    yield from behavior(request, context)
+                except Exception as exc:
+                    failure = exc
+                    if not _is_abort(exc, context):
+                        self._fail(exc, context, span)
+                    raise
+                finally:
+                    if token is not None:
+                        auth.reset_current(token)
+                    self._record(name, self._code_of(failure, context), started)
+
+        return handle
+
+
+def _is_abort(exc: BaseException, context: grpc.ServicerContext) -> bool:
+    """True when the handler already aborted the RPC itself (context.abort raises)."""
+    if isinstance(exc, PuhuiError):
+        return False
+    code = context.code() if hasattr(context, "code") else None
+    return isinstance(code, grpc.StatusCode) and code != grpc.StatusCode.OK

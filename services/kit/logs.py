@@ -1,0 +1,73 @@
+"""One JSON-lines log format for every Puhui process.
+
+Each line: time, level, logger, message, node, service, trace_id, span_id (from the current
+OpenTelemetry span) and any `extra=` fields. Values under secret-looking keys are replaced
+by "[redacted]": passwords, tokens, secrets and ID numbers never reach a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+
+SECRET_KEY_RE = re.compile(
+    r"(password|passwd|secret|token|authorization|id_number|credential|private|api_key)", re.I
+)
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def redact(value: Any, key: str = "") -> Any:
+    if key and SECRET_KEY_RE.search(key):
+        return "[redacted]"
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, node: str = "", service: str = "") -> None:
+        super().__init__()
+        self.node = node
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "node": self.node,
+            "service": self.service,
+        }
+        ctx = trace.get_current_span().get_span_context()
+        if ctx.is_valid:
+            line["trace_id"] = format(ctx.trace_id, "032x")
+            line["span_id"] = format(ctx.span_id, "016x")
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                line[key] = redact(value, key)
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure(service: str, node: str, level: str = "INFO", stream: Any = None) -> None:
+    """Install the JSON formatter on the root logger (idempotent)."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter(node=node, service=service))
+    for old in [h for h in root.handlers if getattr(h, "_puhui", False)]:
+        root.removeHandler(old)
+    handler._puhui = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("kafka", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

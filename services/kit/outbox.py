@@ -1,0 +1,279 @@
+"""Transactional outbox: events are rows written in the same database transaction as the
+change they describe; a relay thread publishes them to Kafka and marks them published.
+
+If Kafka is down the rows wait; nothing is lost. The relay sends in id order with an
+idempotent, acks=all producer, so each event reaches the log once per successful send.
+A send that fails after a later one succeeded can reorder two events on retry; consumers
+are idempotent (inbox), and per-subject order only matters within one partition.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf.message import Message
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from puhui.events.v1 import envelope_pb2
+from puhui.kit import kafka, metrics, tracing
+from puhui.kit.db import Database
+from puhui.kit.ids import new_id
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "puhui_outbox",
+        metadata,
+        Column("id", _Id, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("topic", String(255), nullable=False),
+        Column("key", String(255), nullable=False),
+        Column("event_type", String(255), nullable=False),
+        Column("envelope", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+        Index("ix_puhui_outbox_pending", "published_at", "id"),
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(moment)
+    return ts
+
+
+class Outbox:
+    """Records events inside the caller's transaction."""
+
+    def __init__(self, table: Table, node: str, service: str) -> None:
+        self.table = table
+        self.node = node
+        self.service = service
+        self._wake = threading.Event()
+
+    def topic(self, stream: str = "events") -> str:
+        return kafka.topic_name(self.node, self.service, stream)
+
+    def record(
+        self,
+        session: Session,
+        payload: Message,
+        *,
+        subject: str,
+        stream: str = "events",
+        key: str | None = None,
+    ) -> envelope_pb2.EventEnvelope:
+        """Add an event to the outbox in `session`'s transaction and return its envelope."""
+        now = utcnow()
+        packed = any_pb2.Any()
+        packed.Pack(payload)
+        headers = tracing.inject()
+        envelope = envelope_pb2.EventEnvelope(
+            event_id=new_id(),
+            type=payload.DESCRIPTOR.full_name,
+            source_node=self.node,
+            source_service=self.service,
+            subject=subject,
+            time=to_timestamp(now),
+            schema_version=SCHEMA_VERSION,
+            traceparent=headers.get("traceparent", ""),
+            tracestate=headers.get("tracestate", ""),
+            payload=packed,
+        )
+        session.execute(
+            self.table.insert().values(
+                event_id=envelope.event_id,
+                topic=self.topic(stream),
+                key=key or subject,
+                event_type=envelope.type,
+                envelope=envelope.SerializeToString(),
+                created_at=now,
+                attempts=0,
+            )
+        )
+        sa_event.listen(session, "after_commit", lambda _s: self._wake.set(), once=True)
+        return envelope
+
+    def wait_for_work(self, timeout: float) -> None:
+        self._wake.wait(timeout)
+        self._wake.clear()
+
+
+class OutboxRelay:
+    """Background thread: outbox rows → Kafka → marked published."""
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        bootstrap: str,
+        *,
+        batch_size: int = 500,
+        idle_poll_seconds: float = 0.2,
+        retention: timedelta = timedelta(hours=24),
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.table = outbox.table
+        self.bootstrap = bootstrap
+        self.batch_size = batch_size
+        self.idle_poll_seconds = idle_poll_seconds
+        self.retention = retention
+        self._producer = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._labels = {"node": outbox.node, "service": outbox.service}
+        self._last_gauges = 0.0
+        self._last_prune = 0.0
+
+    # lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.outbox._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=2)
+            except Exception:  # closing a producer of an unreachable broker may raise
+                logger.warning("outbox relay: producer close failed", exc_info=True)
+            self._producer = None
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                sent = self.publish_once()
+                backoff = 0.5
+                self._update_gauges()
+                if sent < self.batch_size:
+                    self.outbox.wait_for_work(self.idle_poll_seconds)
+            except Exception:
+                logger.warning("outbox relay: publish failed; retrying in %.1fs", backoff, exc_info=True)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    # work --------------------------------------------------------------------------------
+    def _ensure_producer(self):  # type: ignore[no-untyped-def]
+        if self._producer is None:
+            self._producer = kafka.make_producer(
+                self.bootstrap, f"puhui-{self.outbox.service}-{self.outbox.node}-relay"
+            )
+        return self._producer
+
+    def publish_once(self) -> int:
+        """Publish one batch of pending events; return how many Kafka acknowledged."""
+        t = self.table
+        with self.db.transaction() as session:
+            query = (
+                select(t.c.id, t.c.topic, t.c.key, t.c.envelope, t.c.event_type)
+                .where(t.c.published_at.is_(None))
+                .order_by(t.c.id)
+                .limit(self.batch_size)
+            )
+            if not self.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = session.execute(query).all()
+            if not rows:
+                return 0
+            producer = self._ensure_producer()
+            futures = [
+                (
+                    row,
+                    producer.send(
+                        row.topic,
+                        key=row.key.encode(),
+                        value=row.envelope,
+                        headers=[("event_type", row.event_type.encode())],
+                    ),
+                )
+                for row in rows
+            ]
+            producer.flush(timeout=15)
+            done: list[int] = []
+            failed: list[tuple[int, str]] = []
+            for row, future in futures:
+                try:
+                    future.get(timeout=0)
+                    done.append(row.id)
+                    metrics.KAFKA_PRODUCED.labels(topic=row.topic, **self._labels).inc()
+                except Exception as exc:
+                    failed.append((row.id, repr(exc)[:500]))
+                    metrics.KAFKA_PRODUCE_FAILED.labels(topic=row.topic, **self._labels).inc()
+            now = utcnow()
+            if done:
+                session.execute(update(t).where(t.c.id.in_(done)).values(published_at=now))
+            for row_id, error in failed:
+                session.execute(
+                    update(t)
+                    .where(t.c.id == row_id)
+                    .values(attempts=t.c.attempts + 1, last_error=error)
+                )
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {len(rows)} events not acknowledged by Kafka")
+        return len(done)
+
+    def backlog(self) -> tuple[int, float]:
+        """(unpublished events, age in seconds of the oldest)."""
+        t = self.table
+        with self.db.transaction() as session:
+            count, oldest = session.execute(
+                select(func.count(), func.min(t.c.created_at)).where(t.c.published_at.is_(None))
+            ).one()
+        if oldest is None:
+            return count, 0.0
+        if oldest.tzinfo is None:  # SQLite returns naive datetimes
+            oldest = oldest.replace(tzinfo=UTC)
+        return count, max(0.0, (utcnow() - oldest).total_seconds())
+
+    def _update_gauges(self) -> None:
+        now = time.monotonic()
+        if now - self._last_gauges < 2.0:
+            return
+        self._last_gauges = now
+        count, age = self.backlog()
+        metrics.OUTBOX_BACKLOG.labels(**self._labels).set(count)
+        metrics.OUTBOX_OLDEST_AGE.labels(**self._labels).set(age)
+        if now - self._last_prune > 60.0:
+            self._last_prune = now
+            cutoff = utcnow() - self.retention
+            with self.db.transaction() as session:
+                session.execute(
+                    delete(self.table).where(self.table.c.published_at < cutoff)
+                )

@@ -1,0 +1,68 @@
+"""Page tokens (AIP-158): opaque to clients, bound to the filters they were issued for."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.message import DecodeError
+
+from puhui.common.v1 import common_pb2
+from puhui.kit.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+CURSOR_VERSION = 1
+
+
+def filter_hash(filters: Mapping[str, Any]) -> str:
+    canonical = json.dumps(filters, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Page:
+    size: int
+    after: str  # sort key of the last item of the previous page; "" for the first page
+    filters_hash: str
+
+    def next_token(self, last_sort_key: str) -> str:
+        cursor = common_pb2.PageCursor(
+            after=last_sort_key, filter_hash=self.filters_hash, version=CURSOR_VERSION
+        )
+        return base64.urlsafe_b64encode(cursor.SerializeToString()).decode().rstrip("=")
+
+
+def page_request(
+    page_size: int,
+    page_token: str,
+    filters: Mapping[str, Any],
+    *,
+    default: int = DEFAULT_PAGE_SIZE,
+    maximum: int = MAX_PAGE_SIZE,
+    size_field: str = "page_size",
+    token_field: str = "page_token",
+) -> Page:
+    """Validate page size and token; raise InvalidArgument naming the field."""
+    if page_size < 0:
+        raise InvalidArgument.field(size_field, "must not be negative")
+    size = min(page_size or default, maximum)
+    digest = filter_hash(filters)
+    if not page_token:
+        return Page(size=size, after="", filters_hash=digest)
+    try:
+        raw = base64.urlsafe_b64decode(page_token + "=" * (-len(page_token) % 4))
+        cursor = common_pb2.PageCursor.FromString(raw)
+    except (ValueError, DecodeError):
+        raise InvalidArgument.field(token_field, "is not a page token issued by this API") from None
+    if cursor.version != CURSOR_VERSION or not cursor.after:
+        raise InvalidArgument.field(token_field, "is not a page token issued by this API")
+    if cursor.filter_hash != digest:
+        raise InvalidArgument.field(
+            token_field, "was issued for different filters; repeat the first request"
+        )
+    return Page(size=size, after=cursor.after, filters_hash=digest)

@@ -1,0 +1,304 @@
+"""Server bootstrap shared by every service.
+
+`ServiceApp` owns a service's parts (database, outbox relay, consumers, Redis) and their
+lifecycle; `ServiceHost` runs it behind a grpcio synchronous server with a thread pool,
+standard health (`grpc.health.v1`), server reflection, the interceptor, and a Prometheus
+endpoint on its own port.
+
+Health is NOT_SERVING until the database, Redis and Kafka (when configured) have answered;
+afterwards the database and Redis are re-checked every few seconds. A Kafka outage does not
+make a node unready: events wait in the outbox and the node keeps serving its users.
+
+On SIGTERM or SIGINT: health goes NOT_SERVING, the server stops accepting RPCs, in-flight
+RPCs get `shutdown_grace_seconds` to finish, background workers stop, and the process exits
+within 10 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy import MetaData, Table
+
+from puhui.kit import auth, kafka, logs, metrics, migrations, tracing
+from puhui.kit import redis as kit_redis
+from puhui.kit.config import ServiceConfig
+from puhui.kit.db import Database
+from puhui.kit.inbox import EventConsumer
+from puhui.kit.interceptors import ServiceInterceptor
+from puhui.kit.outbox import Outbox, OutboxRelay
+
+logger = logging.getLogger(__name__)
+VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    check: Callable[[], None]
+    # Required for the first SERVING only (Kafka); re-checked continuously otherwise.
+    startup_only: bool = False
+
+
+@dataclass(frozen=True)
+class GrpcService:
+    """One gRPC service of an app: its full name and how to add it to a server."""
+
+    full_name: str
+    register: Callable[[grpc.Server], None]
+
+
+class ServiceApp:
+    """Base of every service's application object: parts and lifecycle, no transport.
+
+    Subclasses set `name`, pass their SQLAlchemy metadata (which holds `puhui_outbox` and
+    `puhui_inbox`), and implement `grpc_services()`; they may add `consumers()`.
+    """
+
+    name = ""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        metadata: MetaData,
+        *,
+        verifier: auth.TokenVerifier | None = None,
+    ) -> None:
+        self.config = config
+        self.metadata = metadata
+        self.node = config.node_id
+        self.db = Database(config.effective_database_url())
+        self.outbox = Outbox(self._table("puhui_outbox"), config.node_id, self.name)
+        self.inbox = self._table("puhui_inbox")
+        self.verifier: auth.TokenVerifier = verifier or auth.RejectingVerifier()
+        self.redis: kit_redis.Redis | None = None
+        self.relay: OutboxRelay | None = None
+        self._consumers: list[EventConsumer] = []
+
+    def _table(self, name: str) -> Table:
+        try:
+            return self.metadata.tables[name]
+        except KeyError:
+            raise RuntimeError(f"{self.name}: metadata lacks the kit table {name}") from None
+
+    # -- to implement ----------------------------------------------------------------------
+    def grpc_services(self) -> Sequence[GrpcService]:
+        raise NotImplementedError
+
+    def consumers(self) -> Sequence[EventConsumer]:
+        """Event consumers this service runs (built after start-up, Kafka configured)."""
+        return ()
+
+    def topics(self) -> Sequence[str]:
+        """Topics this service produces to (created at start-up)."""
+        return (self.outbox.topic(),)
+
+    # -- helpers for subclasses ------------------------------------------------------------
+    def consumer(self, *, group: str, handler: Any, topics: Sequence[str] = (), pattern: str | None = None, **kw: Any) -> EventConsumer:
+        return EventConsumer(
+            self.db,
+            self.inbox,
+            self.config.kafka_bootstrap,
+            group=group,
+            handler=handler,
+            node=self.node,
+            service=self.name,
+            topics=topics,
+            pattern=pattern,
+            **kw,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self.db.start()
+        if self.config.migrate_on_start:
+            migrations.upgrade(self.name, self.db.url)
+        self.redis = kit_redis.connect(self.config.redis_url)
+        if self.config.kafka_bootstrap:
+            self.relay = OutboxRelay(self.db, self.outbox, self.config.kafka_bootstrap)
+            self.relay.start()
+
+    def start_consumers(self) -> None:
+        """Called once Kafka answered (topics exist by then)."""
+        if not self.config.kafka_bootstrap or self._consumers:
+            return
+        try:
+            kafka.ensure_topics(self.config.kafka_bootstrap, self.topics())
+        except Exception:
+            logger.warning("%s: could not create topics; the broker may auto-create them", self.name, exc_info=True)
+        self._consumers = list(self.consumers())
+        for c in self._consumers:
+            c.start()
+
+    def stop(self) -> None:
+        for c in self._consumers:
+            c.stop(timeout=2.0)
+        if self.relay is not None:
+            self.relay.stop(timeout=2.0)
+        if self.redis is not None:
+            self.redis.close()
+        self.db.stop()
+
+    def dependencies(self) -> list[Dependency]:
+        deps = [Dependency("database", self.db.ping)]
+        if self.redis is not None:
+            client = self.redis
+            deps.append(Dependency("redis", lambda: kit_redis.ping(client)))
+        if self.config.kafka_bootstrap:
+            bootstrap = self.config.kafka_bootstrap
+
+            def kafka_check() -> None:
+                if not kafka.reachable(bootstrap):
+                    raise ConnectionError(f"Kafka at {bootstrap} does not answer")
+
+            deps.append(Dependency("kafka", kafka_check, startup_only=True))
+        return deps
+
+
+class ServiceHost:
+    """Runs one ServiceApp: gRPC server, health, reflection, metrics, signals."""
+
+    def __init__(self, app: ServiceApp, *, readiness_interval: float = 2.0) -> None:
+        self.app = app
+        self.config = app.config
+        self.readiness_interval = readiness_interval
+        self.health = health.HealthServicer(
+            experimental_non_blocking=True,
+            experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1),
+        )
+        self.server: grpc.Server | None = None
+        self.metrics_server = metrics.MetricsServer(self.config.grpc_host, self.config.metrics_port)
+        self.port = 0
+        self._service_names: list[str] = []
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._ready = threading.Event()
+        self._readiness: threading.Thread | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.config.grpc_host}:{self.port}"
+
+    def start(self) -> None:
+        cfg = self.config
+        tracing.setup(self.app.name, cfg.node_id, cfg.otlp_endpoint)
+        metrics.BUILD_INFO.labels(node=cfg.node_id, service=self.app.name, version=VERSION).set(1)
+        self.metrics_server.start()
+        self.app.start()
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=cfg.grpc_workers, thread_name_prefix=f"{self.app.name}-rpc"),
+            interceptors=[ServiceInterceptor(self.app.name, cfg.node_id, self.app.verifier)],
+            options=[
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+            ],
+            maximum_concurrent_rpcs=cfg.grpc_workers * 16,
+        )
+        services = list(self.app.grpc_services())
+        for s in services:
+            s.register(self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self._service_names = [s.full_name for s in services]
+        reflection.enable_server_reflection(
+            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+        )
+        self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.port = self.server.add_insecure_port(f"{cfg.grpc_host}:{cfg.grpc_port}")
+        if self.port == 0:
+            raise SystemExit(f"{self.app.name}: cannot bind {cfg.grpc_host}:{cfg.grpc_port}")
+        self.server.start()
+        self._readiness = threading.Thread(target=self._watch_readiness, name="readiness", daemon=True)
+        self._readiness.start()
+        logger.info(
+            "%s serving on %s (metrics :%d)", self.app.name, self.address, self.metrics_server.port
+        )
+
+    def _set_health(self, status: int) -> None:
+        for name in ["", *self._service_names]:
+            self.health.set(name, status)
+
+    def _check(self, deps: list[Dependency], first: bool) -> bool:
+        ok = True
+        for dep in deps:
+            if dep.startup_only and not first:
+                continue
+            try:
+                dep.check()
+                up = 1
+            except Exception as exc:
+                up = 0
+                ok = False
+                logger.warning("%s: dependency %s not ready: %s", self.app.name, dep.name, exc)
+            metrics.DEPENDENCY_UP.labels(node=self.config.node_id, service=self.app.name, dependency=dep.name).set(up)
+        return ok
+
+    def _watch_readiness(self) -> None:
+        deps = self.app.dependencies()
+        first = True
+        serving = False
+        while not self._stopping.is_set():
+            ok = self._check(deps, first)
+            if ok and first:
+                self.app.start_consumers()
+                first = False
+            if ok != serving and not self._stopping.is_set():
+                serving = ok
+                self._set_health(
+                    health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+                )
+                if ok:
+                    self._ready.set()
+            self._stopping.wait(self.readiness_interval if not first else 0.5)
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        return self._ready.wait(timeout)
+
+    def stop(self, grace: float | None = None) -> None:
+        """NOT_SERVING, stop accepting, drain in-flight RPCs, stop workers."""
+        if self._stopping.is_set():
+            self._stopped.wait(12)
+            return
+        self._stopping.set()
+        started = time.monotonic()
+        grace = self.config.shutdown_grace_seconds if grace is None else grace
+        self.health.enter_graceful_shutdown()
+        if self.server is not None:
+            self.server.stop(grace).wait(grace + 0.5)
+        self.app.stop()
+        self.metrics_server.stop()
+        logger.info("%s stopped in %.1fs", self.app.name, time.monotonic() - started)
+        self._stopped.set()
+
+    def serve_forever(self) -> None:
+        """Block until SIGTERM/SIGINT, then stop gracefully."""
+        stop_requested = threading.Event()
+
+        def on_signal(signum: int, _frame: object) -> None:
+            logger.info("%s: received %s, shutting down", self.app.name, signal.Signals(signum).name)
+            stop_requested.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        while not stop_requested.wait(0.5):
+            pass
+        self.stop()
+
+
+def run(app_factory: Callable[[], ServiceApp]) -> None:
+    """Entry point of `python -m puhui.<service>`: logs, app, host, serve until signalled."""
+    app = app_factory()
+    logs.configure(app.name, app.config.node_id, app.config.log_level)
+    host = ServiceHost(app)
+    host.start()
+    print(f"{app.name} node={app.config.node_id} grpc={host.address} metrics={host.metrics_server.port}", flush=True)
+    host.serve_forever()
