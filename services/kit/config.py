@@ -109,7 +109,7 @@ def default_state_dir() -> Path:
     return Path(os.environ.get("PUHUI_STATE", ".state"))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
     """Settings every service process has. Services extend it with their own fields."""
 

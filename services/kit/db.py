@@ -52,9 +52,11 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = normalise_url(url)
         self.engine: Engine | None = None
+        self._reader: Engine | None = None
         self._pool_size = pool_size
         self._echo = echo
         self._sessions: sessionmaker[Session] | None = None
+        self._read_sessions: sessionmaker[Session] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -80,16 +82,36 @@ class Database:
                 echo=self._echo,
                 pool_size=self._pool_size,
                 max_overflow=self._pool_size,
-                pool_pre_ping=True,
+                # No pre-ping: it costs a round trip per checkout. A connection broken by a
+                # database restart fails one request and the pool is invalidated.
                 pool_recycle=1800,
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if self.is_sqlite:
+            self._reader = self.engine
+        else:
+            # Reads get their own pool of autocommit connections: one round trip per query,
+            # no BEGIN/COMMIT and no reset on return.
+            self._reader = create_engine(
+                self.url,
+                echo=self._echo,
+                pool_size=self._pool_size,
+                max_overflow=self._pool_size,
+                pool_recycle=1800,
+                isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,
+            )
+        self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
 
     def stop(self) -> None:
+        if self._reader is not None and self._reader is not self.engine:
+            self._reader.dispose()
+        self._reader = None
         if self.engine is not None:
             self.engine.dispose()
             self.engine = None
             self._sessions = None
+            self._read_sessions = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -97,6 +119,18 @@ class Database:
         if self._sessions is None:
             raise RuntimeError("Database.start() was not called")
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads only, without BEGIN/COMMIT round trips (PostgreSQL autocommit).
+
+        Each statement sees the latest committed data; use `transaction()` when several
+        reads must agree with each other or anything is written.
+        """
+        if self._read_sessions is None:
+            raise RuntimeError("Database.start() was not called")
+        with self._read_sessions() as session:
             yield session
 
     def ping(self) -> None:

@@ -1,0 +1,98 @@
+"""Foundation benchmark: one real read RPC of a service beside a no-op grpcio server.
+
+The real RPC is CatalogService.GetInstitution, served by `python -m puhui.catalog` (its own
+process: interceptors, tracing, metrics, SQLAlchemy, PostgreSQL from `make up`). The
+ceiling is bench/noop_server.py (same thread-pool size, no interceptors, no database),
+measured in the same run with the same grpc.aio load generator.
+
+Targets (issue 2): real ≥ 60% of the no-op req/s; real p99 ≤ 2× the no-op p99.
+
+    python -m bench.grpc_read [--concurrency 32] [--duration 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import grpc
+
+from bench import harness
+from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from puhui.kit.testing import infra, temporary_database
+
+GET = "/puhui.catalog.v1.CatalogService/GetInstitution"
+
+
+def seed(target: str) -> str:
+    with grpc.insecure_channel(target) as channel:
+        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        created = stub.CreateInstitution(
+            catalog_pb2.CreateInstitutionRequest(
+                institution=catalog_pb2.Institution(
+                    name="广州市知识产权信息服务中心",
+                    tier=catalog_pb2.INSTITUTION_TIER_PREFECTURE_CENTRE,
+                    region_code="440100",
+                    description="专利检索、分析与培训",
+                    ipc_fields=["G06F", "H04L 9/00"],
+                    monthly_capacity=200,
+                )
+            ),
+            timeout=10,
+        )
+    return created.institution_id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--name", default="grpc_read")
+    parser.add_argument(
+        "--env", action="append", default=[], help="extra KEY=VALUE for the service process"
+    )
+    args = parser.parse_args()
+    extra = dict(kv.split("=", 1) for kv in args.env)
+
+    with harness.noop_ceiling() as noop:
+        request = catalog_pb2.GetInstitutionRequest(institution_id="440000-000001").SerializeToString()
+        ceiling = harness.load(
+            noop, harness.NOOP_METHOD, request, concurrency=args.concurrency, duration=args.duration
+        )
+
+    with temporary_database(infra("PUHUI_POSTGRES_URL"), "bench") as url:
+        env = {
+            "PUHUI_NODE_ID": "440000",
+            "PUHUI_DATABASE_URL": url,
+            "PUHUI_KAFKA_BOOTSTRAP": os.environ.get("PUHUI_KAFKA_BOOTSTRAP", infra("PUHUI_KAFKA_BOOTSTRAP")),
+            **extra,
+        }
+        with harness.spawn_service("catalog", env) as target:
+            institution_id = seed(target)
+            request = catalog_pb2.GetInstitutionRequest(institution_id=institution_id).SerializeToString()
+            real = harness.load(target, GET, request, concurrency=args.concurrency, duration=args.duration)
+
+    figures = real.summary()
+    ceil = ceiling.summary()
+    harness.write_result(
+        args.name,
+        figures,
+        ceiling=ceil,
+        ratios={
+            "req_per_s (real/noop)": real.rps / ceiling.rps,
+            "p99 (real/noop)": real.percentile(0.99) / ceiling.percentile(0.99),
+        },
+        conditions={
+            "rpc": "CatalogService.GetInstitution (PostgreSQL primary-key read)",
+            "ceiling": "no-op grpcio sync server, 16 workers, echo",
+            "client": "grpc.aio, one process",
+            "concurrency": args.concurrency,
+            "duration_s": args.duration,
+            "service_env": {k: v for k, v in extra.items()},
+        },
+        targets={"req_per_s ratio": ">= 0.60", "p99 ratio": "<= 2.0"},
+    )
+
+
+if __name__ == "__main__":
+    main()

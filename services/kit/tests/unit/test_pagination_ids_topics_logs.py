@@ -1,0 +1,71 @@
+import io
+import json
+import logging
+import uuid
+
+import pytest
+
+from puhui.kit import kafka, logs
+from puhui.kit.errors import InvalidArgument
+from puhui.kit.ids import uuid7
+from puhui.kit.pagination import MAX_PAGE_SIZE, page_request
+
+
+def test_page_token_round_trip_and_binding():
+    filters = {"region": "440100"}
+    first = page_request(0, "", filters)
+    assert first.size == 50 and first.after == ""
+    token = first.next_token("name\x00id")
+    again = page_request(10, token, filters)
+    assert again.after == "name\x00id" and again.size == 10
+    with pytest.raises(InvalidArgument) as info:
+        page_request(10, token, {"region": "440300"})
+    assert info.value.violations[0].field == "page_token"
+
+
+@pytest.mark.parametrize("token", ["garbage!!", "AAAA", "x"])
+def test_foreign_page_tokens_are_invalid_argument(token):
+    with pytest.raises(InvalidArgument) as info:
+        page_request(10, token, {})
+    assert info.value.violations[0].field == "page_token"
+
+
+def test_page_size_bounds():
+    assert page_request(10_000, "", {}).size == MAX_PAGE_SIZE
+    with pytest.raises(InvalidArgument):
+        page_request(-1, "", {})
+
+
+def test_uuid7_is_version_7_and_time_ordered():
+    ids = [uuid7() for _ in range(2000)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert ids == sorted(ids, key=lambda u: u.int)
+    assert len(set(ids)) == len(ids)
+
+
+def test_topic_names_carry_the_node():
+    topic = kafka.topic_name("440000", "catalog")
+    assert topic == "puhui.440000.catalog.events"
+    assert kafka.source_node_of(topic) == "440000"
+    import re
+
+    pattern = re.compile(kafka.topic_pattern("catalog"))
+    assert pattern.match(topic)
+    assert pattern.match("puhui.320000.catalog.events")
+    assert not pattern.match(kafka.dlq_topic(topic))
+    assert not pattern.match("puhui.440000.feedback.events")
+
+
+def test_json_logs_redact_secret_fields():
+    stream = io.StringIO()
+    logs.configure("identity", "440000", "INFO", stream=stream)
+    try:
+        logging.getLogger("puhui.test").info("signed in", extra={"password": "hunter2", "login": "a@b.cn"})
+    finally:
+        for h in [h for h in logging.getLogger().handlers if getattr(h, "_puhui", False)]:
+            logging.getLogger().removeHandler(h)
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert line["password"] == "[redacted]"
+    assert line["login"] == "a@b.cn"
+    assert line["node"] == "440000" and line["service"] == "identity"
+    assert "hunter2" not in stream.getvalue()
