@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from puhui.feedback.v1 import feedback_pb2 as puhui_dot_feedback_dot_v1_dot_feedback__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1epuhui/feedback/v1/events.proto\x12\x11puhui.feedback.v1\x1a puhui/feedback/v1/feedback.proto\"K\n\x13ServiceCaseRecorded\x12\x34\n\x0cservice_case\x18\x01 \x01(\x0b\x32\x1e.puhui.feedback.v1.ServiceCase\"~\n\x0fRatingSubmitted\x12)\n\x06rating\x18\x01 \x01(\x0b\x32\x19.puhui.feedback.v1.Rating\x12\x16\n\x0einstitution_id\x18\x02 \x01(\t\x12\x17\n\x0fservice_item_id\x18\x03 \x01(\t\x12\x0f\n\x07node_id\x18\x04 \x01(\t\"G\n\rTicketChanged\x12\x36\n\x06ticket\x18\x01 \x01(\x0b\x32&.puhui.feedback.v1.RectificationTicket\"P\n\x16TicketDeadlineBreached\x12\x36\n\x06ticket\x18\x01 \x01(\x0b\x32&.puhui.feedback.v1.RectificationTicket\"R\n\rAppealChanged\x12)\n\x06\x61ppeal\x18\x01 \x01(\x0b\x32\x19.puhui.feedback.v1.Appeal\x12\x16\n\x0einstitution_id\x18\x02 \x01(\t\"<\n\x0fReportSubmitted\x12)\n\x06report\x18\x01 \x01(\x0b\x32\x19.puhui.feedback.v1.Reportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1epuhui/feedback/v1/events.proto\x12\x11puhui.feedback.v1\x1a puhui/feedback/v1/feedback.proto\"K\n\x13ServiceCaseRecorded\x12\x34\n\x0cservice_case\x18\x01 \x01(\x0b\x32\x1e.puhui.feedback.v1.ServiceCase\"~\n\x0fRatingSubmitted\x12)\n\x06rating\x18\x01 \x01(\x0b\x32\x19.puhui.feedback.v1.Rating\x12\x16\n\x0einstitution_id\x18\x02 \x01(\t\x12\x17\n\x0fservice_item_id\x18\x03 \x01(\t\x12\x0f\n\x07node_id\x18\x04 \x01(\t\"G\n\rTicketChanged\x12\x36\n\x06ticket\x18\x01 \x01(\x0b\x32&.puhui.feedback.v1.RectificationTicket\"P\n\x16TicketDeadlineBreached\x12\x36\n\x06ticket\x18\x01 \x01(\x0b\x32&.puhui.feedback.v1.RectificationTicket\"}\n\rAppealChanged\x12)\n\x06\x61ppeal\x18\x01 \x01(\x0b\x32\x19.puhui.feedback.v1.Appeal\x12\x16\n\x0einstitution_id\x18\x02 \x01(\t\x12)\n\x06rating\x18\x03 \x01(\x0b\x32\x19.puhui.feedback.v1.Rating\"<\n\x0fReportSubmitted\x12)\n\x06report\x18\x01 \x01(\x0b\x32\x19.puhui.feedback.v1.Reportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,7 +41,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TICKETDEADLINEBREACHED']._serialized_start=365
   _globals['_TICKETDEADLINEBREACHED']._serialized_end=445
   _globals['_APPEALCHANGED']._serialized_start=447
-  _globals['_APPEALCHANGED']._serialized_end=529
-  _globals['_REPORTSUBMITTED']._serialized_start=531
-  _globals['_REPORTSUBMITTED']._serialized_end=591
+  _globals['_APPEALCHANGED']._serialized_end=572
+  _globals['_REPORTSUBMITTED']._serialized_start=574
+  _globals['_REPORTSUBMITTED']._serialized_end=634
 # @@protoc_insertion_point(module_scope)

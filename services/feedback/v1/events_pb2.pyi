@@ -37,12 +37,14 @@ class TicketDeadlineBreached(_message.Message):
     def __init__(self, ticket: _Optional[_Union[_feedback_pb2.RectificationTicket, _Mapping]] = ...) -> None: ...
 
 class AppealChanged(_message.Message):
-    __slots__ = ("appeal", "institution_id")
+    __slots__ = ("appeal", "institution_id", "rating")
     APPEAL_FIELD_NUMBER: _ClassVar[int]
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    RATING_FIELD_NUMBER: _ClassVar[int]
     appeal: _feedback_pb2.Appeal
     institution_id: str
-    def __init__(self, appeal: _Optional[_Union[_feedback_pb2.Appeal, _Mapping]] = ..., institution_id: _Optional[str] = ...) -> None: ...
+    rating: _feedback_pb2.Rating
+    def __init__(self, appeal: _Optional[_Union[_feedback_pb2.Appeal, _Mapping]] = ..., institution_id: _Optional[str] = ..., rating: _Optional[_Union[_feedback_pb2.Rating, _Mapping]] = ...) -> None: ...
 
 class ReportSubmitted(_message.Message):
     __slots__ = ("report",)

@@ -103,7 +103,7 @@ COLLECTION_POINT_HOTLINE: CollectionPoint
 COLLECTION_POINT_SURVEY: CollectionPoint
 
 class ServiceCase(_message.Message):
-    __slots__ = ("case_id", "institution_id", "service_item_id", "person_id", "node_id", "completed_at", "invitation_expires_at", "rated_stages")
+    __slots__ = ("case_id", "institution_id", "service_item_id", "person_id", "node_id", "completed_at", "invitation_expires_at", "rated_stages", "completed", "recorded_at")
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +112,8 @@ class ServiceCase(_message.Message):
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
     INVITATION_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     RATED_STAGES_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
     case_id: str
     institution_id: str
     service_item_id: str
@@ -120,21 +122,33 @@ class ServiceCase(_message.Message):
     completed_at: _timestamp_pb2.Timestamp
     invitation_expires_at: _timestamp_pb2.Timestamp
     rated_stages: _containers.RepeatedScalarFieldContainer[CaseStage]
-    def __init__(self, case_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., service_item_id: _Optional[str] = ..., person_id: _Optional[str] = ..., node_id: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., invitation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rated_stages: _Optional[_Iterable[_Union[CaseStage, str]]] = ...) -> None: ...
+    completed: bool
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, case_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., service_item_id: _Optional[str] = ..., person_id: _Optional[str] = ..., node_id: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., invitation_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rated_stages: _Optional[_Iterable[_Union[CaseStage, str]]] = ..., completed: _Optional[bool] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RecordServiceCaseRequest(_message.Message):
-    __slots__ = ("institution_id", "service_item_id", "person_id", "completed_at", "request_id")
+    __slots__ = ("institution_id", "service_item_id", "person_id", "completed_at", "request_id", "in_progress")
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
     institution_id: str
     service_item_id: str
     person_id: str
     completed_at: _timestamp_pb2.Timestamp
     request_id: str
-    def __init__(self, institution_id: _Optional[str] = ..., service_item_id: _Optional[str] = ..., person_id: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    in_progress: bool
+    def __init__(self, institution_id: _Optional[str] = ..., service_item_id: _Optional[str] = ..., person_id: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., in_progress: _Optional[bool] = ...) -> None: ...
+
+class CompleteServiceCaseRequest(_message.Message):
+    __slots__ = ("case_id", "completed_at")
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    case_id: str
+    completed_at: _timestamp_pb2.Timestamp
+    def __init__(self, case_id: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RecordServiceCaseResponse(_message.Message):
     __slots__ = ("service_case", "rating_token")
@@ -159,7 +173,7 @@ class IndicatorScore(_message.Message):
     def __init__(self, indicator: _Optional[str] = ..., level: _Optional[_Union[RatingLevel, str]] = ...) -> None: ...
 
 class Rating(_message.Message):
-    __slots__ = ("rating_id", "case_id", "stage", "channel", "level", "indicators", "comment", "real_name", "late", "flagged_for_review", "excluded", "rated_at", "ticket_id")
+    __slots__ = ("rating_id", "case_id", "stage", "channel", "level", "indicators", "comment", "real_name", "late", "flagged_for_review", "excluded", "rated_at", "ticket_id", "institution_id", "service_item_id", "node_id", "kiosk_id", "client_rating_id")
     RATING_ID_FIELD_NUMBER: _ClassVar[int]
     CASE_ID_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
@@ -173,6 +187,11 @@ class Rating(_message.Message):
     EXCLUDED_FIELD_NUMBER: _ClassVar[int]
     RATED_AT_FIELD_NUMBER: _ClassVar[int]
     TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIOSK_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_RATING_ID_FIELD_NUMBER: _ClassVar[int]
     rating_id: str
     case_id: str
     stage: CaseStage
@@ -186,7 +205,12 @@ class Rating(_message.Message):
     excluded: bool
     rated_at: _timestamp_pb2.Timestamp
     ticket_id: str
-    def __init__(self, rating_id: _Optional[str] = ..., case_id: _Optional[str] = ..., stage: _Optional[_Union[CaseStage, str]] = ..., channel: _Optional[_Union[RatingChannel, str]] = ..., level: _Optional[_Union[RatingLevel, str]] = ..., indicators: _Optional[_Iterable[_Union[IndicatorScore, _Mapping]]] = ..., comment: _Optional[str] = ..., real_name: _Optional[bool] = ..., late: _Optional[bool] = ..., flagged_for_review: _Optional[bool] = ..., excluded: _Optional[bool] = ..., rated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ticket_id: _Optional[str] = ...) -> None: ...
+    institution_id: str
+    service_item_id: str
+    node_id: str
+    kiosk_id: str
+    client_rating_id: str
+    def __init__(self, rating_id: _Optional[str] = ..., case_id: _Optional[str] = ..., stage: _Optional[_Union[CaseStage, str]] = ..., channel: _Optional[_Union[RatingChannel, str]] = ..., level: _Optional[_Union[RatingLevel, str]] = ..., indicators: _Optional[_Iterable[_Union[IndicatorScore, _Mapping]]] = ..., comment: _Optional[str] = ..., real_name: _Optional[bool] = ..., late: _Optional[bool] = ..., flagged_for_review: _Optional[bool] = ..., excluded: _Optional[bool] = ..., rated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ticket_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., service_item_id: _Optional[str] = ..., node_id: _Optional[str] = ..., kiosk_id: _Optional[str] = ..., client_rating_id: _Optional[str] = ...) -> None: ...
 
 class SubmitRatingRequest(_message.Message):
     __slots__ = ("rating_token", "stage", "channel", "level", "indicators", "comment", "real_name", "device_id")
@@ -261,7 +285,7 @@ class TicketTransition(_message.Message):
     def __init__(self, to: _Optional[_Union[TicketState, str]] = ..., stamp: _Optional[_Union[_common_pb2.ActorStamp, _Mapping]] = ..., note: _Optional[str] = ..., **kwargs) -> None: ...
 
 class RectificationTicket(_message.Message):
-    __slots__ = ("ticket_id", "rating_id", "institution_id", "node_id", "state", "opened_at", "due_date", "breached", "history")
+    __slots__ = ("ticket_id", "rating_id", "institution_id", "node_id", "state", "opened_at", "due_date", "breached", "history", "service_item_id", "real_name", "deadline_working_days")
     TICKET_ID_FIELD_NUMBER: _ClassVar[int]
     RATING_ID_FIELD_NUMBER: _ClassVar[int]
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -271,6 +295,9 @@ class RectificationTicket(_message.Message):
     DUE_DATE_FIELD_NUMBER: _ClassVar[int]
     BREACHED_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    REAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_WORKING_DAYS_FIELD_NUMBER: _ClassVar[int]
     ticket_id: str
     rating_id: str
     institution_id: str
@@ -280,7 +307,10 @@ class RectificationTicket(_message.Message):
     due_date: str
     breached: bool
     history: _containers.RepeatedCompositeFieldContainer[TicketTransition]
-    def __init__(self, ticket_id: _Optional[str] = ..., rating_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., node_id: _Optional[str] = ..., state: _Optional[_Union[TicketState, str]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_date: _Optional[str] = ..., breached: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[TicketTransition, _Mapping]]] = ...) -> None: ...
+    service_item_id: str
+    real_name: bool
+    deadline_working_days: int
+    def __init__(self, ticket_id: _Optional[str] = ..., rating_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., node_id: _Optional[str] = ..., state: _Optional[_Union[TicketState, str]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_date: _Optional[str] = ..., breached: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[TicketTransition, _Mapping]]] = ..., service_item_id: _Optional[str] = ..., real_name: _Optional[bool] = ..., deadline_working_days: _Optional[int] = ...) -> None: ...
 
 class GetTicketRequest(_message.Message):
     __slots__ = ("ticket_id",)
@@ -467,7 +497,7 @@ class GetSatisfactionIndexRequest(_message.Message):
     def __init__(self, institution_id: _Optional[str] = ..., service_item_id: _Optional[str] = ..., node_id: _Optional[str] = ..., period: _Optional[str] = ...) -> None: ...
 
 class SatisfactionIndex(_message.Message):
-    __slots__ = ("scope", "period", "rating_count", "satisfied_share", "bad_review_rate", "rectification_on_time_rate", "follow_up_rate", "appeal_rate")
+    __slots__ = ("scope", "period", "rating_count", "satisfied_share", "bad_review_rate", "rectification_on_time_rate", "follow_up_rate", "appeal_rate", "satisfied_count", "bad_review_count", "tickets_closed_on_time", "tickets_breached", "follow_ups", "appeals_filed", "appeals_upheld")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     RATING_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -476,6 +506,13 @@ class SatisfactionIndex(_message.Message):
     RECTIFICATION_ON_TIME_RATE_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_UP_RATE_FIELD_NUMBER: _ClassVar[int]
     APPEAL_RATE_FIELD_NUMBER: _ClassVar[int]
+    SATISFIED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    BAD_REVIEW_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TICKETS_CLOSED_ON_TIME_FIELD_NUMBER: _ClassVar[int]
+    TICKETS_BREACHED_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_UPS_FIELD_NUMBER: _ClassVar[int]
+    APPEALS_FILED_FIELD_NUMBER: _ClassVar[int]
+    APPEALS_UPHELD_FIELD_NUMBER: _ClassVar[int]
     scope: str
     period: str
     rating_count: int
@@ -484,4 +521,11 @@ class SatisfactionIndex(_message.Message):
     rectification_on_time_rate: float
     follow_up_rate: float
     appeal_rate: float
-    def __init__(self, scope: _Optional[str] = ..., period: _Optional[str] = ..., rating_count: _Optional[int] = ..., satisfied_share: _Optional[float] = ..., bad_review_rate: _Optional[float] = ..., rectification_on_time_rate: _Optional[float] = ..., follow_up_rate: _Optional[float] = ..., appeal_rate: _Optional[float] = ...) -> None: ...
+    satisfied_count: int
+    bad_review_count: int
+    tickets_closed_on_time: int
+    tickets_breached: int
+    follow_ups: int
+    appeals_filed: int
+    appeals_upheld: int
+    def __init__(self, scope: _Optional[str] = ..., period: _Optional[str] = ..., rating_count: _Optional[int] = ..., satisfied_share: _Optional[float] = ..., bad_review_rate: _Optional[float] = ..., rectification_on_time_rate: _Optional[float] = ..., follow_up_rate: _Optional[float] = ..., appeal_rate: _Optional[float] = ..., satisfied_count: _Optional[int] = ..., bad_review_count: _Optional[int] = ..., tickets_closed_on_time: _Optional[int] = ..., tickets_breached: _Optional[int] = ..., follow_ups: _Optional[int] = ..., appeals_filed: _Optional[int] = ..., appeals_upheld: _Optional[int] = ...) -> None: ...

@@ -44,6 +44,11 @@ class FeedbackServiceStub:
                 request_serializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.GetServiceCaseRequest.SerializeToString,
                 response_deserializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.ServiceCase.FromString,
                 _registered_method=True)
+        self.CompleteServiceCase = channel.unary_unary(
+                '/puhui.feedback.v1.FeedbackService/CompleteServiceCase',
+                request_serializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.CompleteServiceCaseRequest.SerializeToString,
+                response_deserializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.ServiceCase.FromString,
+                _registered_method=True)
         self.SubmitRating = channel.unary_unary(
                 '/puhui.feedback.v1.FeedbackService/SubmitRating',
                 request_serializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.SubmitRatingRequest.SerializeToString,
@@ -119,6 +124,13 @@ class FeedbackServiceServicer:
 
     def GetServiceCase(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteServiceCase(self, request, context):
+        """Marks a case recorded in progress as completed (its completion stage becomes ratable).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -210,6 +222,11 @@ def add_FeedbackServiceServicer_to_server(servicer, server):
             'GetServiceCase': grpc.unary_unary_rpc_method_handler(
                     servicer.GetServiceCase,
                     request_deserializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.GetServiceCaseRequest.FromString,
+                    response_serializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.ServiceCase.SerializeToString,
+            ),
+            'CompleteServiceCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteServiceCase,
+                    request_deserializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.CompleteServiceCaseRequest.FromString,
                     response_serializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.ServiceCase.SerializeToString,
             ),
             'SubmitRating': grpc.unary_unary_rpc_method_handler(
@@ -326,6 +343,33 @@ class FeedbackService:
             target,
             '/puhui.feedback.v1.FeedbackService/GetServiceCase',
             puhui_dot_feedback_dot_v1_dot_feedback__pb2.GetServiceCaseRequest.SerializeToString,
+            puhui_dot_feedback_dot_v1_dot_feedback__pb2.ServiceCase.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteServiceCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/puhui.feedback.v1.FeedbackService/CompleteServiceCase',
+            puhui_dot_feedback_dot_v1_dot_feedback__pb2.CompleteServiceCaseRequest.SerializeToString,
             puhui_dot_feedback_dot_v1_dot_feedback__pb2.ServiceCase.FromString,
             options,
             channel_credentials,

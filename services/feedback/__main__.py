@@ -1,0 +1,3 @@
+from puhui.feedback.server import main
+
+main()

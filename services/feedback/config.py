@@ -1,0 +1,118 @@
+"""Feedback settings: the kit's ServiceConfig plus rating, deadline and integrity knobs."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from puhui.feedback import workdays
+from puhui.kit.config import ConfigError, ServiceConfig, setting
+
+
+def _dates(env: str, raw: tuple[str, ...]) -> frozenset[date]:
+    out = set()
+    for item in raw:
+        try:
+            out.add(date.fromisoformat(item))
+        except ValueError:
+            raise ConfigError(
+                f"configuration: {env} has {item!r}, expected YYYY-MM-DD dates"
+            ) from None
+    return frozenset(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedbackConfig(ServiceConfig):
+    service: str = setting("PUHUI_SERVICE", "feedback", doc="Service name.")
+    invitation_days: int = setting(
+        "PUHUI_FEEDBACK_INVITATION_DAYS",
+        15,
+        doc="Days after completion during which a rating is on time; "
+        "later ones are accepted and marked late.",
+    )
+    deadline_working_days: int = setting(
+        "PUHUI_FEEDBACK_DEADLINE_WORKING_DAYS",
+        5,
+        doc="Working days to rectify a bad review, unless the province has its own value.",
+    )
+    province_deadlines: tuple[str, ...] = setting(
+        "PUHUI_FEEDBACK_PROVINCE_DEADLINES",
+        (),
+        doc="Per-province rectification deadlines in working days, as <province>=<days> pairs.",
+        example="440000=5,320000=15",
+    )
+    holidays: tuple[str, ...] = setting(
+        "PUHUI_FEEDBACK_HOLIDAYS",
+        (),
+        doc="Public holidays (YYYY-MM-DD, comma-separated); "
+        "empty = the built-in 2025-2026 national calendar.",
+        example="2026-10-01,2026-10-02",
+    )
+    makeup_workdays: tuple[str, ...] = setting(
+        "PUHUI_FEEDBACK_MAKEUP_WORKDAYS",
+        (),
+        doc="Make-up workdays (调休) on weekends; "
+        "empty = the built-in 2025-2026 national calendar.",
+        example="2026-09-20,2026-10-10",
+    )
+    breach_check_seconds: float = setting(
+        "PUHUI_FEEDBACK_BREACH_CHECK_SECONDS",
+        60.0,
+        doc="How often the deadline-breach job looks for overdue rectification tickets.",
+    )
+    burst_limit: int = setting(
+        "PUHUI_FEEDBACK_BURST_LIMIT",
+        10,
+        doc="Ratings from one device or address within the burst window "
+        "above which ratings are flagged.",
+    )
+    burst_window_seconds: int = setting(
+        "PUHUI_FEEDBACK_BURST_WINDOW_SECONDS", 600, doc="Burst-detection window."
+    )
+    duplicate_threshold: float = setting(
+        "PUHUI_FEEDBACK_DUPLICATE_THRESHOLD",
+        0.6,
+        doc="Character-bigram Jaccard similarity at or above which two reports are grouped.",
+    )
+    token_key: str = setting(
+        "PUHUI_FEEDBACK_TOKEN_KEY",
+        "",
+        doc="Key deriving rating tokens (so a replayed RecordServiceCase returns the same token); "
+        "empty = a random key per process.",
+        secret=True,
+    )
+
+    def validate(self) -> None:
+        super().validate()
+        if self.invitation_days < 0:
+            raise ConfigError("configuration: PUHUI_FEEDBACK_INVITATION_DAYS must not be negative")
+        if self.deadline_working_days < 1:
+            raise ConfigError(
+                "configuration: PUHUI_FEEDBACK_DEADLINE_WORKING_DAYS must be at least 1"
+            )
+        self.deadlines()
+        self.calendar()
+        if not 0 < self.duplicate_threshold <= 1:
+            raise ConfigError("configuration: PUHUI_FEEDBACK_DUPLICATE_THRESHOLD must be in (0, 1]")
+
+    def deadlines(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for pair in self.province_deadlines:
+            province, _, days = pair.partition("=")
+            if not (
+                province.strip().isdigit() and len(province.strip()) == 6 and days.strip().isdigit()
+            ):
+                raise ConfigError(
+                    f"configuration: PUHUI_FEEDBACK_PROVINCE_DEADLINES has {pair!r}, "
+                    "expected <province>=<days>"
+                )
+            out[province.strip()] = int(days)
+        return out
+
+    def calendar(self) -> workdays.WorkCalendar:
+        if not self.holidays and not self.makeup_workdays:
+            return workdays.CHINA_2025_2026
+        return workdays.WorkCalendar(
+            holidays=_dates("PUHUI_FEEDBACK_HOLIDAYS", self.holidays),
+            makeup_workdays=_dates("PUHUI_FEEDBACK_MAKEUP_WORKDAYS", self.makeup_workdays),
+        )

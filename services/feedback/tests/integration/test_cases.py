@@ -1,0 +1,144 @@
+"""Service cases against real PostgreSQL and Kafka, through a real gRPC server."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+from sqlalchemy import func, select
+
+from puhui.feedback.adapters.db import cases, outbox
+from puhui.feedback.server import build
+from puhui.feedback.tests.support import (
+    INSTITUTION,
+    NODE,
+    PRINCIPALS,
+    DictVerifier,
+    bearer,
+    violations,
+)
+from puhui.feedback.v1 import events_pb2, feedback_pb2, feedback_pb2_grpc
+from puhui.kit.testing import read_events, running
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def feedback(database_url, kafka_bootstrap, redis_url):
+    app = build(
+        node_id=NODE,
+        database_url=database_url,
+        kafka_bootstrap=kafka_bootstrap,
+        redis_url=redis_url,
+        grpc_port=0,
+        metrics_port=0,
+        verifier=DictVerifier(PRINCIPALS),
+    )
+    with running(app) as host, grpc.insecure_channel(host.address) as channel:
+        yield app, feedback_pb2_grpc.FeedbackServiceStub(channel)
+
+
+def counts(app) -> tuple[int, int]:
+    with app.db.transaction() as s:
+        return (
+            s.execute(select(func.count()).select_from(cases)).scalar_one(),
+            s.execute(select(func.count()).select_from(outbox)).scalar_one(),
+        )
+
+
+def record(stub, **kw):
+    fields = {
+        "institution_id": INSTITUTION,
+        "service_item_id": "item-patent-search",
+        "person_id": "440000:person-1",
+        "request_id": str(uuid.uuid4()),
+    }
+    fields.update(kw)
+    return stub.RecordServiceCase(
+        feedback_pb2.RecordServiceCaseRequest(**fields), metadata=bearer("staff"), timeout=10
+    )
+
+
+def test_record_get_replay_and_event_on_kafka(feedback, kafka_bootstrap):
+    app, stub = feedback
+    request_id = str(uuid.uuid4())
+    first = record(stub, request_id=request_id)
+    case = first.service_case
+    assert first.rating_token.startswith("rt_")
+    assert case.completed
+    assert case.node_id == NODE
+    assert case.invitation_expires_at.seconds > case.completed_at.seconds
+
+    # The token is stored only hashed.
+    with app.db.transaction() as s:
+        stored = s.execute(
+            select(cases.c.token_hash).where(cases.c.case_id == case.case_id)
+        ).scalar_one()
+    assert first.rating_token not in stored
+    assert len(stored) == 64
+
+    # Replaying the request id returns the same case and token, and records nothing more.
+    before = counts(app)
+    again = record(stub, request_id=request_id)
+    assert again.service_case.case_id == case.case_id
+    assert again.rating_token == first.rating_token
+    assert counts(app) == before
+
+    got = stub.GetServiceCase(
+        feedback_pb2.GetServiceCaseRequest(case_id=case.case_id),
+        metadata=bearer("staff"),
+        timeout=10,
+    )
+    assert got.service_item_id == "item-patent-search"
+
+    events = read_events(
+        kafka_bootstrap,
+        f"puhui.{NODE}.feedback.events",
+        lambda e: e.subject == f"case/{case.case_id}",
+    )
+    assert len(events) == 1
+    assert events[0].type == "puhui.feedback.v1.ServiceCaseRecorded"
+    recorded = events_pb2.ServiceCaseRecorded()
+    assert events[0].payload.Unpack(recorded)
+    assert recorded.service_case.case_id == case.case_id
+    assert first.rating_token.encode() not in events[0].SerializeToString()
+
+
+def test_bad_input_names_fields_and_writes_nothing(feedback):
+    app, stub = feedback
+    before = counts(app)
+    with pytest.raises(grpc.RpcError) as info:
+        record(stub, institution_id="", service_item_id="", request_id="", person_id="not-a-person")
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(info.value)) == {
+        "institution_id",
+        "service_item_id",
+        "request_id",
+        "person_id",
+    }
+    assert counts(app) == before
+
+
+def test_only_staff_of_the_institution_records(feedback):
+    app, stub = feedback
+    before = counts(app)
+    request = feedback_pb2.RecordServiceCaseRequest(
+        institution_id=INSTITUTION, service_item_id="i", request_id="r-1"
+    )
+    with pytest.raises(grpc.RpcError) as info:
+        stub.RecordServiceCase(request, metadata=bearer("other-staff"), timeout=10)
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as info:
+        stub.RecordServiceCase(request, timeout=10)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert counts(app) == before
+
+
+def test_unknown_case_is_not_found(feedback):
+    _, stub = feedback
+    with pytest.raises(grpc.RpcError) as info:
+        stub.GetServiceCase(
+            feedback_pb2.GetServiceCaseRequest(case_id="nope"), metadata=bearer("staff"), timeout=10
+        )
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND

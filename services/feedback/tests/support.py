@@ -1,0 +1,86 @@
+"""Test helpers: principals injected through a small TokenVerifier, error-detail readers."""
+
+from __future__ import annotations
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from puhui.kit.auth import Principal
+from puhui.kit.errors import Unauthenticated
+
+NODE = "440000"
+INSTITUTION = "440000-000001"
+OTHER_INSTITUTION = "440000-000002"
+
+
+def staff(institution: str = INSTITUTION, subject: str = "440000:staff-1") -> Principal:
+    return Principal(
+        subject=subject,
+        issuer=NODE,
+        roles=frozenset({"institution_staff"}),
+        role_scopes=(("institution_staff", institution),),
+    )
+
+
+def person(subject: str = "440000:person-1") -> Principal:
+    return Principal(subject=subject, issuer=NODE, roles=frozenset({"innovator"}))
+
+
+def province_admin(node: str = NODE, subject: str = "440000:admin-1") -> Principal:
+    return Principal(
+        subject=subject,
+        issuer=NODE,
+        roles=frozenset({"province_admin"}),
+        role_scopes=(("province_admin", node),),
+    )
+
+
+class DictVerifier:
+    """Bearer tokens are keys of a dict of principals (test only)."""
+
+    def __init__(self, principals: dict[str, Principal]) -> None:
+        self.principals = principals
+
+    def verify(self, token: str) -> Principal:
+        try:
+            return self.principals[token]
+        except KeyError:
+            raise Unauthenticated("unknown test token") from None
+
+
+PRINCIPALS = {
+    "staff": staff(),
+    "other-staff": staff(OTHER_INSTITUTION, "440000:staff-2"),
+    "person": person(),
+    "admin": province_admin(),
+}
+
+
+def bearer(name: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {name}"),)
+
+
+def violations(err: grpc.RpcError) -> dict[str, str]:
+    status = rpc_status.from_call(err)
+    out: dict[str, str] = {}
+    if status is None:
+        return out
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            out.update({v.field: v.description for v in bad.field_violations})
+    return out
+
+
+def reason(err: grpc.RpcError) -> str:
+    status = rpc_status.from_call(err)
+    if status is None:
+        return ""
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    return ""
