@@ -7,12 +7,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PatentChanged(_message.Message):
-    __slots__ = ("change", "patent")
+    __slots__ = ("change", "patent", "sequence", "previous_hash")
     CHANGE_FIELD_NUMBER: _ClassVar[int]
     PATENT_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
     change: str
     patent: _data_pb2.Patent
-    def __init__(self, change: _Optional[str] = ..., patent: _Optional[_Union[_data_pb2.Patent, _Mapping]] = ...) -> None: ...
+    sequence: int
+    previous_hash: str
+    def __init__(self, change: _Optional[str] = ..., patent: _Optional[_Union[_data_pb2.Patent, _Mapping]] = ..., sequence: _Optional[int] = ..., previous_hash: _Optional[str] = ...) -> None: ...
 
 class TrademarkChanged(_message.Message):
     __slots__ = ("change", "trademark")

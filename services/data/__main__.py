@@ -1,0 +1,3 @@
+from puhui.data.cli import main
+
+main()

@@ -1,0 +1,349 @@
+"""Data storage: SQLAlchemy tables and the repositories the domain asks for."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from puhui.data.domain import DATA_SETS, Change, Party, Patent, combine, hash_hex
+from puhui.kit.db import new_metadata
+from puhui.kit.inbox import inbox_table
+from puhui.kit.outbox import outbox_table
+
+metadata = new_metadata()
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+patents = Table(
+    "patents",
+    metadata,
+    Column("record_id", String(40), primary_key=True),
+    Column("office", String(2), nullable=False),
+    Column("application_number", String(40), nullable=False),
+    Column("publication_number", String(40), nullable=False, default=""),
+    Column("kind", String(4), nullable=False, default=""),
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False, default=""),
+    Column("applicants", Text, nullable=False, default="[]"),
+    # Applicant names joined by " ; " (searched with LIKE / trigram).
+    Column("applicant_names", Text, nullable=False, default=""),
+    Column("inventors", Text, nullable=False, default="[]"),
+    Column("ipc_codes", Text, nullable=False, default="[]"),
+    Column("ipc_section", String(1), nullable=False, default=""),
+    Column("filing_date", String(10), nullable=False, default=""),
+    Column("publication_date", String(10), nullable=False, default=""),
+    Column("grant_date", String(10), nullable=False, default=""),
+    Column("legal_status", String(100), nullable=False, default=""),
+    Column("region_code", String(6), nullable=False, default=""),
+    Column("province_code", String(6), nullable=False, default=""),
+    Column("content_hash", String(64), nullable=False),
+    Column("sequence", BigInteger, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_patents_filing_date", "filing_date"),
+    Index("ix_patents_publication_date", "publication_date"),
+    Index("ix_patents_province_code", "province_code"),
+    Index("ix_patents_region_code", "region_code"),
+    Index("ix_patents_office_status", "office", "legal_status"),
+)
+
+# Every written form a record can be found by: "app:CN202121635235", "pub:CN218751475".
+patent_numbers = Table(
+    "patent_numbers",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("record_id", String(40), nullable=False, index=True),
+)
+
+patent_ipc = Table(
+    "patent_ipc",
+    metadata,
+    Column("ipc_code", String(20), primary_key=True),
+    Column("record_id", String(40), primary_key=True),
+    Index("ix_patent_ipc_record_id", "record_id"),
+    Index(
+        "ix_patent_ipc_code_pattern",
+        "ipc_code",
+        postgresql_ops={"ipc_code": "varchar_pattern_ops"},
+    ),
+)
+
+# The change feed ("what changed since cursor X"); `seq` is the cursor.
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", _BigId, primary_key=True, autoincrement=True),
+    Column("data_set", String(20), nullable=False),
+    Column("record_id", String(40), nullable=False),
+    Column("change", String(10), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("previous_hash", String(64), nullable=False, default=""),
+    Column("source", String(300), nullable=False, default=""),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_changes_data_set_seq", "data_set", "seq"),
+)
+
+# Count and order-independent hash of each data set, maintained with every change.
+dataset_stats = Table(
+    "dataset_stats",
+    metadata,
+    Column("data_set", String(20), primary_key=True),
+    Column("record_count", BigInteger, nullable=False, default=0),
+    Column("hash_sum", String(64), nullable=False, default="0" * 64),
+    Column("position", BigInteger, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
+)
+
+# Records an import could not accept: where they were and why.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("import_id", String(36), nullable=False, index=True),
+    Column("data_set", String(20), nullable=False),
+    Column("file", String(500), nullable=False),
+    Column("position", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def row_to_patent(row: Any) -> Patent:
+    return Patent(
+        application_number=row.application_number,
+        office=row.office,
+        publication_number=row.publication_number,
+        kind=row.kind,
+        title=row.title,
+        abstract=row.abstract,
+        applicants=tuple(Party(*p) for p in json.loads(row.applicants)),
+        inventors=tuple(json.loads(row.inventors)),
+        ipc_codes=tuple(json.loads(row.ipc_codes)),
+        filing_date=row.filing_date,
+        publication_date=row.publication_date,
+        grant_date=row.grant_date,
+        legal_status=row.legal_status,
+        content_hash=row.content_hash,
+        updated_at=_aware(row.updated_at),
+        sequence=row.sequence,
+    )
+
+
+def patent_row(p: Patent) -> dict[str, Any]:
+    return {
+        "record_id": p.record_id,
+        "office": p.office,
+        "application_number": p.application_number,
+        "publication_number": p.publication_number,
+        "kind": p.kind,
+        "title": p.title,
+        "abstract": p.abstract,
+        "applicants": json.dumps(
+            [[a.name, a.region_code, a.country] for a in p.applicants], ensure_ascii=False
+        ),
+        "applicant_names": " ; ".join(a.name for a in p.applicants),
+        "inventors": json.dumps(list(p.inventors), ensure_ascii=False),
+        "ipc_codes": json.dumps(list(p.ipc_codes)),
+        "ipc_section": p.ipc_codes[0][0] if p.ipc_codes else "",
+        "filing_date": p.filing_date,
+        "publication_date": p.publication_date,
+        "grant_date": p.grant_date,
+        "legal_status": p.legal_status,
+        "region_code": p.region_code,
+        "province_code": p.province_code,
+        "content_hash": p.content_hash,
+        "sequence": p.sequence,
+        "updated_at": p.updated_at,
+    }
+
+
+def upsert_ignore(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    keys: Sequence[str],
+    update_cols: Sequence[str],
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET update_cols (PostgreSQL and SQLite)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table)
+    if update_cols:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_cols}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    session.execute(stmt, rows)
+
+
+class SqlPatentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def hashes(self, record_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        if not record_ids:
+            return {}
+        t = patents
+        rows = self.session.execute(
+            select(t.c.record_id, t.c.content_hash, t.c.sequence).where(
+                t.c.record_id.in_(list(record_ids))
+            )
+        )
+        return {r.record_id: (r.content_hash, r.sequence) for r in rows}
+
+    def get(self, record_id: str) -> Patent | None:
+        row = self.session.execute(select(patents).where(patents.c.record_id == record_id)).first()
+        return row_to_patent(row) if row else None
+
+    def resolve(self, keys: Sequence[str]) -> str | None:
+        rows = self.session.execute(
+            select(patent_numbers.c.key, patent_numbers.c.record_id).where(
+                patent_numbers.c.key.in_(list(keys))
+            )
+        ).all()
+        found = {r.key: r.record_id for r in rows}
+        for key in keys:  # the first form the text can mean wins
+            if key in found:
+                return str(found[key])
+        return None
+
+    def save(self, inserted: Sequence[Patent], updated: Sequence[Patent]) -> None:
+        s = self.session
+        if inserted:
+            s.execute(insert(patents), [patent_row(p) for p in inserted])
+        if updated:
+            rows = [{**patent_row(p), "b_record_id": p.record_id} for p in updated]
+            values: dict[str, Any] = {
+                c: bindparam(c) for c in rows[0] if c not in ("record_id", "b_record_id")
+            }
+            s.execute(
+                update(patents)
+                .where(patents.c.record_id == bindparam("b_record_id"))
+                .values(values),
+                rows,
+                execution_options={"synchronize_session": False},
+            )
+            ids = [p.record_id for p in updated]
+            s.execute(delete(patent_numbers).where(patent_numbers.c.record_id.in_(ids)))
+            s.execute(delete(patent_ipc).where(patent_ipc.c.record_id.in_(ids)))
+        everything = [*inserted, *updated]
+        keys = {k: p.record_id for p in everything for k in p.lookup_keys()}
+        upsert_ignore(
+            s,
+            patent_numbers,
+            [{"key": k, "record_id": r} for k, r in keys.items()],
+            ["key"],
+            ["record_id"],
+        )
+        ipc_rows = {(c, p.record_id) for p in everything for c in p.ipc_codes}
+        if ipc_rows:
+            s.execute(insert(patent_ipc), [{"ipc_code": c, "record_id": r} for c, r in ipc_rows])
+
+    def record_changes(self, items: Sequence[Change]) -> list[Change]:
+        rows = [
+            {
+                "data_set": c.data_set,
+                "record_id": c.record_id,
+                "change": c.change,
+                "content_hash": c.content_hash,
+                "previous_hash": c.previous_hash,
+                "source": c.source[:300],
+                "changed_at": c.changed_at,
+            }
+            for c in items
+        ]
+        result = self.session.execute(
+            insert(changes).returning(changes.c.seq, sort_by_parameter_order=True), rows
+        )
+        seqs = [r.seq for r in result]
+        return [
+            Change(
+                c.data_set,
+                c.record_id,
+                c.change,
+                c.content_hash,
+                c.previous_hash,
+                seq,
+                c.changed_at,
+                c.source,
+            )
+            for c, seq in zip(items, seqs, strict=True)
+        ]
+
+    def adjust_stats(
+        self, data_set: str, count_delta: int, added: Sequence[str], removed: Sequence[str]
+    ) -> None:
+        adjust_stats(self.session, data_set, count_delta, added, removed)
+
+
+def adjust_stats(
+    session: Session,
+    data_set: str,
+    count_delta: int,
+    added: Sequence[str],
+    removed: Sequence[str],
+    *,
+    position: int | None = None,
+) -> None:
+    t = dataset_stats
+    query = select(t.c.record_count, t.c.hash_sum, t.c.position).where(t.c.data_set == data_set)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = session.execute(query).first()
+    if row is None:
+        upsert_ignore(
+            session,
+            t,
+            [{"data_set": data_set, "record_count": 0, "hash_sum": "0" * 64, "position": 0}],
+            ["data_set"],
+            [],
+        )
+        row = session.execute(query).one()
+    total = combine(int(row.hash_sum, 16), added, removed)
+    values: dict[str, Any] = {
+        "record_count": row.record_count + count_delta,
+        "hash_sum": hash_hex(total),
+        "updated_at": datetime.now(UTC),
+    }
+    if position is not None:
+        values["position"] = max(row.position, position)
+    session.execute(update(t).where(t.c.data_set == data_set).values(**values))
+
+
+def stats(session: Session) -> dict[str, tuple[int, str, int, datetime | None]]:
+    t = dataset_stats
+    found = {
+        r.data_set: (r.record_count, r.hash_sum, r.position, _aware(r.updated_at))
+        for r in session.execute(select(t))
+    }
+    return {ds: found.get(ds, (0, "0" * 64, 0, None)) for ds in DATA_SETS}

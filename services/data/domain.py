@@ -1,0 +1,405 @@
+"""Data domain: patent (and trademark) records, their validation, content hashes and the
+rules of upserting and mirroring them. No proto, no SQL here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Protocol
+
+from puhui.data import normalise
+from puhui.data.errors import ReadOnlyMirror, RecordNotFound
+from puhui.kit.errors import InvalidArgument, Violations
+from puhui.refdata import divisions
+
+PATENTS = "patents"
+TRADEMARKS = "trademarks"
+DATA_SETS = (PATENTS, TRADEMARKS)
+HASH_MODULUS = 2**256
+MAX_TITLE = 1000
+MAX_ABSTRACT = 20000
+MAX_PARTIES = 200
+INSERTED, UPDATED, UNCHANGED = "inserted", "updated", "unchanged"
+OFFICES = frozenset({"CN", "US", "EP", "WO", "JP", "KR", "DE", "GB", "FR", "EM", "HK", "MO", "TW"})
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    region_code: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True)
+class Patent:
+    """A patent record in canonical form (see `normalise_patent`)."""
+
+    application_number: str
+    office: str
+    publication_number: str = ""
+    kind: str = ""
+    title: str = ""
+    abstract: str = ""
+    applicants: tuple[Party, ...] = ()
+    inventors: tuple[str, ...] = ()
+    ipc_codes: tuple[str, ...] = ()
+    filing_date: str = ""
+    publication_date: str = ""
+    grant_date: str = ""
+    legal_status: str = ""
+    content_hash: str = ""
+    updated_at: datetime | None = None
+    # Position of the change that produced this version in the hub's change feed.
+    sequence: int = 0
+
+    @property
+    def record_id(self) -> str:
+        return self.application_number
+
+    @property
+    def region_code(self) -> str:
+        for party in self.applicants:
+            if party.region_code:
+                return party.region_code
+        return ""
+
+    @property
+    def province_code(self) -> str:
+        code = self.region_code
+        province = divisions.province_of(code) if code else None
+        return province.code if province is not None else ""
+
+    def lookup_keys(self) -> list[str]:
+        keys = [f"app:{self.application_number}"]
+        if self.publication_number:
+            keys.append(f"pub:{self.publication_number}")
+        return keys
+
+
+def canonical_content(patent: Patent) -> str:
+    """The record's content as canonical JSON (what the content hash covers)."""
+    body = asdict(patent)
+    for transient in ("content_hash", "updated_at", "sequence"):
+        body.pop(transient)
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def content_hash(patent: Patent) -> str:
+    return hashlib.sha256(canonical_content(patent).encode()).hexdigest()
+
+
+def combine(total: int, added: Iterable[str] = (), removed: Iterable[str] = ()) -> int:
+    """Order-independent data-set hash: sum of record hashes modulo 2^256."""
+    for h in added:
+        total = (total + int(h, 16)) % HASH_MODULUS
+    for h in removed:
+        total = (total - int(h, 16)) % HASH_MODULUS
+    return total
+
+
+def hash_hex(total: int) -> str:
+    return f"{total:064x}"
+
+
+# -- validation ----------------------------------------------------------------------------
+
+
+def _party(p: Party, path: str, v: Violations) -> Party:
+    name = " ".join(p.name.split())
+    v.check(bool(name), f"{path}.name", "is required")
+    v.check(len(name) <= 300, f"{path}.name", "at most 300 characters")
+    region = p.region_code.strip()
+    if region:
+        division = divisions.get(region)
+        if division is None:
+            v.add(f"{path}.region_code", f"{region!r} is not a GB/T 2260 division code")
+        else:
+            region = division.code
+    country = p.country.strip().upper()
+    v.check(
+        not country or (len(country) == 2 and country.isalpha()),
+        f"{path}.country",
+        "ISO 3166 alpha-2 code",
+    )
+    if region and not country:
+        country = "CN"
+    return Party(name=name, region_code=region, country=country)
+
+
+def _date(value: str, path: str, v: Violations) -> str:
+    try:
+        return normalise.iso_date(value)
+    except ValueError as exc:
+        v.add(path, str(exc))
+        return ""
+
+
+def normalise_patent(raw: Patent, prefix: str = "patent") -> Patent:
+    """Validate and canonicalise a patent as submitted; raise InvalidArgument listing every
+    bad field (paths under `prefix`)."""
+    v = Violations()
+    office = raw.office.strip().upper()
+    application = ""
+    if not raw.application_number.strip():
+        v.add(f"{prefix}.application_number", "is required")
+    else:
+        try:
+            number = normalise.application_number(raw.application_number, office)
+            application = number.canonical
+            if office and number.office != office:
+                v.add(f"{prefix}.office", f"the application number is of office {number.office}")
+            office = number.office
+        except ValueError as exc:
+            v.add(f"{prefix}.application_number", str(exc))
+    v.check(not office or office in OFFICES, f"{prefix}.office", f"unknown office {office!r}")
+    publication, kind = "", raw.kind.strip().upper()
+    if raw.publication_number.strip():
+        try:
+            pub = normalise.publication_number(raw.publication_number, office)
+            publication = pub.canonical
+            kind = pub.kind or kind
+            if office and pub.office != office and pub.office != "WO":
+                v.add(f"{prefix}.publication_number", f"is of office {pub.office}, not {office}")
+        except ValueError as exc:
+            v.add(f"{prefix}.publication_number", str(exc))
+    v.check(
+        len(kind) <= 2 and (not kind or kind[0].isalpha()),
+        f"{prefix}.kind",
+        "a kind code such as A, U or B2",
+    )
+    title = " ".join(raw.title.split())
+    v.check(bool(title), f"{prefix}.title", "is required")
+    v.check(len(title) <= MAX_TITLE, f"{prefix}.title", f"at most {MAX_TITLE} characters")
+    abstract = raw.abstract.strip()
+    v.check(
+        len(abstract) <= MAX_ABSTRACT, f"{prefix}.abstract", f"at most {MAX_ABSTRACT} characters"
+    )
+    v.check(len(raw.applicants) <= MAX_PARTIES, f"{prefix}.applicants", f"at most {MAX_PARTIES}")
+    applicants = tuple(
+        _party(p, f"{prefix}.applicants[{i}]", v) for i, p in enumerate(raw.applicants)
+    )
+    inventors = tuple(dict.fromkeys(n for n in (" ".join(i.split()) for i in raw.inventors) if n))
+    v.check(len(inventors) <= MAX_PARTIES, f"{prefix}.inventors", f"at most {MAX_PARTIES}")
+    codes: list[str] = []
+    for i, symbol in enumerate(raw.ipc_codes):
+        try:
+            codes.append(normalise.ipc_code(symbol))
+        except ValueError as exc:
+            v.add(f"{prefix}.ipc_codes[{i}]", str(exc))
+    filing = _date(raw.filing_date, f"{prefix}.filing_date", v)
+    published = _date(raw.publication_date, f"{prefix}.publication_date", v)
+    granted = _date(raw.grant_date, f"{prefix}.grant_date", v)
+    if filing and published:
+        v.check(published >= filing, f"{prefix}.publication_date", "is before the filing date")
+    if filing and granted:
+        v.check(granted >= filing, f"{prefix}.grant_date", "is before the filing date")
+    status = " ".join(raw.legal_status.split())
+    v.check(len(status) <= 100, f"{prefix}.legal_status", "at most 100 characters")
+    v.raise_if_any()
+    patent = Patent(
+        application_number=application,
+        office=office,
+        publication_number=publication,
+        kind=kind,
+        title=title,
+        abstract=abstract,
+        applicants=applicants,
+        inventors=inventors,
+        ipc_codes=tuple(dict.fromkeys(codes)),
+        filing_date=filing,
+        publication_date=published,
+        grant_date=granted,
+        legal_status=status,
+    )
+    return replace(patent, content_hash=content_hash(patent))
+
+
+# -- ports ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    data_set: str
+    record_id: str
+    change: str
+    content_hash: str
+    previous_hash: str = ""
+    sequence: int = 0
+    changed_at: datetime | None = None
+    source: str = ""
+
+
+class PatentRepository(Protocol):
+    def hashes(self, record_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """record id → (content hash, sequence) for those that exist."""
+
+    def get(self, record_id: str) -> Patent | None: ...
+
+    def resolve(self, keys: Sequence[str]) -> str | None:
+        """The record id stored under any of the lookup keys."""
+
+    def save(self, inserted: Sequence[Patent], updated: Sequence[Patent]) -> None: ...
+
+    def record_changes(self, changes: Sequence[Change]) -> list[Change]:
+        """Append to the change feed; return the changes with their sequence numbers."""
+
+    def adjust_stats(
+        self, data_set: str, count_delta: int, added: Sequence[str], removed: Sequence[str]
+    ) -> None: ...
+
+
+class EventSink(Protocol):
+    def patent_changed(self, change: Change, patent: Patent, *, announce: bool) -> None:
+        """Publish to the mirror topic (always) and the events topic (if `announce`)."""
+
+
+@dataclass
+class Outcome:
+    patent: Patent
+    outcome: str
+
+
+@dataclass
+class Counts:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejections: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+class DataSets:
+    """The use cases: upsert patents (hub), apply mirrored changes (province), get."""
+
+    def __init__(self, node: str, *, mirror: bool = False) -> None:
+        self.node = node
+        self.mirror = mirror
+
+    def require_writable(self) -> None:
+        if self.mirror:
+            raise ReadOnlyMirror(self.node)
+
+    def upsert_patents(
+        self,
+        repo: PatentRepository,
+        events: EventSink,
+        patents: Sequence[Patent],
+        now: datetime,
+        *,
+        source: str = "api",
+        announce: bool = False,
+    ) -> list[Outcome]:
+        """Insert new, update changed, skip unchanged records (already normalised).
+
+        Every insert and update is appended to the change feed, counted into the data-set
+        hash and published to the mirror topic in the same transaction.
+        """
+        latest: dict[str, Patent] = {}
+        for p in patents:  # the last version of a record within one batch wins
+            latest[p.record_id] = p
+        existing = repo.hashes(list(latest))
+        inserted: list[Patent] = []
+        updated: list[Patent] = []
+        removed: list[str] = []
+        changes: list[Change] = []
+        results: dict[str, Outcome] = {}
+        for record_id, p in latest.items():
+            before = existing.get(record_id)
+            if before is not None and before[0] == p.content_hash:
+                results[record_id] = Outcome(replace(p, sequence=before[1]), UNCHANGED)
+                continue
+            stamped = replace(p, updated_at=now)
+            if before is None:
+                inserted.append(stamped)
+                kind = INSERTED
+            else:
+                updated.append(stamped)
+                removed.append(before[0])
+                kind = UPDATED
+            changes.append(
+                Change(
+                    PATENTS,
+                    record_id,
+                    kind,
+                    p.content_hash,
+                    before[0] if before else "",
+                    0,
+                    now,
+                    source,
+                )
+            )
+            results[record_id] = Outcome(stamped, kind)
+        if changes:
+            recorded = repo.record_changes(changes)
+            for change in recorded:
+                results[change.record_id].patent = replace(
+                    results[change.record_id].patent, sequence=change.sequence
+                )
+            by_id = {p.record_id: results[p.record_id].patent for p in (*inserted, *updated)}
+            repo.save([by_id[p.record_id] for p in inserted], [by_id[p.record_id] for p in updated])
+            repo.adjust_stats(PATENTS, len(inserted), [c.content_hash for c in recorded], removed)
+            for change in recorded:
+                events.patent_changed(change, results[change.record_id].patent, announce=announce)
+        return [results[p.record_id] for p in patents]
+
+    def apply_mirrored(self, repo: PatentRepository, patent: Patent, now: datetime) -> str:
+        """Apply a change published by the hub; older or equal versions are ignored."""
+        if content_hash(patent) != patent.content_hash:
+            raise InvalidArgument.field(
+                "patent.content_hash", "does not match the record's content"
+            )
+        before = repo.hashes([patent.record_id]).get(patent.record_id)
+        if before is not None and (
+            before[1] >= patent.sequence or before[0] == patent.content_hash
+        ):
+            return UNCHANGED
+        stamped = replace(patent, updated_at=now)
+        kind = INSERTED if before is None else UPDATED
+        repo.save([stamped] if before is None else [], [stamped] if before is not None else [])
+        repo.record_changes(
+            [
+                Change(
+                    PATENTS,
+                    patent.record_id,
+                    kind,
+                    patent.content_hash,
+                    before[0] if before else "",
+                    0,
+                    now,
+                    "mirror",
+                )
+            ]
+        )
+        repo.adjust_stats(
+            PATENTS,
+            1 if before is None else 0,
+            [patent.content_hash],
+            [before[0]] if before else [],
+        )
+        return kind
+
+    def get_patent(self, repo: PatentRepository, number: str) -> Patent:
+        keys = lookup_keys_or_invalid(number, "number")
+        record_id = repo.resolve(keys)
+        found = repo.get(record_id) if record_id else None
+        if found is None:
+            raise RecordNotFound("patent", number)
+        return found
+
+
+def lookup_keys_or_invalid(number: str, field_path: str) -> list[str]:
+    if not number.strip():
+        raise InvalidArgument.field(field_path, "is required")
+    if len(number) > 64:
+        raise InvalidArgument.field(field_path, "at most 64 characters")
+    try:
+        return normalise.lookup_keys(number)
+    except ValueError as exc:
+        raise InvalidArgument.field(field_path, str(exc)) from None

@@ -1,0 +1,97 @@
+"""Data process: the app (parts and lifecycle) and its entry point."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from puhui.data import domain
+from puhui.data.adapters.db import SqlPatentRepository, adjust_stats, metadata
+from puhui.data.config import DataConfig
+from puhui.data.servicer import DataServicer, patent_from_proto
+from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
+from puhui.events.v1 import envelope_pb2
+from puhui.kit import auth, kafka, server
+from puhui.kit import config as kit_config
+from puhui.kit.inbox import EventConsumer, InvalidEvent
+from puhui.kit.outbox import utcnow
+
+logger = logging.getLogger(__name__)
+
+MIRROR_TOPIC_CONFIG = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
+
+
+class DataApp(server.ServiceApp):
+    name = "data"
+
+    def __init__(self, config: DataConfig, *, verifier: auth.TokenVerifier | None = None) -> None:
+        super().__init__(config, metadata, verifier=verifier)
+        self.data_config = config
+        self.data_sets = domain.DataSets(config.node_id, mirror=config.is_mirror)
+        self.servicer = DataServicer(
+            self.data_sets, self.db, self.outbox, mirror_stream=config.mirror_stream
+        )
+
+    # -- topics ------------------------------------------------------------------------------
+    def mirror_topic(self) -> str:
+        """The compacted topic the hub publishes every data-set change to."""
+        return kafka.topic_name(
+            self.data_config.mirror_source_node, self.name, self.data_config.mirror_stream
+        )
+
+    def topics(self) -> Sequence[str]:
+        return (self.outbox.topic(),)
+
+    def start(self) -> None:
+        super().start()
+        bootstrap = self.config.kafka_bootstrap
+        if bootstrap and not self.data_config.is_mirror and kafka.reachable(bootstrap):
+            # Created compacted before the relay's first send would auto-create it.
+            try:
+                kafka.ensure_topics(bootstrap, [self.mirror_topic()], configs=MIRROR_TOPIC_CONFIG)
+            except Exception:
+                logger.warning("data: could not create the mirror topic", exc_info=True)
+
+    def grpc_services(self) -> Sequence[server.GrpcService]:
+        return [
+            server.GrpcService(
+                data_pb2.DESCRIPTOR.services_by_name["DataService"].full_name,
+                lambda s: data_pb2_grpc.add_DataServiceServicer_to_server(self.servicer, s),
+            ),
+        ]
+
+    # -- mirror ------------------------------------------------------------------------------
+    def consumers(self) -> Sequence[EventConsumer]:
+        if not (self.data_config.is_mirror and self.data_config.mirror_enabled):
+            return ()
+        return [self.mirror_consumer()]
+
+    def mirror_consumer(self) -> EventConsumer:
+        return self.consumer(
+            group=f"puhui-data-mirror-{self.node}-{self.data_config.mirror_stream}",
+            handler=self.apply_mirror_event,
+            topics=[self.mirror_topic()],
+            max_records=500,
+        )
+
+    def apply_mirror_event(self, session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
+        if envelope.type != events_pb2.PatentChanged.DESCRIPTOR.full_name:
+            raise InvalidEvent(f"unexpected event type {envelope.type}")
+        event = events_pb2.PatentChanged()
+        envelope.payload.Unpack(event)
+        patent = patent_from_proto(event.patent, sequence=event.sequence)
+        try:
+            self.data_sets.apply_mirrored(SqlPatentRepository(session), patent, utcnow())
+        except domain.InvalidArgument as exc:
+            raise InvalidEvent(str(exc)) from None
+        adjust_stats(session, domain.PATENTS, 0, [], [], position=event.sequence)
+
+
+def build(*, verifier: auth.TokenVerifier | None = None, **overrides) -> DataApp:  # type: ignore[no-untyped-def]
+    return DataApp(kit_config.load(DataConfig, **overrides), verifier=verifier)
+
+
+def main() -> None:
+    server.run(build)

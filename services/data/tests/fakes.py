@@ -1,0 +1,59 @@
+"""In-memory fakes of the data service's own adapters (unit tests only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from puhui.data import domain
+
+
+class FakePatentRepository:
+    def __init__(self) -> None:
+        self.records: dict[str, domain.Patent] = {}
+        self.numbers: dict[str, str] = {}
+        self.changes: list[domain.Change] = []
+        self.stats: dict[str, tuple[int, int]] = {}
+
+    def hashes(self, record_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        return {
+            r: (self.records[r].content_hash, self.records[r].sequence)
+            for r in record_ids
+            if r in self.records
+        }
+
+    def get(self, record_id: str) -> domain.Patent | None:
+        return self.records.get(record_id)
+
+    def resolve(self, keys: Sequence[str]) -> str | None:
+        return next((self.numbers[k] for k in keys if k in self.numbers), None)
+
+    def save(self, inserted: Sequence[domain.Patent], updated: Sequence[domain.Patent]) -> None:
+        for p in (*inserted, *updated):
+            self.records[p.record_id] = p
+            for key in p.lookup_keys():
+                self.numbers[key] = p.record_id
+
+    def record_changes(self, changes: Sequence[domain.Change]) -> list[domain.Change]:
+        out = []
+        for c in changes:
+            recorded = replace(c, sequence=len(self.changes) + 1)
+            self.changes.append(recorded)
+            out.append(recorded)
+        return out
+
+    def adjust_stats(
+        self, data_set: str, count_delta: int, added: Sequence[str], removed: Sequence[str]
+    ) -> None:
+        count, total = self.stats.get(data_set, (0, 0))
+        self.stats[data_set] = (count + count_delta, domain.combine(total, added, removed))
+
+
+class FakeEvents:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str, bool]] = []
+
+    def patent_changed(
+        self, change: domain.Change, patent: domain.Patent, *, announce: bool
+    ) -> None:
+        self.published.append((change.change, patent.record_id, announce))

@@ -1,0 +1,188 @@
+"""Patents against real PostgreSQL and Kafka, through a real gRPC server."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+from sqlalchemy import func, select
+
+from puhui.data.adapters.db import changes, outbox, patents
+from puhui.data.server import build
+from puhui.data.tests.support import ADMIN, FixedVerifier, bearer, violations
+from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
+from puhui.kit.testing import read_events, running
+
+pytestmark = pytest.mark.integration
+
+HUB = "000000"
+
+
+@pytest.fixture
+def hub(database_url, kafka_bootstrap):
+    stream = f"mirror.t{uuid.uuid4().hex[:10]}"
+    app = build(
+        verifier=FixedVerifier(),
+        node_id=HUB,
+        database_url=database_url,
+        kafka_bootstrap=kafka_bootstrap,
+        mirror_stream=stream,
+        grpc_port=0,
+        metrics_port=0,
+    )
+    with running(app) as host, grpc.insecure_channel(host.address) as channel:
+        yield app, data_pb2_grpc.DataServiceStub(channel)
+
+
+def unique_cn_application() -> tuple[str, str]:
+    """A fresh CN application number with its check digit (topics are shared across runs)."""
+    from puhui.data.normalise import cn_check_digit
+
+    digits = f"2024{uuid.uuid4().int % 10**8:08d}"
+    return digits, f"CN{digits}.{cn_check_digit(digits)}"
+
+
+def patent(application: str, **kw) -> data_pb2.Patent:
+    fields = {
+        "application_number": application,
+        "publication_number": "CN218751475U",
+        "title": "一种无人机机载多功能盒",
+        "abstract": "为解决目前无人机在实际的使用过程中不能进行方便快捷的实现飞行路线调整",
+        "applicants": [data_pb2.Party(name="中科大数据研究院", region_code="410000")],
+        "inventors": ["刘迪", "刘敏"],
+        "ipc_codes": ["B64U20/80", "b64u 101/30"],
+        "filing_date": "20221202",
+        "publication_date": "2023-03-28T00:00:00Z",
+        "legal_status": "有权-审定授权",
+    }
+    fields.update(kw)
+    return data_pb2.Patent(**fields)
+
+
+def counts(app) -> tuple[int, int, int]:
+    with app.db.transaction() as s:
+        return tuple(
+            s.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (patents, changes, outbox)
+        )
+
+
+def test_put_get_outcomes_and_event_on_kafka(hub, kafka_bootstrap):
+    app, stub = hub
+    digits, written = unique_cn_application()
+    pub = f"CN{digits[-9:]}U"
+    put = stub.PutPatent(
+        data_pb2.PutPatentRequest(patent=patent(written, publication_number=pub)),
+        metadata=ADMIN,
+        timeout=10,
+    )
+    assert put.outcome == "inserted"
+    assert put.patent.application_number == f"CN{digits}"
+    assert put.patent.office == "CN"
+    assert put.patent.kind == "U"
+    assert put.patent.ipc_codes == ["B64U 20/80", "B64U 101/30"]
+    assert put.patent.filing_date == "2022-12-02"
+    assert put.patent.publication_date == "2023-03-28"
+    assert put.patent.applicants[0].country == "CN"
+    assert len(put.patent.content_hash) == 64
+
+    again = stub.PutPatent(
+        data_pb2.PutPatentRequest(patent=patent(digits + written[-1], publication_number=pub)),
+        metadata=ADMIN,
+        timeout=10,
+    )
+    assert again.outcome == "unchanged"
+    assert again.patent.content_hash == put.patent.content_hash
+
+    changed = stub.PutPatent(
+        data_pb2.PutPatentRequest(
+            patent=patent(written, publication_number=pub, legal_status="无权-未缴年费终止")
+        ),
+        metadata=ADMIN,
+        timeout=10,
+    )
+    assert changed.outcome == "updated"
+    assert changed.patent.content_hash != put.patent.content_hash
+
+    # Any written form finds it: with check digit, without, by publication number.
+    for number in (written, digits, f"{digits}.{written[-1]}", pub, f"ZL{digits}.{written[-1]}"):
+        got = stub.GetPatent(data_pb2.GetPatentRequest(number=number), timeout=10)
+        assert got.application_number == f"CN{digits}"
+        assert got.legal_status == "无权-未缴年费终止"
+
+    events = read_events(
+        kafka_bootstrap,
+        "puhui.000000.data.events",
+        lambda e: e.subject == f"patent/CN{digits}",
+        count=2,
+    )
+    assert len(events) == 2
+    decoded = []
+    for envelope in events:
+        event = events_pb2.PatentChanged()
+        envelope.payload.Unpack(event)
+        decoded.append((event.change, event.patent.legal_status))
+    assert sorted(decoded) == [("inserted", "有权-审定授权"), ("updated", "无权-未缴年费终止")]
+
+    mirrored = read_events(
+        kafka_bootstrap, app.mirror_topic(), lambda e: e.subject == f"patent/CN{digits}", count=2
+    )
+    assert len(mirrored) == 2
+
+
+def test_bad_input_is_invalid_argument_and_writes_nothing(hub):
+    app, stub = hub
+    before = counts(app)
+    bad = patent(
+        "CN202121635235.3",  # wrong check digit (X is right)
+        publication_number="??",
+        title="",
+        ipc_codes=["G06F 17/30", "Z99 1/00"],
+        filing_date="2015/13/40",
+        applicants=[data_pb2.Party(name="某公司", region_code="999999")],
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        stub.PutPatent(data_pb2.PutPatentRequest(patent=bad), metadata=ADMIN, timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    fields = violations(err.value)
+    assert "check digit" in fields["patent.application_number"]
+    assert set(fields) >= {
+        "patent.application_number",
+        "patent.publication_number",
+        "patent.title",
+        "patent.ipc_codes[1]",
+        "patent.filing_date",
+        "patent.applicants[0].region_code",
+    }
+    assert "patent.ipc_codes[0]" not in fields  # older-edition symbols are accepted
+    assert counts(app) == before
+
+
+def test_get_unknown_and_malformed_numbers(hub):
+    _, stub = hub
+    with pytest.raises(grpc.RpcError) as err:
+        stub.GetPatent(data_pb2.GetPatentRequest(number="CN209912345678.9"), timeout=10)
+    assert err.value.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.GetPatent(data_pb2.GetPatentRequest(number="US 1,234,567 B2"), timeout=10)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as err:
+        stub.GetPatent(data_pb2.GetPatentRequest(number="not a number!"), timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "number" in violations(err.value)
+
+
+def test_put_requires_a_writer_role(hub):
+    _, stub = hub
+    _, written = unique_cn_application()
+    with pytest.raises(grpc.RpcError) as err:
+        stub.PutPatent(data_pb2.PutPatentRequest(patent=patent(written)), timeout=10)
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as err:
+        stub.PutPatent(
+            data_pb2.PutPatentRequest(patent=patent(written)),
+            metadata=bearer("innovator-token"),
+            timeout=10,
+        )
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -1,0 +1,55 @@
+"""Helpers shared by the data service's tests."""
+
+from __future__ import annotations
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from puhui.kit.auth import Principal
+from puhui.kit.errors import Unauthenticated
+
+ROLES = {
+    "admin-token": Principal(
+        subject="000000:admin", issuer="test", roles=frozenset({"national_admin"})
+    ),
+    "node-token": Principal(
+        subject="000000:node", issuer="test", roles=frozenset({"node_service"})
+    ),
+    "innovator-token": Principal(
+        subject="440000:alice", issuer="test", roles=frozenset({"innovator"})
+    ),
+    "staff-token": Principal(
+        subject="440000:bob", issuer="test", roles=frozenset({"institution_staff"})
+    ),
+}
+
+
+class FixedVerifier:
+    """Test TokenVerifier: a few fixed tokens, each a known principal."""
+
+    def verify(self, token: str) -> Principal:
+        try:
+            return ROLES[token]
+        except KeyError:
+            raise Unauthenticated("unknown test token") from None
+
+
+def bearer(token: str) -> list[tuple[str, str]]:
+    return [("authorization", f"Bearer {token}")]
+
+
+ADMIN = bearer("admin-token")
+
+
+def violations(err: grpc.RpcError) -> dict[str, str]:
+    status = rpc_status.from_call(err)
+    out: dict[str, str] = {}
+    if status is None:
+        return out
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            out.update({v.field: v.description for v in bad.field_violations})
+    return out
