@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from puhui.kit.errors import InvalidArgument, NotFound
+from puhui.kit.errors import InvalidArgument, NotFound, PermissionDenied
 
 
 class InstitutionNotFound(NotFound):
@@ -10,4 +10,14 @@ class InstitutionNotFound(NotFound):
         super().__init__(f"institution {institution_id!r} not found")
 
 
-__all__ = ["InstitutionNotFound", "InvalidArgument"]
+class ServiceItemNotFound(NotFound):
+    def __init__(self, item_id: str) -> None:
+        super().__init__(f"service item {item_id!r} not found")
+
+
+class NotAllowed(PermissionDenied):
+    """The caller may not write this entry (another node's, another institution's, a
+    national designation without a national admin)."""
+
+
+__all__ = ["InstitutionNotFound", "InvalidArgument", "NotAllowed", "ServiceItemNotFound"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from puhui.catalog.adapters.db import metadata
 from puhui.catalog.config import CatalogConfig
@@ -11,6 +12,7 @@ from puhui.catalog.servicer import CatalogServicer
 from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from puhui.kit import config as kit_config
 from puhui.kit import server
+from puhui.kit.auth import TokenVerifier
 
 
 class CatalogApp(server.ServiceApp):
@@ -29,8 +31,8 @@ class CatalogApp(server.ServiceApp):
         ]
 
 
-def build(**overrides) -> CatalogApp:  # type: ignore[no-untyped-def]
-    return CatalogApp(kit_config.load(CatalogConfig, **overrides))
+def build(verifier: TokenVerifier | None = None, **overrides: Any) -> CatalogApp:
+    return CatalogApp(kit_config.load(CatalogConfig, **overrides), verifier=verifier)
 
 
 def main() -> None:

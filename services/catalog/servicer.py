@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
+from typing import Any, TypeAlias
 
 import grpc
+from google.protobuf import timestamp_pb2
 
 from puhui.catalog import domain
-from puhui.catalog.adapters.db import SqlInstitutionRepository, sort_key
+from puhui.catalog.adapters.db import SqlInstitutionRepository, SqlServiceItemRepository, sort_key
 from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc, events_pb2
 from puhui.common.v1 import common_pb2
+from puhui.kit.auth import Principal, current_principal
 from puhui.kit.db import Database
+from puhui.kit.ids import new_id
 from puhui.kit.outbox import Outbox, to_timestamp, utcnow
 from puhui.kit.pagination import page_request
+
+Ctx: TypeAlias = grpc.ServicerContext
+
+
+def _ts(moment: datetime) -> timestamp_pb2.Timestamp:
+    return to_timestamp(moment)
 
 
 def institution_to_proto(i: domain.Institution) -> catalog_pb2.Institution:
@@ -21,18 +32,23 @@ def institution_to_proto(i: domain.Institution) -> catalog_pb2.Institution:
         owning_node=i.owning_node,
         name=i.name,
         description=i.description,
-        tier=int(i.tier),
+        tier=int(i.tier),  # type: ignore[arg-type]
         region_code=i.region_code,
         service_area=list(i.service_area),
         contacts=[catalog_pb2.Contact(**c.__dict__) for c in i.contacts],
         ipc_fields=list(i.ipc_fields),
         monthly_capacity=i.monthly_capacity,
-        status=int(i.status),
+        status=int(i.status),  # type: ignore[arg-type]
         is_example=i.is_example,
         revision=i.revision,
+        status_reason=i.status_reason,
     )
     if i.approved_at is not None:
         msg.approved.CopyFrom(common_pb2.ActorStamp(actor=i.approved_by, time=_ts(i.approved_at)))
+    if i.status_changed_at is not None:
+        msg.status_changed.CopyFrom(
+            common_pb2.ActorStamp(actor=i.status_changed_by, time=_ts(i.status_changed_at))
+        )
     if i.created_at is not None:
         msg.created_at.CopyFrom(_ts(i.created_at))
     if i.updated_at is not None:
@@ -40,23 +56,100 @@ def institution_to_proto(i: domain.Institution) -> catalog_pb2.Institution:
     return msg
 
 
-def _ts(moment: datetime):  # type: ignore[no-untyped-def]
-    return to_timestamp(moment)
+def new_institution_from_proto(src: catalog_pb2.Institution) -> domain.NewInstitution:
+    return domain.NewInstitution(
+        name=src.name,
+        tier=src.tier,
+        region_code=src.region_code,
+        description=src.description,
+        service_area=tuple(src.service_area),
+        contacts=tuple(
+            domain.Contact(name=c.name, phone=c.phone, email=c.email, address=c.address)
+            for c in src.contacts
+        ),
+        ipc_fields=tuple(src.ipc_fields),
+        monthly_capacity=src.monthly_capacity,
+        is_example=src.is_example,
+    )
+
+
+def item_to_proto(i: domain.ServiceItem) -> catalog_pb2.ServiceItem:
+    msg = catalog_pb2.ServiceItem(
+        item_id=i.item_id,
+        version=i.version,
+        institution_id=i.institution_id,
+        service_code=i.service_code,
+        name=i.name,
+        description=i.description,
+        category=int(i.category),  # type: ignore[arg-type]
+        channel=int(i.channel),  # type: ignore[arg-type]
+        eligibility=catalog_pb2.Eligibility(
+            innovator_types=list(i.eligibility.innovator_types),  # type: ignore[arg-type]
+            enterprise_sizes=list(i.eligibility.enterprise_sizes),  # type: ignore[arg-type]
+            stages=list(i.eligibility.stages),  # type: ignore[arg-type]
+        ),
+        cost_class=int(i.cost_class),  # type: ignore[arg-type]
+        processing_days=i.processing_days,
+        required_materials=list(i.required_materials),
+        is_example=i.is_example,
+        owning_node=i.owning_node,
+        is_current=i.is_current,
+        created_by=i.created_by,
+    )
+    if i.created_at is not None:
+        msg.created_at.CopyFrom(_ts(i.created_at))
+    return msg
+
+
+def new_item_from_proto(src: catalog_pb2.ServiceItem) -> domain.NewServiceItem:
+    e = src.eligibility
+    return domain.NewServiceItem(
+        institution_id=src.institution_id,
+        service_code=src.service_code,
+        name=src.name,
+        category=src.category,
+        channel=src.channel,
+        cost_class=src.cost_class,
+        description=src.description,
+        eligibility=domain.Eligibility(
+            innovator_types=tuple(e.innovator_types),
+            enterprise_sizes=tuple(e.enterprise_sizes),
+            stages=tuple(e.stages),
+        ),
+        processing_days=src.processing_days,
+        required_materials=tuple(src.required_materials),
+        is_example=src.is_example,
+    )
 
 
 class OutboxEvents:
     """The domain's EventSink, writing to the outbox in the same transaction."""
 
-    def __init__(self, outbox: Outbox, session) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, outbox: Outbox, session: Any) -> None:
         self.outbox = outbox
         self.session = session
 
     def institution_changed(self, change: str, institution: domain.Institution) -> None:
         self.outbox.record(
             self.session,
-            events_pb2.InstitutionChanged(change=change, institution=institution_to_proto(institution)),
+            events_pb2.InstitutionChanged(
+                change=change, institution=institution_to_proto(institution)
+            ),
             subject=f"institution/{institution.institution_id}",
         )
+
+    def item_changed(self, change: str, item: domain.ServiceItem) -> None:
+        self.outbox.record(
+            self.session,
+            events_pb2.ServiceItemChanged(change=change, item=item_to_proto(item)),
+            subject=f"item/{item.item_id}",
+            # Items share their institution's key: one partition, in order with it.
+            key=f"institution/{item.institution_id}",
+        )
+
+
+def staff_of(p: Principal) -> list[str]:
+    return [scope for role, scope in p.role_scopes if role == domain.STAFF]
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
@@ -65,35 +158,82 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self.db = db
         self.outbox = outbox
 
-    def CreateInstitution(self, request: catalog_pb2.CreateInstitutionRequest, context: grpc.ServicerContext) -> catalog_pb2.Institution:
-        src = request.institution
-        new = domain.NewInstitution(
-            name=src.name,
-            tier=src.tier,
-            region_code=src.region_code,
-            description=src.description,
-            service_area=tuple(src.service_area),
-            contacts=tuple(
-                domain.Contact(name=c.name, phone=c.phone, email=c.email, address=c.address)
-                for c in src.contacts
-            ),
-            ipc_fields=tuple(src.ipc_fields),
-            monthly_capacity=src.monthly_capacity,
-            is_example=src.is_example,
-        )
-        new = self.catalog.validate_new(new)  # reject before opening a transaction
+    # -- institutions ---------------------------------------------------------------------
+    def CreateInstitution(
+        self, request: catalog_pb2.CreateInstitutionRequest, context: Ctx
+    ) -> catalog_pb2.Institution:
+        caller = current_principal()
+        new = new_institution_from_proto(request.institution)
+        if domain.can_create_institution(caller, self.catalog.node):
+            new = self.catalog.validate_new(new)  # reject before opening a transaction
         with self.db.transaction() as session:
             created = self.catalog.create_institution(
-                SqlInstitutionRepository(session), OutboxEvents(self.outbox, session), new, utcnow()
+                SqlInstitutionRepository(session),
+                OutboxEvents(self.outbox, session),
+                new,
+                utcnow(),
+                caller,
             )
         return institution_to_proto(created)
 
-    def GetInstitution(self, request: catalog_pb2.GetInstitutionRequest, context: grpc.ServicerContext) -> catalog_pb2.Institution:
-        with self.db.transaction() as session:
-            found = self.catalog.get_institution(SqlInstitutionRepository(session), request.institution_id)
+    def GetInstitution(
+        self, request: catalog_pb2.GetInstitutionRequest, context: Ctx
+    ) -> catalog_pb2.Institution:
+        with self.db.read() as session:
+            found = self.catalog.get_institution(
+                SqlInstitutionRepository(session), request.institution_id, current_principal()
+            )
         return institution_to_proto(found)
 
-    def SearchInstitutions(self, request: catalog_pb2.SearchInstitutionsRequest, context: grpc.ServicerContext) -> catalog_pb2.SearchInstitutionsResponse:
+    def UpdateInstitution(
+        self, request: catalog_pb2.UpdateInstitutionRequest, context: Ctx
+    ) -> catalog_pb2.Institution:
+        with self.db.transaction() as session:
+            updated = self.catalog.update_institution(
+                SqlInstitutionRepository(session),
+                OutboxEvents(self.outbox, session),
+                request.institution.institution_id,
+                new_institution_from_proto(request.institution),
+                request.expected_revision,
+                utcnow(),
+                current_principal(),
+            )
+        return institution_to_proto(updated)
+
+    def _status(
+        self, request: catalog_pb2.ChangeInstitutionStatusRequest, change: str
+    ) -> catalog_pb2.Institution:
+        with self.db.transaction() as session:
+            changed = self.catalog.change_status(
+                SqlInstitutionRepository(session),
+                OutboxEvents(self.outbox, session),
+                request.institution_id,
+                change,
+                request.reason,
+                utcnow(),
+                current_principal(),
+            )
+        return institution_to_proto(changed)
+
+    def ApproveInstitution(
+        self, request: catalog_pb2.ChangeInstitutionStatusRequest, context: Ctx
+    ) -> catalog_pb2.Institution:
+        return self._status(request, "approved")
+
+    def SuspendInstitution(
+        self, request: catalog_pb2.ChangeInstitutionStatusRequest, context: Ctx
+    ) -> catalog_pb2.Institution:
+        return self._status(request, "suspended")
+
+    def RetireInstitution(
+        self, request: catalog_pb2.ChangeInstitutionStatusRequest, context: Ctx
+    ) -> catalog_pb2.Institution:
+        return self._status(request, "retired")
+
+    def SearchInstitutions(
+        self, request: catalog_pb2.SearchInstitutionsRequest, context: Ctx
+    ) -> catalog_pb2.SearchInstitutionsResponse:
+        caller = current_principal()
         query = self.catalog.validate_query(
             domain.InstitutionQuery(
                 text=request.query,
@@ -101,14 +241,155 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
                 tiers=tuple(request.tiers),
                 statuses=tuple(request.statuses),
                 ipc_prefix=request.ipc_prefix,
+                category=request.category,
             )
         )
         page = page_request(request.page_size, request.page_token, query.filters())
-        with self.db.transaction() as session:
-            items, total = SqlInstitutionRepository(session).search(query, page)
-        next_token = page.next_token(sort_key(items[-1])) if len(items) == page.size else ""
+        query = dataclasses.replace(
+            query, visibility=domain.visibility(caller, self.catalog.node, staff_of(caller))
+        )
+        with self.db.read() as session:
+            items, total = self.catalog.search_institutions(
+                SqlInstitutionRepository(session), query, page
+            )
+        last = items[-1] if items else None
+        next_token = (
+            page.next_token(sort_key(last.name, last.institution_id))
+            if last is not None and len(items) == page.size
+            else ""
+        )
         return catalog_pb2.SearchInstitutionsResponse(
             institutions=[institution_to_proto(i) for i in items],
             next_page_token=next_token,
             total_size=total,
+        )
+
+    # -- service items --------------------------------------------------------------------
+    def CreateServiceItem(
+        self, request: catalog_pb2.CreateServiceItemRequest, context: Ctx
+    ) -> catalog_pb2.ServiceItem:
+        with self.db.transaction() as session:
+            item = self.catalog.create_item(
+                SqlInstitutionRepository(session),
+                SqlServiceItemRepository(session),
+                OutboxEvents(self.outbox, session),
+                new_item_from_proto(request.item),
+                new_id(),
+                utcnow(),
+                current_principal(),
+            )
+        return item_to_proto(item)
+
+    def UpdateServiceItem(
+        self, request: catalog_pb2.UpdateServiceItemRequest, context: Ctx
+    ) -> catalog_pb2.ServiceItem:
+        with self.db.transaction() as session:
+            item = self.catalog.update_item(
+                SqlInstitutionRepository(session),
+                SqlServiceItemRepository(session),
+                OutboxEvents(self.outbox, session),
+                request.item.item_id,
+                new_item_from_proto(request.item),
+                request.expected_version,
+                utcnow(),
+                current_principal(),
+            )
+        return item_to_proto(item)
+
+    def GetServiceItem(
+        self, request: catalog_pb2.GetServiceItemRequest, context: Ctx
+    ) -> catalog_pb2.ServiceItem:
+        with self.db.read() as session:
+            item = self.catalog.get_item(
+                SqlInstitutionRepository(session),
+                SqlServiceItemRepository(session),
+                request.item_id,
+                request.version,
+                current_principal(),
+            )
+        return item_to_proto(item)
+
+    def ListServiceItemVersions(
+        self, request: catalog_pb2.ListServiceItemVersionsRequest, context: Ctx
+    ) -> catalog_pb2.ListServiceItemVersionsResponse:
+        page = page_request(request.page_size, request.page_token, {"item": request.item_id})
+        with self.db.read() as session:
+            versions, total = self.catalog.list_versions(
+                SqlInstitutionRepository(session),
+                SqlServiceItemRepository(session),
+                request.item_id,
+                page,
+                current_principal(),
+            )
+        next_token = (
+            page.next_token(str(versions[-1].version))
+            if versions and len(versions) == page.size
+            else ""
+        )
+        return catalog_pb2.ListServiceItemVersionsResponse(
+            versions=[item_to_proto(v) for v in versions],
+            next_page_token=next_token,
+            total_size=total,
+        )
+
+    def SearchServiceItems(
+        self, request: catalog_pb2.SearchServiceItemsRequest, context: Ctx
+    ) -> catalog_pb2.SearchServiceItemsResponse:
+        caller = current_principal()
+        query = self.catalog.validate_item_query(
+            domain.ItemQuery(
+                text=request.query,
+                region_code=request.region_code,
+                categories=tuple(request.categories),
+                institution_id=request.institution_id,
+                channel=request.channel,
+                cost_class=request.cost_class,
+                ipc_prefix=request.ipc_prefix,
+                tiers=tuple(request.tiers),
+                service_code=request.service_code,
+            )
+        )
+        page = page_request(request.page_size, request.page_token, query.filters())
+        query = dataclasses.replace(
+            query, visibility=domain.visibility(caller, self.catalog.node, staff_of(caller))
+        )
+        with self.db.read() as session:
+            items, total = SqlServiceItemRepository(session).search(query, page)
+        last = items[-1] if items else None
+        next_token = (
+            page.next_token(sort_key(last.name, last.item_id))
+            if last is not None and len(items) == page.size
+            else ""
+        )
+        return catalog_pb2.SearchServiceItemsResponse(
+            items=[item_to_proto(i) for i in items], next_page_token=next_token, total_size=total
+        )
+
+    # -- matching -------------------------------------------------------------------------
+    def Match(self, request: catalog_pb2.MatchRequest, context: Ctx) -> catalog_pb2.MatchResponse:
+        p = request.profile
+        profile = domain.Profile(
+            region_code=p.region_code,
+            innovator_type=p.innovator_type,
+            enterprise_size=p.enterprise_size,
+            stage=p.stage,
+            ipc_fields=tuple(p.ipc_fields),
+            needs=tuple(p.needs),
+            needs_text=p.needs_text,
+        )
+        with self.db.read() as session:
+            matches = self.catalog.match(
+                SqlServiceItemRepository(session), profile, request.max_results
+            )
+        return catalog_pb2.MatchResponse(
+            matches=[
+                catalog_pb2.MatchedItem(
+                    item=item_to_proto(m.item),
+                    institution=institution_to_proto(m.institution),
+                    score=m.score,
+                    reasons=list(m.reasons),
+                    gaps=list(m.gaps),
+                )
+                for m in matches
+            ]
         )

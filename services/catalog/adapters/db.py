@@ -1,28 +1,62 @@
-"""Catalog storage: SQLAlchemy tables and the repository the domain asks for."""
+"""Catalog storage: SQLAlchemy tables and the repositories the domain asks for.
+
+Service areas and IPC fields live in their own tables (`institution_areas`,
+`institution_ipc`) so region and IPC filters are joins on indexed columns. Free text is a
+`LIKE '%…%'` on a `search_text` column (name + description); on PostgreSQL the migration
+adds pg_trgm GIN indexes, which serve queries of three or more characters (Chinese
+included: the databases run with a UTF-8 ctype); shorter queries scan.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     String,
     Table,
     Text,
     and_,
+    case,
+    delete,
+    exists,
     func,
+    literal,
     or_,
     select,
+    true,
     tuple_,
+    update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from puhui.catalog.domain import Contact, Institution, InstitutionQuery, Status, Tier
+from puhui.catalog.domain import (
+    Category,
+    Channel,
+    Contact,
+    CostClass,
+    Eligibility,
+    InnovatorType,
+    Institution,
+    InstitutionQuery,
+    ItemQuery,
+    Profile,
+    RegionFilter,
+    ServiceItem,
+    Status,
+    Tier,
+    Visibility,
+    region_filter,
+)
 from puhui.kit.db import new_metadata
 from puhui.kit.inbox import inbox_table
 from puhui.kit.outbox import outbox_table
@@ -52,8 +86,39 @@ institutions = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("is_example", Boolean, nullable=False, default=False),
     Column("revision", Integer, nullable=False, default=1),
+    Column("status_changed_by", String(120), nullable=False, server_default=""),
+    Column("status_changed_at", DateTime(timezone=True)),
+    Column("status_reason", Text, nullable=False, server_default=""),
+    Column("search_text", Text, nullable=False, server_default=""),
     Index("ix_institutions_name_id", "name", "institution_id"),
     Index("ix_institutions_region", "region_code"),
+    Index("ix_institutions_status_tier", "status", "tier"),
+)
+
+institution_areas = Table(
+    "institution_areas",
+    metadata,
+    Column(
+        "institution_id",
+        String(40),
+        ForeignKey("institutions.institution_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("region_code", String(6), primary_key=True),
+    Index("ix_institution_areas_region", "region_code", "institution_id"),
+)
+
+institution_ipc = Table(
+    "institution_ipc",
+    metadata,
+    Column(
+        "institution_id",
+        String(40),
+        ForeignKey("institutions.institution_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("ipc", String(20), primary_key=True),
+    Index("ix_institution_ipc_ipc", "ipc", "institution_id"),
 )
 
 institution_seq = Table(
@@ -63,6 +128,43 @@ institution_seq = Table(
     Column("last", Integer, nullable=False),
 )
 
+service_items = Table(
+    "service_items",
+    metadata,
+    Column("item_id", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column(
+        "institution_id",
+        String(40),
+        ForeignKey("institutions.institution_id"),
+        nullable=False,
+    ),
+    Column("owning_node", String(6), nullable=False),
+    Column("service_code", String(8), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("category", Integer, nullable=False),
+    Column("channel", Integer, nullable=False),
+    Column("cost_class", Integer, nullable=False),
+    # Eligibility as bit masks (bit n = enum value n); 0 = no restriction.
+    Column("types_mask", Integer, nullable=False, default=0),
+    Column("sizes_mask", Integer, nullable=False, default=0),
+    Column("stages_mask", Integer, nullable=False, default=0),
+    Column("processing_days", Integer, nullable=False),
+    Column("required_materials", Text, nullable=False, default="[]"),
+    Column("is_example", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(120), nullable=False, default=""),
+    Column("is_current", Boolean, nullable=False),
+    Column("search_text", Text, nullable=False, default=""),
+    Index("ix_service_items_current_name", "is_current", "name", "item_id"),
+    Index("ix_service_items_institution", "institution_id", "is_current"),
+    Index("ix_service_items_current_category", "is_current", "category"),
+)
+
+
+# --------------------------------------------------------------------------- mapping
+
 
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
@@ -70,7 +172,22 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def _row_to_institution(row) -> Institution:  # type: ignore[no-untyped-def]
+def mask(values: Sequence[int]) -> int:
+    out = 0
+    for v in values:
+        out |= 1 << int(v)
+    return out
+
+
+def unmask(value: int) -> tuple[int, ...]:
+    return tuple(n for n in range(1, 31) if value & (1 << n))
+
+
+def search_text(name: str, description: str) -> str:
+    return f"{name}\n{description}"
+
+
+def _row_to_institution(row: Any) -> Institution:
     return Institution(
         institution_id=row.institution_id,
         owning_node=row.owning_node,
@@ -89,16 +206,145 @@ def _row_to_institution(row) -> Institution:  # type: ignore[no-untyped-def]
         updated_at=_aware(row.updated_at),
         is_example=row.is_example,
         revision=row.revision,
+        status_changed_by=row.status_changed_by,
+        status_changed_at=_aware(row.status_changed_at),
+        status_reason=row.status_reason,
     )
 
 
-def region_prefix(code: str) -> str:
-    """440000 → "44", 440300 → "4403", 440305 → "440305": codes under a division share it."""
-    if code.endswith("0000"):
-        return code[:2]
-    if code.endswith("00"):
-        return code[:4]
-    return code
+def institution_values(i: Institution) -> dict[str, Any]:
+    return {
+        "institution_id": i.institution_id,
+        "owning_node": i.owning_node,
+        "name": i.name,
+        "description": i.description,
+        "tier": int(i.tier),
+        "region_code": i.region_code,
+        "service_area": json.dumps(list(i.service_area)),
+        "contacts": json.dumps([c.__dict__ for c in i.contacts], ensure_ascii=False),
+        "ipc_fields": json.dumps(list(i.ipc_fields)),
+        "monthly_capacity": i.monthly_capacity,
+        "status": int(i.status),
+        "approved_by": i.approved_by,
+        "approved_at": i.approved_at,
+        "created_at": i.created_at,
+        "updated_at": i.updated_at,
+        "is_example": i.is_example,
+        "revision": i.revision,
+        "status_changed_by": i.status_changed_by,
+        "status_changed_at": i.status_changed_at,
+        "status_reason": i.status_reason,
+        "search_text": search_text(i.name, i.description),
+    }
+
+
+def item_values(i: ServiceItem) -> dict[str, Any]:
+    return {
+        "item_id": i.item_id,
+        "version": i.version,
+        "institution_id": i.institution_id,
+        "owning_node": i.owning_node,
+        "service_code": i.service_code,
+        "name": i.name,
+        "description": i.description,
+        "category": int(i.category),
+        "channel": int(i.channel),
+        "cost_class": int(i.cost_class),
+        "types_mask": mask(i.eligibility.innovator_types),
+        "sizes_mask": mask(i.eligibility.enterprise_sizes),
+        "stages_mask": mask(i.eligibility.stages),
+        "processing_days": i.processing_days,
+        "required_materials": json.dumps(list(i.required_materials), ensure_ascii=False),
+        "is_example": i.is_example,
+        "created_at": i.created_at,
+        "created_by": i.created_by,
+        "is_current": i.is_current,
+        "search_text": search_text(i.name, i.description),
+    }
+
+
+def _row_to_item(row: Any) -> ServiceItem:
+    return ServiceItem(
+        item_id=row.item_id,
+        version=row.version,
+        institution_id=row.institution_id,
+        owning_node=row.owning_node,
+        service_code=row.service_code,
+        name=row.name,
+        description=row.description,
+        category=Category(row.category),
+        channel=Channel(row.channel),
+        cost_class=CostClass(row.cost_class),
+        eligibility=Eligibility(
+            unmask(row.types_mask), unmask(row.sizes_mask), unmask(row.stages_mask)
+        ),
+        processing_days=row.processing_days,
+        required_materials=tuple(json.loads(row.required_materials)),
+        is_example=row.is_example,
+        created_at=_aware(row.created_at),
+        created_by=row.created_by,
+        is_current=row.is_current,
+    )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --------------------------------------------------------------------------- shared filters
+
+t = institutions
+a = institution_areas
+p = institution_ipc
+s = service_items
+
+
+def _region_condition(region: RegionFilter) -> ColumnElement[bool]:
+    serving = exists().where(
+        a.c.institution_id == t.c.institution_id,
+        or_(a.c.region_code.in_(region.covering), a.c.region_code.like(region.prefix + "%")),
+    )
+    return or_(t.c.region_code.like(region.prefix + "%"), serving)
+
+
+def _visibility_condition(vis: Visibility) -> ColumnElement[bool] | None:
+    if vis.all:
+        return None
+    approved = t.c.status == int(Status.APPROVED)
+    if vis.institution_ids:
+        return or_(approved, t.c.institution_id.in_(vis.institution_ids))
+    return approved
+
+
+def _ipc_condition(prefix: str) -> ColumnElement[bool]:
+    """Institutions with a field under `prefix` ("G06F" finds "G06F 16/00") or above it
+    ("G06F 16/00" finds an institution covering all of "G06F")."""
+    parents = [prefix]
+    if " " in prefix:
+        parents.append(prefix.split(" ")[0])
+    if len(prefix) >= 3:
+        parents.append(prefix[:3])
+    parents.append(prefix[:1])
+    return exists().where(
+        p.c.institution_id == t.c.institution_id,
+        or_(p.c.ipc.like(_like_escape(prefix) + "%", escape="\\"), p.c.ipc.in_(parents)),
+    )
+
+
+def _text_condition(column: Any, text: str) -> ColumnElement[bool]:
+    return column.like(f"%{_like_escape(text)}%", escape="\\")
+
+
+def _keyset(name_col: Any, id_col: Any, after: str) -> ColumnElement[bool]:
+    name, _, ident = after.partition("\x00")
+    return tuple_(name_col, id_col) > tuple_(literal(name), literal(ident))
+
+
+def sort_key(name: str, ident: str) -> str:
+    return f"{name}\x00{ident}"
+
+
+# --------------------------------------------------------------------------- repositories
 
 
 class SqlInstitutionRepository:
@@ -118,67 +364,237 @@ class SqlInstitutionRepository:
             self.session.execute(seq.update().where(seq.c.node == node).values(last=value))
         return f"{node}-{value:06d}"
 
-    def add(self, institution: Institution) -> None:
-        i = institution
-        self.session.execute(
-            institutions.insert().values(
-                institution_id=i.institution_id,
-                owning_node=i.owning_node,
-                name=i.name,
-                description=i.description,
-                tier=int(i.tier),
-                region_code=i.region_code,
-                service_area=json.dumps(list(i.service_area)),
-                contacts=json.dumps([c.__dict__ for c in i.contacts], ensure_ascii=False),
-                ipc_fields=json.dumps(list(i.ipc_fields)),
-                monthly_capacity=i.monthly_capacity,
-                status=int(i.status),
-                approved_by=i.approved_by,
-                approved_at=i.approved_at,
-                created_at=i.created_at,
-                updated_at=i.updated_at,
-                is_example=i.is_example,
-                revision=i.revision,
+    def _write_children(self, i: Institution) -> None:
+        self.session.execute(delete(a).where(a.c.institution_id == i.institution_id))
+        self.session.execute(delete(p).where(p.c.institution_id == i.institution_id))
+        if i.service_area:
+            self.session.execute(
+                a.insert(),
+                [{"institution_id": i.institution_id, "region_code": c} for c in i.service_area],
             )
-        )
+        if i.ipc_fields:
+            self.session.execute(
+                p.insert(), [{"institution_id": i.institution_id, "ipc": c} for c in i.ipc_fields]
+            )
 
-    def get(self, institution_id: str) -> Institution | None:
-        row = self.session.execute(
-            select(institutions).where(institutions.c.institution_id == institution_id)
-        ).first()
+    def add(self, institution: Institution) -> None:
+        self.session.execute(t.insert().values(**institution_values(institution)))
+        self._write_children(institution)
+
+    def replace(self, institution: Institution) -> None:
+        values = institution_values(institution)
+        del values["institution_id"]
+        self.session.execute(
+            update(t).where(t.c.institution_id == institution.institution_id).values(**values)
+        )
+        self._write_children(institution)
+
+    def get(self, institution_id: str, *, for_update: bool = False) -> Institution | None:
+        q = select(t).where(t.c.institution_id == institution_id)
+        if for_update:
+            q = q.with_for_update()
+        row = self.session.execute(q).first()
         return _row_to_institution(row) if row else None
 
     def search(self, query: InstitutionQuery, page: Page) -> tuple[list[Institution], int]:
-        t = institutions
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if query.text:
-            pattern = f"%{query.text}%"
-            conditions.append(or_(t.c.name.like(pattern), t.c.description.like(pattern)))
-        if query.region_code:
-            conditions.append(
-                or_(
-                    t.c.region_code.like(region_prefix(query.region_code) + "%"),
-                    t.c.service_area.like(f'%"{query.region_code}"%'),
-                )
-            )
+            conditions.append(_text_condition(t.c.search_text, query.text))
+        region = query.region
+        if region is not None:
+            conditions.append(_region_condition(region))
         if query.tiers:
             conditions.append(t.c.tier.in_(query.tiers))
         if query.statuses:
             conditions.append(t.c.status.in_(query.statuses))
         if query.ipc_prefix:
-            conditions.append(t.c.ipc_fields.like(f'%"{query.ipc_prefix}%'))
-        where = and_(*conditions) if conditions else None
-        count_q = select(func.count()).select_from(t)
-        rows_q = select(t).order_by(t.c.name, t.c.institution_id).limit(page.size)
-        if where is not None:
-            count_q = count_q.where(where)
-            rows_q = rows_q.where(where)
+            conditions.append(_ipc_condition(query.ipc_prefix))
+        if query.category:
+            conditions.append(
+                exists().where(
+                    s.c.institution_id == t.c.institution_id,
+                    s.c.is_current.is_(True),
+                    s.c.category == query.category,
+                )
+            )
+        vis = _visibility_condition(query.visibility)
+        if vis is not None:
+            conditions.append(vis)
+        where = and_(true(), *conditions)
+        total = self.session.execute(select(func.count()).select_from(t).where(where)).scalar_one()
+        rows_q = select(t).where(where).order_by(t.c.name, t.c.institution_id).limit(page.size)
         if page.after:
-            name, _, iid = page.after.partition("\x00")
-            rows_q = rows_q.where(tuple_(t.c.name, t.c.institution_id) > tuple_(name, iid))
-        total = self.session.execute(count_q).scalar_one()
+            rows_q = rows_q.where(_keyset(t.c.name, t.c.institution_id, page.after))
         return [_row_to_institution(r) for r in self.session.execute(rows_q)], total
 
 
-def sort_key(institution: Institution) -> str:
-    return f"{institution.name}\x00{institution.institution_id}"
+class SqlServiceItemRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_version(self, item: ServiceItem) -> None:
+        self.session.execute(
+            update(s)
+            .where(s.c.item_id == item.item_id, s.c.is_current.is_(True))
+            .values(is_current=False)
+        )
+        self.session.execute(s.insert().values(**item_values(item)))
+
+    def get(
+        self, item_id: str, version: int = 0, *, for_update: bool = False
+    ) -> ServiceItem | None:
+        q = select(s).where(s.c.item_id == item_id)
+        q = q.where(s.c.version == version) if version else q.where(s.c.is_current.is_(True))
+        if for_update:
+            q = q.with_for_update()
+        row = self.session.execute(q).first()
+        return _row_to_item(row) if row else None
+
+    def versions(self, item_id: str, page: Page) -> tuple[list[ServiceItem], int]:
+        total = self.session.execute(
+            select(func.count()).select_from(s).where(s.c.item_id == item_id)
+        ).scalar_one()
+        q = select(s).where(s.c.item_id == item_id).order_by(s.c.version).limit(page.size)
+        if page.after:
+            q = q.where(s.c.version > int(page.after))
+        return [_row_to_item(r) for r in self.session.execute(q)], total
+
+    def search(self, query: ItemQuery, page: Page) -> tuple[list[ServiceItem], int]:
+        conditions: list[ColumnElement[bool]] = [s.c.is_current.is_(True)]
+        if query.text:
+            conditions.append(_text_condition(s.c.search_text, query.text))
+        if query.categories:
+            conditions.append(s.c.category.in_(query.categories))
+        if query.institution_id:
+            conditions.append(s.c.institution_id == query.institution_id)
+        if query.channel:
+            # An item offered both ways is found by a search for either channel.
+            wanted = (
+                {query.channel, int(Channel.BOTH)}
+                if query.channel != Channel.BOTH
+                else {query.channel}
+            )
+            conditions.append(s.c.channel.in_(sorted(wanted)))
+        if query.cost_class:
+            conditions.append(s.c.cost_class == query.cost_class)
+        if query.service_code:
+            conditions.append(s.c.service_code == query.service_code)
+        inst_conditions: list[ColumnElement[bool]] = []
+        region = query.region
+        if region is not None:
+            inst_conditions.append(_region_condition(region))
+        if query.tiers:
+            inst_conditions.append(t.c.tier.in_(query.tiers))
+        if query.ipc_prefix:
+            inst_conditions.append(_ipc_condition(query.ipc_prefix))
+        vis = _visibility_condition(query.visibility)
+        if vis is not None:
+            inst_conditions.append(vis)
+        joined = s.join(t, t.c.institution_id == s.c.institution_id) if inst_conditions else s
+        where = and_(*conditions, *inst_conditions)
+        total = self.session.execute(
+            select(func.count()).select_from(joined).where(where)
+        ).scalar_one()
+        q = (
+            select(s)
+            .select_from(joined)
+            .where(where)
+            .order_by(s.c.name, s.c.item_id)
+            .limit(page.size)
+        )
+        if page.after:
+            q = q.where(_keyset(s.c.name, s.c.item_id, page.after))
+        return [_row_to_item(r) for r in self.session.execute(q)], total
+
+    def match_candidates(
+        self, profile: Profile, categories: tuple[int, ...], limit: int
+    ) -> list[tuple[ServiceItem, Institution]]:
+        """Approved institutions' current items in the wanted categories that serve the
+        innovator's region (by location or service area), national institutions, and — so
+        the innovator learns what is near but not theirs — those elsewhere in the same city.
+        Pre-ordered the way the domain ranks (serving, eligible, has capacity, nearest) so the
+        limit cuts the tail only."""
+        region = region_filter(profile.region_code)
+        city_prefix = (
+            profile.region_code[:4] if not profile.region_code.endswith("0000") else region.prefix
+        )
+        serving = or_(
+            t.c.region_code.in_(region.covering),
+            t.c.tier == int(Tier.NATIONAL),
+            exists().where(
+                a.c.institution_id == t.c.institution_id, a.c.region_code.in_(region.covering)
+            ),
+        )
+        nearby = t.c.region_code.like(city_prefix + "%")
+        bit_type = 1 << profile.innovator_type if profile.innovator_type else 0
+        enterprise = profile.innovator_type == InnovatorType.ENTERPRISE
+        bit_size = 1 << profile.enterprise_size if enterprise and profile.enterprise_size else 0
+        bit_stage = 1 << profile.stage if profile.stage else 0
+        eligible = and_(
+            or_(s.c.types_mask == 0, s.c.types_mask.op("&")(bit_type) != 0),
+            or_(
+                literal(not enterprise),
+                s.c.sizes_mask == 0,
+                s.c.sizes_mask.op("&")(bit_size) != 0,
+            ),
+            or_(s.c.stages_mask == 0, s.c.stages_mask.op("&")(bit_stage) != 0),
+        )
+        level = case(
+            (t.c.tier == int(Tier.NATIONAL), 3),
+            (t.c.region_code.like("%0000"), 2),
+            (t.c.region_code.like("%00"), 1),
+            else_=0,
+        )
+        q = (
+            select(s, *[c.label(f"i_{c.name}") for c in t.c])
+            .select_from(s.join(t, t.c.institution_id == s.c.institution_id))
+            .where(
+                s.c.is_current.is_(True),
+                s.c.category.in_(categories),
+                t.c.status == int(Status.APPROVED),
+                or_(serving, nearby),
+            )
+            .order_by(
+                case((serving, 0), else_=1),
+                case((eligible, 0), else_=1),
+                case((t.c.monthly_capacity > 0, 0), else_=1),
+                level,
+                s.c.item_id,
+            )
+            .limit(limit)
+        )
+        out: list[tuple[ServiceItem, Institution]] = []
+        cache: dict[str, Institution] = {}
+        for row in self.session.execute(q):
+            m = row._mapping
+            iid = m["i_institution_id"]
+            inst = cache.get(iid)
+            if inst is None:
+                inst = _row_to_institution(_Prefixed(m))
+                cache[iid] = inst
+            out.append((_row_to_item(row), inst))
+        return out
+
+
+class _Prefixed:
+    """Attribute access to the `i_`-labelled institution columns of a joined row."""
+
+    def __init__(self, mapping: Any) -> None:
+        self._m = mapping
+
+    def __getattr__(self, name: str) -> Any:
+        return self._m[f"i_{name}"]
+
+
+__all__ = [
+    "SqlInstitutionRepository",
+    "SqlServiceItemRepository",
+    "inbox",
+    "institution_areas",
+    "institution_ipc",
+    "institutions",
+    "metadata",
+    "outbox",
+    "service_items",
+    "sort_key",
+]

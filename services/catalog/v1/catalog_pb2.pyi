@@ -142,7 +142,7 @@ class Contact(_message.Message):
     def __init__(self, name: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
 
 class Institution(_message.Message):
-    __slots__ = ("institution_id", "owning_node", "name", "description", "tier", "region_code", "service_area", "contacts", "ipc_fields", "monthly_capacity", "status", "approved", "created_at", "updated_at", "is_example", "revision")
+    __slots__ = ("institution_id", "owning_node", "name", "description", "tier", "region_code", "service_area", "contacts", "ipc_fields", "monthly_capacity", "status", "approved", "created_at", "updated_at", "is_example", "revision", "status_changed", "status_reason")
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
     OWNING_NODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +159,8 @@ class Institution(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     IS_EXAMPLE_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     institution_id: str
     owning_node: str
     name: str
@@ -175,7 +177,9 @@ class Institution(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     is_example: bool
     revision: int
-    def __init__(self, institution_id: _Optional[str] = ..., owning_node: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., tier: _Optional[_Union[InstitutionTier, str]] = ..., region_code: _Optional[str] = ..., service_area: _Optional[_Iterable[str]] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., ipc_fields: _Optional[_Iterable[str]] = ..., monthly_capacity: _Optional[int] = ..., status: _Optional[_Union[InstitutionStatus, str]] = ..., approved: _Optional[_Union[_common_pb2.ActorStamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., is_example: _Optional[bool] = ..., revision: _Optional[int] = ...) -> None: ...
+    status_changed: _common_pb2.ActorStamp
+    status_reason: str
+    def __init__(self, institution_id: _Optional[str] = ..., owning_node: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., tier: _Optional[_Union[InstitutionTier, str]] = ..., region_code: _Optional[str] = ..., service_area: _Optional[_Iterable[str]] = ..., contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ..., ipc_fields: _Optional[_Iterable[str]] = ..., monthly_capacity: _Optional[int] = ..., status: _Optional[_Union[InstitutionStatus, str]] = ..., approved: _Optional[_Union[_common_pb2.ActorStamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., is_example: _Optional[bool] = ..., revision: _Optional[int] = ..., status_changed: _Optional[_Union[_common_pb2.ActorStamp, _Mapping]] = ..., status_reason: _Optional[str] = ...) -> None: ...
 
 class CreateInstitutionRequest(_message.Message):
     __slots__ = ("institution",)
@@ -246,7 +250,7 @@ class Eligibility(_message.Message):
     def __init__(self, innovator_types: _Optional[_Iterable[_Union[InnovatorType, str]]] = ..., enterprise_sizes: _Optional[_Iterable[_Union[EnterpriseSize, str]]] = ..., stages: _Optional[_Iterable[_Union[InnovationStage, str]]] = ...) -> None: ...
 
 class ServiceItem(_message.Message):
-    __slots__ = ("item_id", "version", "institution_id", "service_code", "name", "description", "category", "channel", "eligibility", "cost_class", "processing_days", "required_materials", "is_example", "created_at", "owning_node", "is_current")
+    __slots__ = ("item_id", "version", "institution_id", "service_code", "name", "description", "category", "channel", "eligibility", "cost_class", "processing_days", "required_materials", "is_example", "created_at", "owning_node", "is_current", "created_by")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -263,6 +267,7 @@ class ServiceItem(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     OWNING_NODE_FIELD_NUMBER: _ClassVar[int]
     IS_CURRENT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     version: int
     institution_id: str
@@ -279,7 +284,8 @@ class ServiceItem(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     owning_node: str
     is_current: bool
-    def __init__(self, item_id: _Optional[str] = ..., version: _Optional[int] = ..., institution_id: _Optional[str] = ..., service_code: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., category: _Optional[_Union[ServiceCategory, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., eligibility: _Optional[_Union[Eligibility, _Mapping]] = ..., cost_class: _Optional[_Union[CostClass, str]] = ..., processing_days: _Optional[int] = ..., required_materials: _Optional[_Iterable[str]] = ..., is_example: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owning_node: _Optional[str] = ..., is_current: _Optional[bool] = ...) -> None: ...
+    created_by: str
+    def __init__(self, item_id: _Optional[str] = ..., version: _Optional[int] = ..., institution_id: _Optional[str] = ..., service_code: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., category: _Optional[_Union[ServiceCategory, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., eligibility: _Optional[_Union[Eligibility, _Mapping]] = ..., cost_class: _Optional[_Union[CostClass, str]] = ..., processing_days: _Optional[int] = ..., required_materials: _Optional[_Iterable[str]] = ..., is_example: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owning_node: _Optional[str] = ..., is_current: _Optional[bool] = ..., created_by: _Optional[str] = ...) -> None: ...
 
 class CreateServiceItemRequest(_message.Message):
     __slots__ = ("item",)
@@ -324,7 +330,7 @@ class ListServiceItemVersionsResponse(_message.Message):
     def __init__(self, versions: _Optional[_Iterable[_Union[ServiceItem, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class SearchServiceItemsRequest(_message.Message):
-    __slots__ = ("query", "region_code", "categories", "institution_id", "channel", "cost_class", "page_size", "page_token")
+    __slots__ = ("query", "region_code", "categories", "institution_id", "channel", "cost_class", "page_size", "page_token", "ipc_prefix", "tiers", "service_code")
     QUERY_FIELD_NUMBER: _ClassVar[int]
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
     CATEGORIES_FIELD_NUMBER: _ClassVar[int]
@@ -333,6 +339,9 @@ class SearchServiceItemsRequest(_message.Message):
     COST_CLASS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    IPC_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    TIERS_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CODE_FIELD_NUMBER: _ClassVar[int]
     query: str
     region_code: str
     categories: _containers.RepeatedScalarFieldContainer[ServiceCategory]
@@ -341,7 +350,10 @@ class SearchServiceItemsRequest(_message.Message):
     cost_class: CostClass
     page_size: int
     page_token: str
-    def __init__(self, query: _Optional[str] = ..., region_code: _Optional[str] = ..., categories: _Optional[_Iterable[_Union[ServiceCategory, str]]] = ..., institution_id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., cost_class: _Optional[_Union[CostClass, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    ipc_prefix: str
+    tiers: _containers.RepeatedScalarFieldContainer[InstitutionTier]
+    service_code: str
+    def __init__(self, query: _Optional[str] = ..., region_code: _Optional[str] = ..., categories: _Optional[_Iterable[_Union[ServiceCategory, str]]] = ..., institution_id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., cost_class: _Optional[_Union[CostClass, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., ipc_prefix: _Optional[str] = ..., tiers: _Optional[_Iterable[_Union[InstitutionTier, str]]] = ..., service_code: _Optional[str] = ...) -> None: ...
 
 class SearchServiceItemsResponse(_message.Message):
     __slots__ = ("items", "next_page_token", "total_size")
