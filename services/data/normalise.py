@@ -97,8 +97,7 @@ def application_number(text: str, office: str = "") -> PatentNumber:
         match = _US_APP_RE.match(compact.replace(",", ""))
         if match:
             return PatentNumber("US", match["series"] + match["serial"])
-        if not hinted:
-            raise ValueError("not an application number of a known form")
+        raise ValueError("not an application number of a known form")
     generic = _GENERIC_APP_RE.match(hinted + compact)
     if generic is None or not OFFICE_RE.match(hinted):
         raise ValueError("not an application number of a known form")
