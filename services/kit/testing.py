@@ -35,6 +35,33 @@ def infra(name: str) -> str:
     return os.environ.get(name) or DEFAULTS[name]
 
 
+def load_infra() -> Any:
+    """deploy/local/infra.py (stdlib-only, not part of the package) as a module, for tests that
+    start their own extra Kafka clusters or MirrorMaker 2."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "puhui_local_infra" in sys.modules:
+        return sys.modules["puhui_local_infra"]
+    path = Path(__file__).resolve().parents[2] / "deploy" / "local" / "infra.py"
+    spec = importlib.util.spec_from_file_location("puhui_local_infra", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["puhui_local_infra"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
     url = normalise_url(infra("PUHUI_POSTGRES_URL"))

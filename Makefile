@@ -1,0 +1,67 @@
+# Puhui — `make` alone prints this help. The two commands that matter:
+#   make run    a local node on embedded defaults (starts local Kafka first)
+#   make test   sets up everything on a fresh machine, then runs the whole suite
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(PYTHON) -m uv
+INFRA := $(PYTHON) deploy/local/infra.py
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help setup proto proto-check up down status run test test-unit lint fmt bench clean
+
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(PY): pyproject.toml uv.lock setup.py
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)" \
+		|| $(PYTHON) -m pip install --quiet --break-system-packages "uv==$(UV_VERSION)"
+	$(UV) sync --frozen
+	@touch $(PY)
+
+setup: $(PY) ## create .venv from uv.lock (installs uv if missing)
+
+proto: setup ## regenerate Python code from proto/ into services/
+	$(PY) tools/protogen.py
+
+proto-check: setup ## fail if committed generated code drifted from proto/
+	$(PY) tools/protogen.py --check
+
+up: ## start Kafka 4 (Maven jars), PostgreSQL 15 and Redis 7 on loopback (idempotent)
+	$(INFRA) up
+
+down: ## stop what `make up` started
+	$(INFRA) down
+
+status: ## show the local infrastructure
+	$(INFRA) status
+
+run: setup ## run a local node (four services, SQLite, local Kafka); Ctrl-C stops
+	$(INFRA) up --only kafka
+	$(VENV)/bin/puhui run
+
+test: setup up ## set up, start infrastructure, run the whole suite
+	$(PY) tools/protogen.py --check
+	$(VENV)/bin/pytest
+
+test-unit: setup ## unit tests only (no infrastructure)
+	$(VENV)/bin/pytest -m "not integration"
+
+lint: setup ## ruff (lint + format check) and mypy, generated code excluded
+	$(VENV)/bin/ruff check services bench tools tests deploy
+	$(VENV)/bin/ruff format --check services bench tools tests deploy
+	$(VENV)/bin/mypy
+
+fmt: setup ## apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix services bench tools tests deploy
+	$(VENV)/bin/ruff format services bench tools tests deploy
+
+bench: setup up ## run the benchmarks; results in bench/results/*.json
+	$(PY) -m bench.grpc_read
+
+clean: ## remove the venv and local state (stop infrastructure first: make down)
+	rm -rf $(VENV) .state

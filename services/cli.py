@@ -1,0 +1,165 @@
+"""`puhui`: the command line of a Puhui node.
+
+    puhui run [--node 440000] [--services identity,catalog,data,feedback]
+        Start a local node: the four services as separate processes on embedded defaults
+        (SQLite per service under .state/, in-process caches) against the local Kafka;
+        print the endpoints; Ctrl-C stops everything.
+    puhui serve SERVICE         Run one service in this process (same as python -m puhui.SERVICE).
+    puhui migrate SERVICE       Apply the service's database migrations (PUHUI_DATABASE_URL).
+    puhui status [--node N]     Health of the services `puhui run` started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+SERVICES = ("identity", "catalog", "data", "feedback")
+BASE_PORT = 50050
+SERVICE_OFFSET = {"identity": 1, "catalog": 2, "data": 3, "feedback": 4}
+
+
+def ports(node: str, service: str) -> tuple[int, int]:
+    """Deterministic local ports: gRPC 50051–50054 for the first node, metrics +100."""
+    node_index = 0 if node == "000000" else {"440000": 1, "320000": 2}.get(node, 3)
+    grpc_port = BASE_PORT + node_index * 10 + SERVICE_OFFSET[service]
+    return grpc_port, grpc_port + 100
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("PUHUI_STATE", ".state")).resolve()
+
+
+def health(address: str, timeout: float = 1.0) -> str:
+    try:
+        with grpc.insecure_channel(address) as channel:
+            status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout).status
+            return health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+    except grpc.RpcError as exc:
+        return f"DOWN ({exc.code().name})"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    services = [s.strip() for s in args.services.split(",") if s.strip()]
+    unknown = set(services) - set(SERVICES)
+    if unknown:
+        print(f"unknown service(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    kafka = os.environ.get("PUHUI_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    logs_dir = state_dir() / "logs"
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    for service in services:
+        grpc_port, metrics_port = ports(args.node, service)
+        env = {
+            **os.environ,
+            "PUHUI_NODE_ID": args.node,
+            "PUHUI_GRPC_PORT": str(grpc_port),
+            "PUHUI_METRICS_PORT": str(metrics_port),
+            "PUHUI_KAFKA_BOOTSTRAP": kafka,
+            "PUHUI_STATE": str(state_dir()),
+        }
+        env.pop("PUHUI_DATABASE_URL", None)  # embedded default: SQLite per service
+        log = (logs_dir / f"{args.node}-{service}.log").open("ab")
+        procs[service] = subprocess.Popen(
+            [sys.executable, "-m", f"puhui.{service}"], env=env, stdout=log, stderr=log
+        )
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    deadline = time.monotonic() + 60
+    pending = set(services)
+    while pending and not stopping and time.monotonic() < deadline:
+        for service in sorted(pending):
+            if procs[service].poll() is not None:
+                print(f"{service} exited; see {logs_dir / f'{args.node}-{service}.log'}", file=sys.stderr)
+                stopping = True
+            elif health(f"127.0.0.1:{ports(args.node, service)[0]}") == "SERVING":
+                pending.discard(service)
+        time.sleep(0.3)
+    if not stopping:
+        print(f"Puhui node {args.node} (Kafka {kafka}, data under {state_dir()})")
+        for service in services:
+            grpc_port, metrics_port = ports(args.node, service)
+            state = "SERVING" if service not in pending else "NOT READY"
+            print(f"  {service:<9} grpc 127.0.0.1:{grpc_port}  metrics http://127.0.0.1:{metrics_port}/metrics  {state}")
+        print("Example: grpcurl -plaintext 127.0.0.1:%d list" % ports(args.node, "catalog")[0])
+        print("Ctrl-C stops everything.", flush=True)
+    while not stopping:
+        time.sleep(0.3)
+        for service, proc in procs.items():
+            if proc.poll() is not None:
+                print(f"{service} exited with {proc.returncode}", file=sys.stderr)
+                stopping = True
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print("stopped")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    importlib.import_module(f"puhui.{args.service}.server").main()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from puhui.kit import config, migrations
+
+    cfg = config.load(config.ServiceConfig, service=args.service)
+    migrations.upgrade(args.service, cfg.effective_database_url())
+    print(f"{args.service}: migrated to {migrations.current(args.service, cfg.effective_database_url())}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    report = {}
+    for service in SERVICES:
+        address = f"127.0.0.1:{ports(args.node, service)[0]}"
+        report[service] = {"address": address, "health": health(address)}
+    print(json.dumps({"node": args.node, "services": report}, indent=2))
+    return 0 if all(r["health"] == "SERVING" for r in report.values()) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="puhui", description="Puhui node command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start a local node (all four services)")
+    run.add_argument("--node", default="440000")
+    run.add_argument("--services", default=",".join(SERVICES))
+    run.set_defaults(func=cmd_run)
+    serve = sub.add_parser("serve", help="run one service in this process")
+    serve.add_argument("service", choices=SERVICES)
+    serve.set_defaults(func=cmd_serve)
+    migrate = sub.add_parser("migrate", help="apply a service's migrations")
+    migrate.add_argument("service", choices=SERVICES)
+    migrate.set_defaults(func=cmd_migrate)
+    status = sub.add_parser("status", help="health of a local node's services")
+    status.add_argument("--node", default="440000")
+    status.set_defaults(func=cmd_status)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
