@@ -33,6 +33,9 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_id: str = ""
     client_address: str = ""
+    # Unix seconds when the presented token expires (0: no token); lets a service revoke
+    # the caller's own token by jti exactly until it dies (identity's SignOut).
+    expires_at: float = 0.0
 
     @property
     def is_anonymous(self) -> bool:

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from puhui.identity.v1 import identity_pb2 as puhui_dot_identity_dot_v1_dot_identity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1epuhui/identity/v1/events.proto\x12\x11puhui.identity.v1\x1a puhui/identity/v1/identity.proto\"t\n\x10PersonRegistered\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x11\n\thome_node\x18\x02 \x01(\t\x12:\n\x0f\x61ssurance_level\x18\x03 \x01(\x0e\x32!.puhui.identity.v1.AssuranceLevel\"m\n\x0fSignInAttempted\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12/\n\x06result\x18\x02 \x01(\x0e\x32\x1f.puhui.identity.v1.SignInResult\x12\x16\n\x0e\x63lient_network\x18\x03 \x01(\t\"m\n\x0bRoleChanged\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12+\n\x05grant\x18\x02 \x01(\x0b\x32\x1c.puhui.identity.v1.RoleGrant\x12\x0f\n\x07granted\x18\x03 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\"\x8e\x01\n\x11MembershipChanged\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x17\n\x0forganisation_id\x18\x02 \x01(\t\x12/\n\x04role\x18\x03 \x01(\x0e\x32!.puhui.identity.v1.MembershipRole\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x04 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\"O\n\rKeySetChanged\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x11\n\tjwks_json\x18\x02 \x01(\t\x12\x0e\n\x06\x63hange\x18\x03 \x01(\t\x12\x0b\n\x03kid\x18\x04 \x01(\t*\xa7\x01\n\x0cSignInResult\x12\x1e\n\x1aSIGN_IN_RESULT_UNSPECIFIED\x10\x00\x12\x1a\n\x16SIGN_IN_RESULT_SUCCESS\x10\x01\x12\"\n\x1eSIGN_IN_RESULT_BAD_CREDENTIALS\x10\x02\x12\x1c\n\x18SIGN_IN_RESULT_THROTTLED\x10\x03\x12\x19\n\x15SIGN_IN_RESULT_LOCKED\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1epuhui/identity/v1/events.proto\x12\x11puhui.identity.v1\x1a puhui/identity/v1/identity.proto\"t\n\x10PersonRegistered\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x11\n\thome_node\x18\x02 \x01(\t\x12:\n\x0f\x61ssurance_level\x18\x03 \x01(\x0e\x32!.puhui.identity.v1.AssuranceLevel\"m\n\x0fSignInAttempted\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12/\n\x06result\x18\x02 \x01(\x0e\x32\x1f.puhui.identity.v1.SignInResult\x12\x16\n\x0e\x63lient_network\x18\x03 \x01(\t\"m\n\x0bRoleChanged\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12+\n\x05grant\x18\x02 \x01(\x0b\x32\x1c.puhui.identity.v1.RoleGrant\x12\x0f\n\x07granted\x18\x03 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\"\x8e\x01\n\x11MembershipChanged\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12\x17\n\x0forganisation_id\x18\x02 \x01(\t\x12/\n\x04role\x18\x03 \x01(\x0e\x32!.puhui.identity.v1.MembershipRole\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x04 \x01(\x08\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\"O\n\rKeySetChanged\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x11\n\tjwks_json\x18\x02 \x01(\t\x12\x0e\n\x06\x63hange\x18\x03 \x01(\t\x12\x0b\n\x03kid\x18\x04 \x01(\t\"~\n\x0ePersonVerified\x12\x11\n\tperson_id\x18\x01 \x01(\t\x12:\n\x0f\x61ssurance_level\x18\x02 \x01(\x0e\x32!.puhui.identity.v1.AssuranceLevel\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t*\xa7\x01\n\x0cSignInResult\x12\x1e\n\x1aSIGN_IN_RESULT_UNSPECIFIED\x10\x00\x12\x1a\n\x16SIGN_IN_RESULT_SUCCESS\x10\x01\x12\"\n\x1eSIGN_IN_RESULT_BAD_CREDENTIALS\x10\x02\x12\x1c\n\x18SIGN_IN_RESULT_THROTTLED\x10\x03\x12\x19\n\x15SIGN_IN_RESULT_LOCKED\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'puhui.identity.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SIGNINRESULT']._serialized_start=654
-  _globals['_SIGNINRESULT']._serialized_end=821
+  _globals['_SIGNINRESULT']._serialized_start=782
+  _globals['_SIGNINRESULT']._serialized_end=949
   _globals['_PERSONREGISTERED']._serialized_start=87
   _globals['_PERSONREGISTERED']._serialized_end=203
   _globals['_SIGNINATTEMPTED']._serialized_start=205
@@ -44,4 +44,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MEMBERSHIPCHANGED']._serialized_end=570
   _globals['_KEYSETCHANGED']._serialized_start=572
   _globals['_KEYSETCHANGED']._serialized_end=651
+  _globals['_PERSONVERIFIED']._serialized_start=653
+  _globals['_PERSONVERIFIED']._serialized_end=779
 # @@protoc_insertion_point(module_scope)

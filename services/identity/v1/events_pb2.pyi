@@ -77,3 +77,15 @@ class KeySetChanged(_message.Message):
     change: str
     kid: str
     def __init__(self, issuer: _Optional[str] = ..., jwks_json: _Optional[str] = ..., change: _Optional[str] = ..., kid: _Optional[str] = ...) -> None: ...
+
+class PersonVerified(_message.Message):
+    __slots__ = ("person_id", "assurance_level", "method", "actor")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSURANCE_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    assurance_level: _identity_pb2.AssuranceLevel
+    method: str
+    actor: str
+    def __init__(self, person_id: _Optional[str] = ..., assurance_level: _Optional[_Union[_identity_pb2.AssuranceLevel, str]] = ..., method: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...

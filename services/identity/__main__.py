@@ -1,0 +1,3 @@
+from puhui.identity.cli import main
+
+main()
