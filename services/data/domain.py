@@ -6,14 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from puhui.data import normalise
 from puhui.data.errors import ReadOnlyMirror, RecordNotFound
 from puhui.kit.errors import InvalidArgument, Violations
-from puhui.refdata import divisions
+from puhui.refdata import divisions, nice
 
 PATENTS = "patents"
 TRADEMARKS = "trademarks"
@@ -57,7 +57,8 @@ class Patent:
 
     @property
     def record_id(self) -> str:
-        return self.application_number
+        """The application number; the publication number when only that is known."""
+        return self.application_number or self.publication_number
 
     @property
     def region_code(self) -> str:
@@ -73,22 +74,49 @@ class Patent:
         return province.code if province is not None else ""
 
     def lookup_keys(self) -> list[str]:
-        keys = [f"app:{self.application_number}"]
+        keys = [f"app:{self.application_number}"] if self.application_number else []
         if self.publication_number:
             keys.append(f"pub:{self.publication_number}")
         return keys
 
 
-def canonical_content(patent: Patent) -> str:
+@dataclass(frozen=True)
+class Trademark:
+    """A trademark record in canonical form (see `normalise_trademark`)."""
+
+    application_number: str
+    office: str
+    registration_number: str = ""
+    mark_text: str = ""
+    nice_classes: tuple[int, ...] = ()
+    similar_groups: tuple[str, ...] = ()
+    owner: Party = Party("")
+    filing_date: str = ""
+    registration_date: str = ""
+    expiry_date: str = ""
+    status: str = ""
+    content_hash: str = ""
+    updated_at: datetime | None = None
+    sequence: int = 0
+
+    @property
+    def record_id(self) -> str:
+        return f"{self.office}{self.application_number}"
+
+
+Record = Patent | Trademark
+
+
+def canonical_content(record: Patent | Trademark) -> str:
     """The record's content as canonical JSON (what the content hash covers)."""
-    body = asdict(patent)
+    body = asdict(record)
     for transient in ("content_hash", "updated_at", "sequence"):
         body.pop(transient)
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def content_hash(patent: Patent) -> str:
-    return hashlib.sha256(canonical_content(patent).encode()).hexdigest()
+def content_hash(record: Patent | Trademark) -> str:
+    return hashlib.sha256(canonical_content(record).encode()).hexdigest()
 
 
 def combine(total: int, added: Iterable[str] = (), removed: Iterable[str] = ()) -> int:
@@ -144,7 +172,11 @@ def normalise_patent(raw: Patent, prefix: str = "patent") -> Patent:
     office = raw.office.strip().upper()
     application = ""
     if not raw.application_number.strip():
-        v.add(f"{prefix}.application_number", "is required")
+        v.check(
+            bool(raw.publication_number.strip()),
+            f"{prefix}.application_number",
+            "is required (or at least a publication number)",
+        )
     else:
         try:
             number = normalise.application_number(raw.application_number, office)
@@ -161,6 +193,7 @@ def normalise_patent(raw: Patent, prefix: str = "patent") -> Patent:
             pub = normalise.publication_number(raw.publication_number, office)
             publication = pub.canonical
             kind = pub.kind or kind
+            office = office or pub.office
             if office and pub.office != office and pub.office != "WO":
                 v.add(f"{prefix}.publication_number", f"is of office {pub.office}, not {office}")
         except ValueError as exc:
@@ -217,6 +250,64 @@ def normalise_patent(raw: Patent, prefix: str = "patent") -> Patent:
     return replace(patent, content_hash=content_hash(patent))
 
 
+def normalise_trademark(raw: Trademark, prefix: str = "trademark") -> Trademark:
+    """Validate and canonicalise a trademark; raise InvalidArgument listing every bad field."""
+    v = Violations()
+    office = raw.office.strip().upper()
+    v.check(office in OFFICES, f"{prefix}.office", f"unknown office {office!r}")
+    number = "".join(raw.application_number.split()).upper()
+    if office and number.startswith(office):
+        number = number[len(office) :]
+    v.check(bool(number), f"{prefix}.application_number", "is required")
+    v.check(
+        len(number) <= 20 and number.isalnum(),
+        f"{prefix}.application_number",
+        "letters and digits only",
+    )
+    registration = "".join(raw.registration_number.split()).upper()
+    v.check(len(registration) <= 20, f"{prefix}.registration_number", "at most 20 characters")
+    mark = " ".join(raw.mark_text.split())
+    v.check(len(mark) <= 500, f"{prefix}.mark_text", "at most 500 characters")
+    classes: list[int] = []
+    for i, c in enumerate(raw.nice_classes):
+        if nice.is_valid_class(c):
+            classes.append(int(c))
+        else:
+            v.add(f"{prefix}.nice_classes[{i}]", f"{c!r} is not a Nice class (1-45)")
+    groups: list[str] = []
+    for i, g in enumerate(raw.similar_groups):
+        code = g.strip()
+        if nice.is_valid_group(code):
+            groups.append(code)
+        else:
+            v.add(f"{prefix}.similar_groups[{i}]", f"{g!r} is not a CNIPA similar group")
+    owner = _party(raw.owner, f"{prefix}.owner", v) if raw.owner.name.strip() else Party("")
+    filing = _date(raw.filing_date, f"{prefix}.filing_date", v)
+    registered = _date(raw.registration_date, f"{prefix}.registration_date", v)
+    expiry = _date(raw.expiry_date, f"{prefix}.expiry_date", v)
+    status = " ".join(raw.status.split())
+    v.check(len(status) <= 100, f"{prefix}.status", "at most 100 characters")
+    v.raise_if_any()
+    trademark = Trademark(
+        application_number=number,
+        office=office,
+        registration_number=registration,
+        mark_text=mark,
+        nice_classes=tuple(sorted(set(classes))),
+        similar_groups=tuple(sorted(set(groups))),
+        owner=owner,
+        filing_date=filing,
+        registration_date=registered,
+        expiry_date=expiry,
+        status=status,
+    )
+    return replace(trademark, content_hash=content_hash(trademark))
+
+
+def data_set_of(record: Record) -> str:
+    return PATENTS if isinstance(record, Patent) else TRADEMARKS
+
+
 # -- ports ---------------------------------------------------------------------------------
 
 
@@ -232,16 +323,13 @@ class Change:
     source: str = ""
 
 
-class PatentRepository(Protocol):
+class RecordRepository(Protocol):
+    """Storage of one data set."""
+
     def hashes(self, record_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         """record id → (content hash, sequence) for those that exist."""
 
-    def get(self, record_id: str) -> Patent | None: ...
-
-    def resolve(self, keys: Sequence[str]) -> str | None:
-        """The record id stored under any of the lookup keys."""
-
-    def save(self, inserted: Sequence[Patent], updated: Sequence[Patent]) -> None: ...
+    def save(self, inserted: Sequence[Any], updated: Sequence[Any]) -> None: ...
 
     def record_changes(self, changes: Sequence[Change]) -> list[Change]:
         """Append to the change feed; return the changes with their sequence numbers."""
@@ -251,15 +339,31 @@ class PatentRepository(Protocol):
     ) -> None: ...
 
 
+class PatentRepository(RecordRepository, Protocol):
+    def get(self, record_id: str) -> Patent | None: ...
+
+    def resolve(self, keys: Sequence[str]) -> str | None:
+        """The record id stored under any of the lookup keys."""
+
+
+class TrademarkRepository(RecordRepository, Protocol):
+    def find(self, office: str, number: str) -> Trademark | None: ...
+
+
 class EventSink(Protocol):
-    def patent_changed(self, change: Change, patent: Patent, *, announce: bool) -> None:
+    def record_changed(self, change: Change, record: Record, *, announce: bool) -> None:
         """Publish to the mirror topic (always) and the events topic (if `announce`)."""
 
 
 @dataclass
 class Outcome:
-    patent: Patent
+    record: Any
     outcome: str
+
+    @property
+    def patent(self) -> Patent:
+        assert isinstance(self.record, Patent)
+        return self.record
 
 
 @dataclass
@@ -269,14 +373,16 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
-    rejections: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
 
 class DataSets:
-    """The use cases: upsert patents (hub), apply mirrored changes (province), get."""
+    """The use cases: upsert records (hub), apply mirrored changes (province), get."""
 
     def __init__(self, node: str, *, mirror: bool = False) -> None:
         self.node = node
@@ -286,90 +392,97 @@ class DataSets:
         if self.mirror:
             raise ReadOnlyMirror(self.node)
 
-    def upsert_patents(
+    def upsert(
         self,
-        repo: PatentRepository,
+        repo: RecordRepository,
         events: EventSink,
-        patents: Sequence[Patent],
+        records: Sequence[Record],
         now: datetime,
         *,
         source: str = "api",
         announce: bool = False,
     ) -> list[Outcome]:
-        """Insert new, update changed, skip unchanged records (already normalised).
-
-        Every insert and update is appended to the change feed, counted into the data-set
-        hash and published to the mirror topic in the same transaction.
-        """
-        latest: dict[str, Patent] = {}
-        for p in patents:  # the last version of a record within one batch wins
-            latest[p.record_id] = p
+        """Insert new, update changed, skip unchanged records (already normalised, one data
+        set). Every insert and update is appended to the change feed, counted into the
+        data-set hash and published to the mirror topic in the same transaction."""
+        if not records:
+            return []
+        data_set = data_set_of(records[0])
+        latest: dict[str, Record] = {}
+        for r in records:  # the last version of a record within one batch wins
+            latest[r.record_id] = r
         existing = repo.hashes(list(latest))
-        inserted: list[Patent] = []
-        updated: list[Patent] = []
+        inserted: list[str] = []
+        updated: list[str] = []
         removed: list[str] = []
         changes: list[Change] = []
         results: dict[str, Outcome] = {}
-        for record_id, p in latest.items():
+        for record_id, r in latest.items():
             before = existing.get(record_id)
-            if before is not None and before[0] == p.content_hash:
-                results[record_id] = Outcome(replace(p, sequence=before[1]), UNCHANGED)
+            if before is not None and before[0] == r.content_hash:
+                results[record_id] = Outcome(replace(r, sequence=before[1]), UNCHANGED)
                 continue
-            stamped = replace(p, updated_at=now)
             if before is None:
-                inserted.append(stamped)
+                inserted.append(record_id)
                 kind = INSERTED
             else:
-                updated.append(stamped)
+                updated.append(record_id)
                 removed.append(before[0])
                 kind = UPDATED
             changes.append(
                 Change(
-                    PATENTS,
+                    data_set,
                     record_id,
                     kind,
-                    p.content_hash,
+                    r.content_hash,
                     before[0] if before else "",
                     0,
                     now,
                     source,
                 )
             )
-            results[record_id] = Outcome(stamped, kind)
+            results[record_id] = Outcome(replace(r, updated_at=now), kind)
         if changes:
             recorded = repo.record_changes(changes)
             for change in recorded:
-                results[change.record_id].patent = replace(
-                    results[change.record_id].patent, sequence=change.sequence
-                )
-            by_id = {p.record_id: results[p.record_id].patent for p in (*inserted, *updated)}
-            repo.save([by_id[p.record_id] for p in inserted], [by_id[p.record_id] for p in updated])
-            repo.adjust_stats(PATENTS, len(inserted), [c.content_hash for c in recorded], removed)
+                result = results[change.record_id]
+                result.record = replace(result.record, sequence=change.sequence)
+            repo.save([results[i].record for i in inserted], [results[i].record for i in updated])
+            repo.adjust_stats(data_set, len(inserted), [c.content_hash for c in recorded], removed)
             for change in recorded:
-                events.patent_changed(change, results[change.record_id].patent, announce=announce)
-        return [results[p.record_id] for p in patents]
+                events.record_changed(change, results[change.record_id].record, announce=announce)
+        return [results[r.record_id] for r in records]
 
-    def apply_mirrored(self, repo: PatentRepository, patent: Patent, now: datetime) -> str:
+    def upsert_patents(
+        self,
+        repo: PatentRepository,
+        events: EventSink,
+        patents: Sequence[Patent],
+        now: datetime,
+        **kw: Any,
+    ) -> list[Outcome]:
+        return self.upsert(repo, events, patents, now, **kw)
+
+    def apply_mirrored(self, repo: RecordRepository, record: Record, now: datetime) -> str:
         """Apply a change published by the hub; older or equal versions are ignored."""
-        if content_hash(patent) != patent.content_hash:
-            raise InvalidArgument.field(
-                "patent.content_hash", "does not match the record's content"
-            )
-        before = repo.hashes([patent.record_id]).get(patent.record_id)
+        if content_hash(record) != record.content_hash:
+            raise InvalidArgument.field("content_hash", "does not match the record's content")
+        data_set = data_set_of(record)
+        before = repo.hashes([record.record_id]).get(record.record_id)
         if before is not None and (
-            before[1] >= patent.sequence or before[0] == patent.content_hash
+            before[1] >= record.sequence or before[0] == record.content_hash
         ):
             return UNCHANGED
-        stamped = replace(patent, updated_at=now)
+        stamped = replace(record, updated_at=now)
         kind = INSERTED if before is None else UPDATED
         repo.save([stamped] if before is None else [], [stamped] if before is not None else [])
         repo.record_changes(
             [
                 Change(
-                    PATENTS,
-                    patent.record_id,
+                    data_set,
+                    record.record_id,
                     kind,
-                    patent.content_hash,
+                    record.content_hash,
                     before[0] if before else "",
                     0,
                     now,
@@ -378,9 +491,9 @@ class DataSets:
             ]
         )
         repo.adjust_stats(
-            PATENTS,
+            data_set,
             1 if before is None else 0,
-            [patent.content_hash],
+            [record.content_hash],
             [before[0]] if before else [],
         )
         return kind
@@ -391,6 +504,20 @@ class DataSets:
         found = repo.get(record_id) if record_id else None
         if found is None:
             raise RecordNotFound("patent", number)
+        return found
+
+    def get_trademark(self, repo: TrademarkRepository, number: str) -> Trademark:
+        text = "".join(number.split()).upper()
+        if not text:
+            raise InvalidArgument.field("number", "is required")
+        if len(text) > 30 or not text.isalnum():
+            raise InvalidArgument.field(
+                "number", "letters and digits, e.g. CN16435657 or EM000274084"
+            )
+        office, digits = (text[:2], text[2:]) if text[:2].isalpha() else ("", text)
+        found = repo.find(office, digits)
+        if found is None:
+            raise RecordNotFound("trademark", number)
         return found
 
 

@@ -8,9 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from puhui.data import domain
-from puhui.data.adapters.db import SqlPatentRepository, adjust_stats, metadata
+from puhui.data.adapters.db import (
+    SqlPatentRepository,
+    SqlTrademarkRepository,
+    adjust_stats,
+    metadata,
+)
 from puhui.data.config import DataConfig
-from puhui.data.servicer import DataServicer, patent_from_proto
+from puhui.data.servicer import DataServicer, patent_from_proto, trademark_from_proto
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import auth, kafka, server
@@ -77,16 +82,25 @@ class DataApp(server.ServiceApp):
         )
 
     def apply_mirror_event(self, session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
-        if envelope.type != events_pb2.PatentChanged.DESCRIPTOR.full_name:
+        record: domain.Record
+        repo: domain.RecordRepository
+        if envelope.type == events_pb2.PatentChanged.DESCRIPTOR.full_name:
+            patent_event = events_pb2.PatentChanged()
+            envelope.payload.Unpack(patent_event)
+            record = patent_from_proto(patent_event.patent, sequence=patent_event.sequence)
+            repo, sequence = SqlPatentRepository(session), patent_event.sequence
+        elif envelope.type == events_pb2.TrademarkChanged.DESCRIPTOR.full_name:
+            tm_event = events_pb2.TrademarkChanged()
+            envelope.payload.Unpack(tm_event)
+            record = trademark_from_proto(tm_event.trademark, sequence=tm_event.sequence)
+            repo, sequence = SqlTrademarkRepository(session), tm_event.sequence
+        else:
             raise InvalidEvent(f"unexpected event type {envelope.type}")
-        event = events_pb2.PatentChanged()
-        envelope.payload.Unpack(event)
-        patent = patent_from_proto(event.patent, sequence=event.sequence)
         try:
-            self.data_sets.apply_mirrored(SqlPatentRepository(session), patent, utcnow())
+            self.data_sets.apply_mirrored(repo, record, utcnow())
         except domain.InvalidArgument as exc:
             raise InvalidEvent(str(exc)) from None
-        adjust_stats(session, domain.PATENTS, 0, [], [], position=event.sequence)
+        adjust_stats(session, domain.data_set_of(record), 0, [], [], position=sequence)
 
 
 def build(*, verifier: auth.TokenVerifier | None = None, **overrides) -> DataApp:  # type: ignore[no-untyped-def]

@@ -67,6 +67,44 @@ def patent_from_proto(msg: data_pb2.Patent, sequence: int = 0) -> domain.Patent:
     )
 
 
+def trademark_to_proto(t: domain.Trademark) -> data_pb2.Trademark:
+    return data_pb2.Trademark(
+        application_number=t.application_number,
+        registration_number=t.registration_number,
+        mark_text=t.mark_text,
+        nice_classes=list(t.nice_classes),
+        similar_groups=list(t.similar_groups),
+        owner=data_pb2.Party(
+            name=t.owner.name, region_code=t.owner.region_code, country=t.owner.country
+        ),
+        filing_date=t.filing_date,
+        registration_date=t.registration_date,
+        expiry_date=t.expiry_date,
+        status=t.status,
+        office=t.office,
+        content_hash=t.content_hash,
+        record_id=t.record_id,
+    )
+
+
+def trademark_from_proto(msg: data_pb2.Trademark, sequence: int = 0) -> domain.Trademark:
+    return domain.Trademark(
+        application_number=msg.application_number,
+        office=msg.office,
+        registration_number=msg.registration_number,
+        mark_text=msg.mark_text,
+        nice_classes=tuple(msg.nice_classes),
+        similar_groups=tuple(msg.similar_groups),
+        owner=domain.Party(msg.owner.name, msg.owner.region_code, msg.owner.country),
+        filing_date=msg.filing_date,
+        registration_date=msg.registration_date,
+        expiry_date=msg.expiry_date,
+        status=msg.status,
+        content_hash=msg.content_hash,
+        sequence=sequence,
+    )
+
+
 class OutboxEvents:
     """The domain's EventSink: every change to the compacted mirror topic (keyed by record
     id); API changes also to the service's events topic."""
@@ -76,25 +114,30 @@ class OutboxEvents:
         self.session = session
         self.mirror_stream = mirror_stream
 
-    def patent_changed(
-        self, change: domain.Change, patent: domain.Patent, *, announce: bool
+    def record_changed(
+        self, change: domain.Change, record: domain.Record, *, announce: bool
     ) -> None:
-        event = events_pb2.PatentChanged(
-            change=change.change,
-            patent=patent_to_proto(patent),
-            sequence=change.sequence,
-            previous_hash=change.previous_hash,
-        )
-        key = f"{domain.PATENTS}/{patent.record_id}"
-        self.outbox.record(
-            self.session,
-            event,
-            subject=f"patent/{patent.record_id}",
-            stream=self.mirror_stream,
-            key=key,
-        )
+        event: Any
+        if isinstance(record, domain.Patent):
+            event = events_pb2.PatentChanged(
+                change=change.change,
+                patent=patent_to_proto(record),
+                sequence=change.sequence,
+                previous_hash=change.previous_hash,
+            )
+            subject = f"patent/{record.record_id}"
+        else:
+            event = events_pb2.TrademarkChanged(
+                change=change.change,
+                trademark=trademark_to_proto(record),
+                sequence=change.sequence,
+                previous_hash=change.previous_hash,
+            )
+            subject = f"trademark/{record.record_id}"
+        key = f"{change.data_set}/{record.record_id}"
+        self.outbox.record(self.session, event, subject=subject, stream=self.mirror_stream, key=key)
         if announce:
-            self.outbox.record(self.session, event, subject=f"patent/{patent.record_id}")
+            self.outbox.record(self.session, event, subject=subject)
 
 
 class DataServicer(data_pb2_grpc.DataServiceServicer):

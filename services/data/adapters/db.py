@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from puhui.data.domain import DATA_SETS, Change, Party, Patent, combine, hash_hex
+from puhui.data.domain import DATA_SETS, Change, Party, Patent, Trademark, combine, hash_hex
 from puhui.kit.db import new_metadata
 from puhui.kit.inbox import inbox_table
 from puhui.kit.outbox import outbox_table
@@ -65,6 +65,32 @@ patents = Table(
     Index("ix_patents_province_code", "province_code"),
     Index("ix_patents_region_code", "region_code"),
     Index("ix_patents_office_status", "office", "legal_status"),
+)
+
+trademarks = Table(
+    "trademarks",
+    metadata,
+    Column("record_id", String(40), primary_key=True),
+    Column("office", String(2), nullable=False),
+    Column("application_number", String(20), nullable=False),
+    Column("registration_number", String(20), nullable=False, default=""),
+    Column("mark_text", Text, nullable=False, default=""),
+    Column("nice_classes", Text, nullable=False, default="[]"),
+    # "|25|34|": Nice classes searchable with LIKE '%|25|%'.
+    Column("nice_class_keys", String(200), nullable=False, default=""),
+    Column("similar_groups", Text, nullable=False, default="[]"),
+    Column("owner", Text, nullable=False, default="[]"),
+    Column("owner_name", Text, nullable=False, default=""),
+    Column("region_code", String(6), nullable=False, default=""),
+    Column("filing_date", String(10), nullable=False, default=""),
+    Column("registration_date", String(10), nullable=False, default=""),
+    Column("expiry_date", String(10), nullable=False, default=""),
+    Column("status", String(100), nullable=False, default=""),
+    Column("content_hash", String(64), nullable=False),
+    Column("sequence", BigInteger, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_trademarks_application_number", "application_number"),
+    Index("ix_trademarks_registration_number", "registration_number"),
 )
 
 # Every written form a record can be found by: "app:CN202121635235", "pub:CN218751475".
@@ -237,7 +263,7 @@ class SqlPatentRepository:
                 return str(found[key])
         return None
 
-    def save(self, inserted: Sequence[Patent], updated: Sequence[Patent]) -> None:
+    def save(self, inserted: Sequence[Any], updated: Sequence[Any]) -> None:
         s = self.session
         if inserted:
             s.execute(insert(patents), [patent_row(p) for p in inserted])
@@ -338,6 +364,92 @@ def adjust_stats(
     if position is not None:
         values["position"] = max(row.position, position)
     session.execute(update(t).where(t.c.data_set == data_set).values(**values))
+
+
+def row_to_trademark(row: Any) -> Trademark:
+    return Trademark(
+        application_number=row.application_number,
+        office=row.office,
+        registration_number=row.registration_number,
+        mark_text=row.mark_text,
+        nice_classes=tuple(json.loads(row.nice_classes)),
+        similar_groups=tuple(json.loads(row.similar_groups)),
+        owner=Party(*json.loads(row.owner)),
+        filing_date=row.filing_date,
+        registration_date=row.registration_date,
+        expiry_date=row.expiry_date,
+        status=row.status,
+        content_hash=row.content_hash,
+        updated_at=_aware(row.updated_at),
+        sequence=row.sequence,
+    )
+
+
+def trademark_row(t: Trademark) -> dict[str, Any]:
+    return {
+        "record_id": t.record_id,
+        "office": t.office,
+        "application_number": t.application_number,
+        "registration_number": t.registration_number,
+        "mark_text": t.mark_text,
+        "nice_classes": json.dumps(list(t.nice_classes)),
+        "nice_class_keys": "|" + "".join(f"{c}|" for c in t.nice_classes),
+        "similar_groups": json.dumps(list(t.similar_groups)),
+        "owner": json.dumps(
+            [t.owner.name, t.owner.region_code, t.owner.country], ensure_ascii=False
+        ),
+        "owner_name": t.owner.name,
+        "region_code": t.owner.region_code,
+        "filing_date": t.filing_date,
+        "registration_date": t.registration_date,
+        "expiry_date": t.expiry_date,
+        "status": t.status,
+        "content_hash": t.content_hash,
+        "sequence": t.sequence,
+        "updated_at": t.updated_at,
+    }
+
+
+class SqlTrademarkRepository(SqlPatentRepository):
+    """Trademarks: the same change feed and statistics, their own table."""
+
+    def hashes(self, record_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        if not record_ids:
+            return {}
+        t = trademarks
+        rows = self.session.execute(
+            select(t.c.record_id, t.c.content_hash, t.c.sequence).where(
+                t.c.record_id.in_(list(record_ids))
+            )
+        )
+        return {r.record_id: (r.content_hash, r.sequence) for r in rows}
+
+    def find(self, office: str, number: str) -> Trademark | None:
+        t = trademarks
+        query = select(t).where(
+            (t.c.application_number == number) | (t.c.registration_number == number)
+        )
+        if office:
+            query = query.where(t.c.office == office)
+        row = self.session.execute(query.order_by(t.c.record_id).limit(1)).first()
+        return row_to_trademark(row) if row else None
+
+    def save(self, inserted: Sequence[Any], updated: Sequence[Any]) -> None:
+        s = self.session
+        if inserted:
+            s.execute(insert(trademarks), [trademark_row(r) for r in inserted])
+        if updated:
+            rows = [{**trademark_row(r), "b_record_id": r.record_id} for r in updated]
+            values: dict[str, Any] = {
+                c: bindparam(c) for c in rows[0] if c not in ("record_id", "b_record_id")
+            }
+            s.execute(
+                update(trademarks)
+                .where(trademarks.c.record_id == bindparam("b_record_id"))
+                .values(values),
+                rows,
+                execution_options={"synchronize_session": False},
+            )
 
 
 def stats(session: Session) -> dict[str, tuple[int, str, int, datetime | None]]:

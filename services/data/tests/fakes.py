@@ -34,6 +34,15 @@ class FakePatentRepository:
             for key in p.lookup_keys():
                 self.numbers[key] = p.record_id
 
+    def find(self, office: str, number: str):  # as a TrademarkRepository
+        for r in self.records.values():
+            if (not office or r.office == office) and number in (
+                r.application_number,
+                r.registration_number,
+            ):
+                return r
+        return None
+
     def record_changes(self, changes: Sequence[domain.Change]) -> list[domain.Change]:
         out = []
         for c in changes:
@@ -53,7 +62,7 @@ class FakeEvents:
     def __init__(self) -> None:
         self.published: list[tuple[str, str, bool]] = []
 
-    def patent_changed(
-        self, change: domain.Change, patent: domain.Patent, *, announce: bool
+    def record_changed(
+        self, change: domain.Change, record: domain.Record, *, announce: bool
     ) -> None:
-        self.published.append((change.change, patent.record_id, announce))
+        self.published.append((change.change, record.record_id, announce))

@@ -19,9 +19,13 @@ class PatentChanged(_message.Message):
     def __init__(self, change: _Optional[str] = ..., patent: _Optional[_Union[_data_pb2.Patent, _Mapping]] = ..., sequence: _Optional[int] = ..., previous_hash: _Optional[str] = ...) -> None: ...
 
 class TrademarkChanged(_message.Message):
-    __slots__ = ("change", "trademark")
+    __slots__ = ("change", "trademark", "sequence", "previous_hash")
     CHANGE_FIELD_NUMBER: _ClassVar[int]
     TRADEMARK_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
     change: str
     trademark: _data_pb2.Trademark
-    def __init__(self, change: _Optional[str] = ..., trademark: _Optional[_Union[_data_pb2.Trademark, _Mapping]] = ...) -> None: ...
+    sequence: int
+    previous_hash: str
+    def __init__(self, change: _Optional[str] = ..., trademark: _Optional[_Union[_data_pb2.Trademark, _Mapping]] = ..., sequence: _Optional[int] = ..., previous_hash: _Optional[str] = ...) -> None: ...

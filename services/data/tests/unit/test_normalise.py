@@ -84,7 +84,7 @@ def test_publication_numbers(written, office, canonical, kind):
 def test_lookup_keys_cover_application_and_publication_forms():
     assert n.lookup_keys("CN202121635235.X")[0] == "app:CN202121635235"
     assert n.lookup_keys("US 7,272,630 B2") == ["pub:US7272630"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="known form"):
         n.lookup_keys("???")
 
 
@@ -113,9 +113,11 @@ def test_dates(written, iso):
     assert n.iso_date(written) == iso
 
 
-@pytest.mark.parametrize("written", ["20151332", "2015-02-30", "2015/13/1", "04.03.2015", "yesterday", "1700-01-01"])
+@pytest.mark.parametrize(
+    "written", ["20151332", "2015-02-30", "2015/13/1", "04.03.2015", "yesterday", "1700-01-01"]
+)
 def test_bad_dates(written):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"date|range"):
         n.iso_date(written)
 
 
@@ -139,5 +141,5 @@ def test_ipc_codes(written, canonical, known):
 
 @pytest.mark.parametrize("written", ["Z99Z 1/00", "G99 1/00", "hello", "G06F 0/00", ""])
 def test_bad_ipc_codes(written):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"IPC"):
         n.ipc_code(written)
