@@ -6,11 +6,12 @@ import pytest
 
 from puhui.catalog.replica import CatalogReplica
 from puhui.catalog.tests.support import GD_ADMIN, NATIONAL, institution, item, staff
-from puhui.catalog.v1 import catalog_pb2 as S
-from puhui.catalog.v1 import events_pb2
+from puhui.catalog.v1 import catalog_pb2, events_pb2
 from puhui.kit.testing import read_events
 
 pytestmark = pytest.mark.integration
+
+S = catalog_pb2
 
 
 def test_rebuild_from_kafka_events_equals_the_database(fresh_catalog, kafka_bootstrap):
@@ -37,7 +38,7 @@ def test_rebuild_from_kafka_events_equals_the_database(fresh_catalog, kafka_boot
     status = S.ChangeInstitutionStatusRequest
     admin.ApproveInstitution(status(institution_id=a.institution_id, reason="ok"))
     c.as_(NATIONAL).ApproveInstitution(status(institution_id=b.institution_id))
-    admin.SuspendInstitution(status(institution_id=b.institution_id, reason="整改"))
+    c.as_(NATIONAL).SuspendInstitution(status(institution_id=b.institution_id, reason="整改"))
     admin.RetireInstitution(status(institution_id=d.institution_id))
     edited = institution(
         name="汕头市知识产权公共服务中心", region_code="440500", service_area=["440500"]

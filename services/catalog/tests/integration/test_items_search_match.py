@@ -6,9 +6,11 @@ import grpc
 import pytest
 
 from puhui.catalog.tests.support import GD_ADMIN, JS_ADMIN, NATIONAL, institution, item, staff
-from puhui.catalog.v1 import catalog_pb2 as S
+from puhui.catalog.v1 import catalog_pb2
 
 pytestmark = pytest.mark.integration
+
+S = catalog_pb2
 
 
 def code_of(call) -> grpc.StatusCode:
@@ -193,7 +195,7 @@ def test_filters_text_and_visibility(world):
 
 
 def test_search_service_items(world):
-    c, w, it = world
+    c, _, it = world
     anon = c.as_(None)
 
     def find(**kw):
@@ -282,7 +284,7 @@ def test_versioning_and_item_write_refusal(world):
 
 
 def test_match_explains_and_prefers_the_nearest_capable_tier(world):
-    c, w, it = world
+    c, _, it = world
     profile = S.InnovatorProfile(
         region_code="440305",
         innovator_type=S.INNOVATOR_TYPE_ENTERPRISE,
@@ -312,7 +314,7 @@ def test_match_explains_and_prefers_the_nearest_capable_tier(world):
     again = c.as_(None).Match(S.MatchRequest(profile=individual, max_results=10))
     gaps = {m.item.item_id: list(m.gaps) for m in again.matches}
     assert gaps[it["county_search"].item_id] == ["requires an enterprise"]
-    assert [m.item.item_id for m in again.matches][0] == it["city_search"].item_id
+    assert again.matches[0].item.item_id == it["city_search"].item_id
     # Deterministic.
     assert [
         m.item.item_id

@@ -7,6 +7,7 @@ import pytest
 from puhui.catalog import domain as d
 
 E = d.Eligibility
+OPEN = d.Eligibility()
 ENTERPRISE, INDIVIDUAL = d.InnovatorType.ENTERPRISE, d.InnovatorType.INDIVIDUAL
 
 
@@ -28,7 +29,7 @@ def item(
     iid: str,
     inst_id: str,
     category=d.Category.PATENT_SEARCH,
-    eligibility=E(),
+    eligibility=OPEN,
     cost=d.CostClass.FREE,
 ):
     return d.ServiceItem(
