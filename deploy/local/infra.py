@@ -12,7 +12,7 @@ Stdlib only (it runs before the project venv exists):
     python3 deploy/local/infra.py mirror-maker --name ab --source 127.0.0.1:19092 \
         --target 127.0.0.1:29092 --topics 'orders\\..*'
 
-From tests (``sys.path.insert(0, "deploy/local"); import infra``):
+From tests (``puhui.kit.testing.load_infra()`` loads this file as a module):
 
     start_kafka(state_dir, port, controller_port) -> Handle        # extra independent cluster
     start_mirror_maker(state_dir, source_bootstrap, target_bootstrap, topics) -> Handle
