@@ -1040,7 +1040,8 @@ class Identity:
 
 def _jwks_of(keys: Sequence[SigningKey]) -> dict[str, Any]:
     listed = sorted(
-        (k for k in keys if k.status != KeyStatus.RETIRED), key=lambda k: k.created_at, reverse=True
+        (k for k in keys if k.status != KeyStatus.RETIRED),
+        key=lambda k: (k.status != KeyStatus.ACTIVE, -k.created_at.timestamp()),
     )
     return {"keys": [dict(k.public_jwk) for k in listed]}
 

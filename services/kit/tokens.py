@@ -355,25 +355,30 @@ class JwtVerifier:
         self.leeway = leeway
         self._clock = clock
         self._jws = jwt.PyJWS()
-        self._cache: dict[str, tuple[Principal, float, int]] = {}
+        # token -> (principal, nbf, kid, key-set generation)
+        self._cache: dict[str, tuple[Principal, float, str, int]] = {}
         self._cache_size = cache_size
 
     def verify(self, token: str) -> Principal:
         now = self._clock()
         cached = self._cache.get(token)
         if cached is not None:
-            principal, nbf, generation = cached
-            if generation == self.key_sets.generation:
+            principal, nbf, kid, generation = cached
+            # key() also lets the key set refresh when stale (a retirement bumps generation)
+            key = self.key_sets.key(principal.issuer, kid)
+            if key is not None and generation == self.key_sets.generation:
                 self._check_time(principal.expires_at, nbf, now)
                 self._check_revoked(principal.token_id)
                 return principal
-        principal, nbf = self._verify_uncached(token, now)
+            self._cache.pop(token, None)
+        generation = self.key_sets.generation  # read first: a change meanwhile forces a re-check
+        principal, nbf, kid = self._verify_uncached(token, now)
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
-        self._cache[token] = (principal, nbf, self.key_sets.generation)
+        self._cache[token] = (principal, nbf, kid, generation)
         return principal
 
-    def _verify_uncached(self, token: str, now: float) -> tuple[Principal, float]:
+    def _verify_uncached(self, token: str, now: float) -> tuple[Principal, float, str]:
         parts = token.split(".")
         if len(parts) != 3:
             raise Unauthenticated("malformed token")
@@ -413,7 +418,7 @@ class JwtVerifier:
         if not claims.get("sub") or not claims.get("jti"):
             raise Unauthenticated("token lacks sub or jti")
         self._check_revoked(str(claims["jti"]))
-        return principal_from_claims(claims), float(nbf)
+        return principal_from_claims(claims), float(nbf), kid
 
     def _check_time(self, exp: float, nbf: float, now: float) -> None:
         if now > exp + self.leeway:
