@@ -45,7 +45,8 @@ def test_register_stores_hash_and_masked_id_only():
     assert stored.password_hash.startswith("$argon2id$")
     assert PASSWORD not in repr(stored)
     cipher = uow.repo.id_cipher[person.person_id]
-    assert cipher is not None and ID_NUMBER.encode() not in cipher
+    assert cipher is not None
+    assert ID_NUMBER.encode() not in cipher
     assert identity.id_numbers.decrypt(cipher, person.person_id) == ID_NUMBER
     assert uow.repo.id_lookup[person.person_id] == identity.id_numbers.lookup_hash(ID_NUMBER)
     assert uow.sink.named("person_registered") == [person.person_id]
@@ -65,7 +66,8 @@ def test_bad_registration_names_every_field_and_writes_nothing():
             display_name=" ",
         )
     assert fields_of(info.value) == {"display_name", "email", "mobile", "password", "id_number"}
-    assert uow.repo.persons == {} and uow.sink.events == events_before
+    assert uow.repo.persons == {}
+    assert uow.sink.events == events_before
 
 
 def test_duplicate_registration_already_exists():
@@ -186,7 +188,8 @@ def test_throttling_delays_then_locks_the_pair_but_not_other_addresses():
     # the real user, from their own address, is not locked out
     assert identity.sign_in("zhang@example.cn", PASSWORD, "", user).access_token
     results = [r for _, r, _ in uow.sink.named("sign_in_attempted")]
-    assert domain.SignInResult.THROTTLED in results and domain.SignInResult.LOCKED in results
+    assert domain.SignInResult.THROTTLED in results
+    assert domain.SignInResult.LOCKED in results
 
 
 def test_per_address_ceiling_blocks_spraying_across_accounts():
@@ -347,7 +350,8 @@ def test_service_accounts_client_credentials():
     session = identity.issue_service_token("catalog-sync", secret, ["data.read"], "", "10.0.0.1")
     p = verifier.verify(session.access_token)
     assert p.subject == "440000:svc:catalog-sync"
-    assert p.roles == {"node_service"} and p.scopes == {"data.read"}
+    assert p.roles == {"node_service"}
+    assert p.scopes == {"data.read"}
     assert session.refresh_token == ""
     with pytest.raises(Unauthenticated):
         identity.issue_service_token("catalog-sync", "pcs_wrong", [], "", "10.0.0.1")
@@ -377,5 +381,6 @@ def test_client_network_truncates_addresses():
 
 def test_session_repr_hides_tokens():
     s = domain.Session("access.jwt.value", 900, "prt_secret")
-    assert "access.jwt.value" not in repr(s) and "prt_secret" not in repr(s)
+    assert "access.jwt.value" not in repr(s)
+    assert "prt_secret" not in repr(s)
     assert "password" not in [f.name for f in dataclasses.fields(domain.NewPerson) if f.repr]

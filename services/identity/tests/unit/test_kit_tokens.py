@@ -315,7 +315,7 @@ def test_minimum_assurance_and_scopes():
         scopes=frozenset({"data.read"}),
     )
     assert kt.authorize(service, roles=[kt.ROLE_NODE_SERVICE], scopes=["data.read"])
-    with pytest.raises(PermissionDenied, match="data.write"):
+    with pytest.raises(PermissionDenied, match=r"data\.write"):
         kt.authorize(service, scopes=["data.write"])
 
 
