@@ -164,6 +164,33 @@ class ServiceConfig:
     token_audience: str = setting(
         "PUHUI_TOKEN_AUDIENCE", "puhui", doc="Audience (`aud`) access tokens must carry."
     )
+    tls_cert_file: str = setting(
+        "PUHUI_TLS_CERT_FILE",
+        "",
+        doc="PEM certificate chain of the gRPC server; with PUHUI_TLS_KEY_FILE the port serves "
+        "TLS only. Empty = plaintext. Re-read when the file changes.",
+        example="/run/secrets/node_tls_crt",
+    )
+    tls_key_file: str = setting(
+        "PUHUI_TLS_KEY_FILE",
+        "",
+        doc="PEM private key of the gRPC server certificate (a secret file; mode 0600).",
+        example="/run/secrets/node_tls_key",
+    )
+    tls_client_ca_file: str = setting(
+        "PUHUI_TLS_CLIENT_CA_FILE",
+        "",
+        doc="PEM trust anchor(s) of the federation; when set, clients must present a "
+        "certificate issued under them (mutual TLS).",
+        example="/run/secrets/federation_ca_crt",
+    )
+    health_port: int = setting(
+        "PUHUI_HEALTH_PORT",
+        0,
+        doc="Extra plaintext port serving only grpc.health.v1 (for kubelet gRPC probes, which "
+        "cannot speak TLS); 0 = none.",
+        example="8081",
+    )
 
     def validate(self) -> None:
         if not NODE_ID_RE.match(self.node_id):
@@ -173,6 +200,19 @@ class ServiceConfig:
             )
         if self.shutdown_grace_seconds >= 10:
             raise ConfigError("configuration: PUHUI_SHUTDOWN_GRACE_SECONDS must be below 10")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ConfigError(
+                "configuration: PUHUI_TLS_CERT_FILE and PUHUI_TLS_KEY_FILE must be set together"
+            )
+        if self.tls_client_ca_file and not self.tls_cert_file:
+            raise ConfigError(
+                "configuration: PUHUI_TLS_CLIENT_CA_FILE (mutual TLS) needs PUHUI_TLS_CERT_FILE "
+                "and PUHUI_TLS_KEY_FILE"
+            )
+
+    @property
+    def tls_enabled(self) -> bool:
+        return bool(self.tls_cert_file and self.tls_key_file)
 
     @property
     def is_hub(self) -> bool:

@@ -37,6 +37,7 @@ from puhui.kit.db import Database
 from puhui.kit.inbox import EventConsumer
 from puhui.kit.interceptors import ServiceInterceptor
 from puhui.kit.outbox import Outbox, OutboxRelay
+from puhui.kit.tls import ServerTLS
 
 logger = logging.getLogger(__name__)
 VERSION = "0.1.0"
@@ -177,6 +178,7 @@ class ServiceHost:
             experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1),
         )
         self.server: grpc.Server | None = None
+        self.health_server: grpc.Server | None = None
         self.metrics_server = metrics.MetricsServer(self.config.grpc_host, self.config.metrics_port)
         self.port = 0
         self._service_names: list[str] = []
@@ -213,15 +215,33 @@ class ServiceHost:
             [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
         )
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
-        self.port = self.server.add_insecure_port(f"{cfg.grpc_host}:{cfg.grpc_port}")
+        bind = f"{cfg.grpc_host}:{cfg.grpc_port}"
+        if cfg.tls_enabled:
+            tls = ServerTLS(cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_client_ca_file)
+            self.port = self.server.add_secure_port(bind, tls.credentials())
+        else:
+            self.port = self.server.add_insecure_port(bind)
         if self.port == 0:
             raise SystemExit(f"{self.app.name}: cannot bind {cfg.grpc_host}:{cfg.grpc_port}")
         self.server.start()
+        if cfg.health_port:
+            self._start_health_server()
         self._readiness = threading.Thread(target=self._watch_readiness, name="readiness", daemon=True)
         self._readiness.start()
         logger.info(
             "%s serving on %s (metrics :%d)", self.app.name, self.address, self.metrics_server.port
         )
+
+    def _start_health_server(self) -> None:
+        """grpc.health.v1 alone on a plaintext port: kubelet gRPC probes cannot speak TLS."""
+        cfg = self.config
+        pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health")
+        self.health_server = grpc.server(pool)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.health_server)
+        bind = f"{cfg.grpc_host}:{cfg.health_port}"
+        if self.health_server.add_insecure_port(bind) == 0:
+            raise SystemExit(f"{self.app.name}: cannot bind health port {bind}")
+        self.health_server.start()
 
     def _set_health(self, status: int) -> None:
         for name in ["", *self._service_names]:
@@ -274,6 +294,8 @@ class ServiceHost:
         self.health.enter_graceful_shutdown()
         if self.server is not None:
             self.server.stop(grace).wait(grace + 0.5)
+        if self.health_server is not None:
+            self.health_server.stop(0)
         self.app.stop()
         self.metrics_server.stop()
         logger.info("%s stopped in %.1fs", self.app.name, time.monotonic() - started)
