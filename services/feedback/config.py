@@ -66,6 +66,12 @@ class FeedbackConfig(ServiceConfig):
         doc="Ratings from one device or address within the burst window "
         "above which ratings are flagged.",
     )
+    burst_address_limit: int = setting(
+        "PUHUI_FEEDBACK_BURST_ADDRESS_LIMIT",
+        50,
+        doc="Ratings from one network address within the burst window above which ratings "
+        "are flagged (higher than the device limit: many people share an office address).",
+    )
     burst_window_seconds: int = setting(
         "PUHUI_FEEDBACK_BURST_WINDOW_SECONDS", 600, doc="Burst-detection window."
     )

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Sequence
+from datetime import date
 
-from puhui.feedback.adapters.db import metadata
+from puhui.feedback import metrics
+from puhui.feedback.adapters.bursts import InProcessBurstCounter, RedisBurstCounter
+from puhui.feedback.adapters.catalog import apply_catalog_event
+from puhui.feedback.adapters.db import SqlRepository, metadata
+from puhui.feedback.adapters.indices import apply_event
 from puhui.feedback.config import FeedbackConfig
-from puhui.feedback.domain import Feedback, Settings
-from puhui.feedback.servicer import FeedbackServicer
+from puhui.feedback.domain import BurstCounter, Feedback, Settings, Ticket, china_date
+from puhui.feedback.servicer import FeedbackServicer, OutboxEvents
 from puhui.feedback.v1 import feedback_pb2, feedback_pb2_grpc
 from puhui.kit import config as kit_config
-from puhui.kit import server
+from puhui.kit import kafka, server
+from puhui.kit.inbox import EventConsumer
+from puhui.kit.outbox import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +32,20 @@ def settings_of(config: FeedbackConfig) -> Settings:
         province_deadlines=config.deadlines(),
         calendar=config.calendar(),
         burst_limit=config.burst_limit,
+        burst_address_limit=config.burst_address_limit,
         burst_window_seconds=config.burst_window_seconds,
         duplicate_threshold=config.duplicate_threshold,
     )
+
+
+class _LateBoundBursts:
+    """Redis exists only after start(); the servicer is built before."""
+
+    def __init__(self, fallback: BurstCounter) -> None:
+        self.target: BurstCounter = fallback
+
+    def hit(self, key: str) -> int:
+        return self.target.hit(key)
 
 
 class FeedbackApp(server.ServiceApp):
@@ -37,7 +56,12 @@ class FeedbackApp(server.ServiceApp):
         self.feedback_config = config
         key = config.token_key.encode() if config.token_key else secrets.token_bytes(32)
         self.feedback = Feedback(node=config.node_id, token_key=key, settings=settings_of(config))
-        self.servicer = FeedbackServicer(self.feedback, self.db, self.outbox)
+        self.bursts = _LateBoundBursts(InProcessBurstCounter(config.burst_window_seconds))
+        self.servicer = FeedbackServicer(
+            self.feedback, self.db, self.outbox, self.bursts, config.node_id
+        )
+        self._stop_jobs = threading.Event()
+        self._breach_job: threading.Thread | None = None
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
         return [
@@ -46,6 +70,69 @@ class FeedbackApp(server.ServiceApp):
                 lambda s: feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(self.servicer, s),
             )
         ]
+
+    # -- consumers --------------------------------------------------------------------------
+    def consumers(self) -> Sequence[EventConsumer]:
+        if self.config.is_hub:  # the hub folds every node's events into national figures
+            feedback_src = {"pattern": kafka.topic_pattern("feedback")}
+            catalog_src = {"pattern": kafka.topic_pattern("catalog")}
+        else:
+            feedback_src = {"topics": [kafka.topic_name(self.node, "feedback")]}
+            catalog_src = {"topics": [kafka.topic_name(self.node, "catalog")]}
+        return [
+            self.consumer(
+                group=f"puhui-{self.node}-feedback-indices", handler=apply_event, **feedback_src
+            ),
+            self.consumer(
+                group=f"puhui-{self.node}-feedback-catalog-view",
+                handler=apply_catalog_event,
+                **catalog_src,
+            ),
+        ]
+
+    def topics(self) -> Sequence[str]:
+        return (self.outbox.topic(), kafka.topic_name(self.node, "catalog"))
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        super().start()
+        if self.redis is not None:
+            self.bursts.target = RedisBurstCounter(
+                self.redis, self.node, self.feedback_config.burst_window_seconds
+            )
+        self._stop_jobs.clear()
+        self._breach_job = threading.Thread(
+            target=self._run_breach_job, name="ticket-deadlines", daemon=True
+        )
+        self._breach_job.start()
+
+    def stop(self) -> None:
+        self._stop_jobs.set()
+        if self._breach_job is not None:
+            self._breach_job.join(5)
+        super().stop()
+
+    def _run_breach_job(self) -> None:
+        while not self._stop_jobs.wait(self.feedback_config.breach_check_seconds):
+            try:
+                self.check_deadlines()
+            except Exception:
+                logger.warning("deadline check failed; retrying next round", exc_info=True)
+
+    def check_deadlines(self, today: date | None = None) -> list[Ticket]:
+        """Emit TicketDeadlineBreached for every ticket past its due date (China time)."""
+        day = today or china_date(utcnow())
+        found: list[Ticket] = []
+        while True:
+            with self.db.transaction() as session:
+                batch = self.feedback.check_deadlines(
+                    SqlRepository(session), OutboxEvents(self.outbox, session), day
+                )
+            for _ in batch:
+                metrics.TICKET_DEADLINE_BREACHED.labels(node=self.node).inc()
+            found += batch
+            if len(batch) < 500:
+                return found
 
 
 def build(**overrides) -> FeedbackApp:  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -16,11 +16,33 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
+    func,
     select,
+    tuple_,
+    update,
 )
 from sqlalchemy.orm import Session
 
-from puhui.feedback.domain import ServiceCase, Stage
+from puhui.feedback.domain import (
+    OPEN_STATES,
+    Appeal,
+    Channel,
+    Decision,
+    Level,
+    Rating,
+    Report,
+    ReportGroup,
+    ReportKind,
+    ServiceCase,
+    Stage,
+    Supplier,
+    Ticket,
+    TicketQuery,
+    TicketState,
+    Transition,
+    region_prefix,
+)
 from puhui.kit.db import new_metadata
 from puhui.kit.inbox import inbox_table
 from puhui.kit.outbox import outbox_table
@@ -177,6 +199,10 @@ satisfaction = Table(
 )
 
 
+def dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -257,6 +283,340 @@ class SqlRepository:
         # Locked: two ratings with one token serialise here.
         return self._case_where(cases.c.token_hash == token_hash, lock=True)
 
+    # ratings --------------------------------------------------------------------------------
+    def add_rating(self, r: Rating) -> None:
+        self.session.execute(ratings.insert().values(**rating_values(r)))
 
-def dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    def get_rating(self, rating_id: str, lock: bool = False) -> Rating | None:
+        query = select(ratings).where(ratings.c.rating_id == rating_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.session.execute(query).first()
+        return _row_to_rating(row) if row else None
+
+    def rating_by_client(self, kiosk_id: str, client_rating_id: str) -> Rating | None:
+        row = self.session.execute(
+            select(ratings).where(
+                ratings.c.kiosk_id == kiosk_id, ratings.c.client_rating_id == client_rating_id
+            )
+        ).first()
+        return _row_to_rating(row) if row else None
+
+    def set_excluded(self, rating_id: str) -> None:
+        self.session.execute(
+            update(ratings).where(ratings.c.rating_id == rating_id).values(excluded=True)
+        )
+
+    # tickets --------------------------------------------------------------------------------
+    def add_ticket(self, t: Ticket) -> None:
+        self.session.execute(tickets.insert().values(**_ticket_values(t)))
+
+    def get_ticket(self, ticket_id: str, lock: bool = False) -> Ticket | None:
+        query = select(tickets).where(tickets.c.ticket_id == ticket_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.session.execute(query).first()
+        return _row_to_ticket(row) if row else None
+
+    def update_ticket(self, t: Ticket) -> None:
+        values = _ticket_values(t)
+        del values["ticket_id"]
+        self.session.execute(
+            update(tickets).where(tickets.c.ticket_id == t.ticket_id).values(**values)
+        )
+
+    def list_tickets(self, query: TicketQuery, size: int, after: str) -> tuple[list[Ticket], int]:
+        t = tickets
+        conditions = [t.c.institution_id == query.institution_id]
+        if query.states:
+            conditions.append(t.c.state.in_(query.states))
+        if query.breached_only:
+            conditions.append(t.c.breached.is_(True))
+        where = and_(*conditions)
+        total = self.session.execute(select(func.count()).select_from(t).where(where)).scalar_one()
+        rows_q = select(t).where(where).order_by(t.c.ticket_id).limit(size)
+        if after:
+            rows_q = rows_q.where(t.c.ticket_id > after)
+        return [_row_to_ticket(r) for r in self.session.execute(rows_q)], total
+
+    def overdue_tickets(self, today: date, limit: int) -> list[Ticket]:
+        query = (
+            select(tickets)
+            .where(
+                tickets.c.state.in_([int(s) for s in OPEN_STATES]),
+                tickets.c.breached.is_(False),
+                tickets.c.due_date < today,
+            )
+            .order_by(tickets.c.due_date, tickets.c.ticket_id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name != "sqlite":
+            query = query.with_for_update(skip_locked=True)
+        return [_row_to_ticket(r) for r in self.session.execute(query)]
+
+    # appeals --------------------------------------------------------------------------------
+    def add_appeal(self, a: Appeal) -> None:
+        self.session.execute(appeals.insert().values(**_appeal_values(a)))
+
+    def get_appeal(self, appeal_id: str, lock: bool = False) -> Appeal | None:
+        query = select(appeals).where(appeals.c.appeal_id == appeal_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.session.execute(query).first()
+        return _row_to_appeal(row) if row else None
+
+    def update_appeal(self, a: Appeal) -> None:
+        values = _appeal_values(a)
+        del values["appeal_id"]
+        self.session.execute(
+            update(appeals).where(appeals.c.appeal_id == a.appeal_id).values(**values)
+        )
+
+    def appeals_for(self, rating_id: str) -> list[Appeal]:
+        rows = self.session.execute(select(appeals).where(appeals.c.rating_id == rating_id))
+        return [_row_to_appeal(r) for r in rows]
+
+    # reports --------------------------------------------------------------------------------
+    def groups_in(self, kind: ReportKind, category: str, region_code: str) -> list[ReportGroup]:
+        g = report_groups
+        rows = self.session.execute(
+            select(g)
+            .where(g.c.kind == int(kind), g.c.category == category, g.c.region_code == region_code)
+            .order_by(g.c.created_at.desc())
+            .limit(GROUP_CANDIDATES)
+        )
+        return [_row_to_group(r) for r in rows]
+
+    def add_group(self, group: ReportGroup, now: datetime) -> None:
+        self.session.execute(
+            report_groups.insert().values(
+                group_id=group.group_id,
+                kind=int(group.kind),
+                category=group.category,
+                region_code=group.region_code,
+                representative_text=group.representative_text,
+                size=group.size,
+                created_at=now,
+            )
+        )
+
+    def grow_group(self, group_id: str) -> None:
+        g = report_groups
+        self.session.execute(update(g).where(g.c.group_id == group_id).values(size=g.c.size + 1))
+
+    def add_report(self, r: Report) -> None:
+        self.session.execute(
+            reports.insert().values(
+                report_id=r.report_id,
+                kind=int(r.kind),
+                source=int(r.source),
+                category=r.category,
+                region_code=r.region_code,
+                text=r.text,
+                group_id=r.group_id,
+                received_at=r.received_at,
+            )
+        )
+
+    def list_groups(
+        self, kind: int, region_code: str, size: int, after: str
+    ) -> tuple[list[ReportGroup], int]:
+        g = report_groups
+        conditions = []
+        if kind:
+            conditions.append(g.c.kind == kind)
+        if region_code:
+            conditions.append(g.c.region_code.like(region_prefix(region_code) + "%"))
+        where = and_(*conditions) if conditions else None
+        count_q = select(func.count()).select_from(g)
+        rows_q = select(g).order_by(g.c.size.desc(), g.c.group_id).limit(size)
+        if where is not None:
+            count_q = count_q.where(where)
+            rows_q = rows_q.where(where)
+        if after:
+            size_text, _, gid = after.partition(":")
+            rows_q = rows_q.where(tuple_(-g.c.size, g.c.group_id) > tuple_(-int(size_text), gid))
+        total = self.session.execute(count_q).scalar_one()
+        return [_row_to_group(r) for r in self.session.execute(rows_q)], total
+
+    def need_counts(self, region_code: str) -> list[tuple[str, str, int]]:
+        r = reports
+        query = (
+            select(r.c.category, r.c.region_code, func.count())
+            .where(r.c.kind == int(ReportKind.NEED))
+            .group_by(r.c.category, r.c.region_code)
+        )
+        if region_code:
+            query = query.where(r.c.region_code.like(region_prefix(region_code) + "%"))
+        return [(c, reg, n) for c, reg, n in self.session.execute(query)]
+
+    def suppliers(self, category: str) -> list[Supplier]:
+        i, it = catalog_institutions, catalog_items
+        rows = self.session.execute(
+            select(i.c.region_code, i.c.service_area)
+            .select_from(it.join(i, i.c.institution_id == it.c.institution_id))
+            .where(
+                it.c.category == category,
+                it.c.is_current.is_(True),
+                i.c.status == APPROVED,
+            )
+        )
+        return [Supplier(reg, tuple(json.loads(area))) for reg, area in rows]
+
+
+GROUP_CANDIDATES = 200
+APPROVED = 2  # puhui.catalog.v1.InstitutionStatus APPROVED
+
+
+def rating_values(r: Rating) -> dict[str, object]:
+    return {
+        "rating_id": r.rating_id,
+        "case_id": r.case_id,
+        "stage": int(r.stage),
+        "channel": int(r.channel),
+        "level": int(r.level),
+        "indicators": dumps({name: int(level) for name, level in r.indicators}),
+        "comment": r.comment,
+        "real_name": r.real_name,
+        "rater": r.rater,
+        "late": r.late,
+        "flagged": r.flagged,
+        "excluded": r.excluded,
+        "rated_at": r.rated_at,
+        "received_at": r.received_at,
+        "ticket_id": r.ticket_id,
+        "institution_id": r.institution_id,
+        "service_item_id": r.service_item_id,
+        "node_id": r.node_id,
+        "kiosk_id": r.kiosk_id or None,
+        "client_rating_id": r.client_rating_id or None,
+    }
+
+
+def _row_to_rating(row) -> Rating:  # type: ignore[no-untyped-def]
+    rated_at, received_at = aware(row.rated_at), aware(row.received_at)
+    assert rated_at is not None
+    assert received_at is not None
+    return Rating(
+        rating_id=row.rating_id,
+        case_id=row.case_id,
+        stage=Stage(row.stage),
+        channel=Channel(row.channel),
+        level=Level(row.level),
+        indicators=tuple((k, Level(v)) for k, v in json.loads(row.indicators).items()),
+        comment=row.comment,
+        real_name=row.real_name,
+        rater=row.rater,
+        late=row.late,
+        flagged=row.flagged,
+        excluded=row.excluded,
+        rated_at=rated_at,
+        received_at=received_at,
+        ticket_id=row.ticket_id,
+        institution_id=row.institution_id,
+        service_item_id=row.service_item_id,
+        node_id=row.node_id,
+        kiosk_id=row.kiosk_id or "",
+        client_rating_id=row.client_rating_id or "",
+    )
+
+
+def _ticket_values(t: Ticket) -> dict[str, object]:
+    return {
+        "ticket_id": t.ticket_id,
+        "rating_id": t.rating_id,
+        "institution_id": t.institution_id,
+        "service_item_id": t.service_item_id,
+        "node_id": t.node_id,
+        "state": int(t.state),
+        "opened_at": t.opened_at,
+        "due_date": t.due_date,
+        "deadline_working_days": t.deadline_working_days,
+        "breached": t.breached,
+        "real_name": t.real_name,
+        "history": dumps(
+            [
+                {
+                    "from": int(h.from_state) if h.from_state is not None else 0,
+                    "to": int(h.to_state),
+                    "actor": h.actor,
+                    "at": h.at.isoformat(),
+                    "note": h.note,
+                }
+                for h in t.history
+            ]
+        ),
+        "revision": t.revision,
+    }
+
+
+def _row_to_ticket(row) -> Ticket:  # type: ignore[no-untyped-def]
+    opened_at = aware(row.opened_at)
+    assert opened_at is not None
+    return Ticket(
+        ticket_id=row.ticket_id,
+        rating_id=row.rating_id,
+        institution_id=row.institution_id,
+        service_item_id=row.service_item_id,
+        node_id=row.node_id,
+        state=TicketState(row.state),
+        opened_at=opened_at,
+        due_date=row.due_date,
+        deadline_working_days=row.deadline_working_days,
+        breached=row.breached,
+        real_name=row.real_name,
+        history=tuple(
+            Transition(
+                TicketState(h["from"]) if h["from"] else None,
+                TicketState(h["to"]),
+                h["actor"],
+                datetime.fromisoformat(h["at"]),
+                h["note"],
+            )
+            for h in json.loads(row.history)
+        ),
+        revision=row.revision,
+    )
+
+
+def _appeal_values(a: Appeal) -> dict[str, object]:
+    return {
+        "appeal_id": a.appeal_id,
+        "rating_id": a.rating_id,
+        "grounds": a.grounds,
+        "statement": a.statement,
+        "decision": int(a.decision),
+        "filed_by": a.filed_by,
+        "filed_at": a.filed_at,
+        "decided_by": a.decided_by,
+        "decided_at": a.decided_at,
+        "reason": a.reason,
+    }
+
+
+def _row_to_appeal(row) -> Appeal:  # type: ignore[no-untyped-def]
+    filed_at = aware(row.filed_at)
+    assert filed_at is not None
+    return Appeal(
+        appeal_id=row.appeal_id,
+        rating_id=row.rating_id,
+        grounds=row.grounds,
+        statement=row.statement,
+        decision=Decision(row.decision),
+        filed_by=row.filed_by,
+        filed_at=filed_at,
+        decided_by=row.decided_by,
+        decided_at=aware(row.decided_at),
+        reason=row.reason,
+    )
+
+
+def _row_to_group(row) -> ReportGroup:  # type: ignore[no-untyped-def]
+    return ReportGroup(
+        group_id=row.group_id,
+        kind=ReportKind(row.kind),
+        category=row.category,
+        region_code=row.region_code,
+        representative_text=row.representative_text,
+        size=row.size,
+    )

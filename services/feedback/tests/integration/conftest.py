@@ -1,0 +1,43 @@
+"""One feedback app per test module (real PostgreSQL, Redis, Kafka, gRPC server)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+
+from puhui.feedback.server import build
+from puhui.feedback.tests.support import NODE, PRINCIPALS, DictVerifier
+from puhui.feedback.v1 import feedback_pb2_grpc
+from puhui.kit.testing import running, temporary_database
+
+
+@pytest.fixture(scope="module")
+def module_app(postgres_admin_url, kafka_bootstrap, redis_url):
+    with temporary_database(postgres_admin_url, "feedback") as url:
+        app = build(
+            node_id=NODE,
+            database_url=url,
+            kafka_bootstrap=kafka_bootstrap,
+            redis_url=redis_url,
+            grpc_port=0,
+            metrics_port=0,
+            burst_limit=3,
+            burst_address_limit=100_000,
+            verifier=DictVerifier(PRINCIPALS),
+        )
+        with running(app) as host, grpc.insecure_channel(host.address) as channel:
+            yield app, feedback_pb2_grpc.FeedbackServiceStub(channel)
+
+
+def eventually(probe: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll `probe` until it returns something truthy (consumers apply events asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
