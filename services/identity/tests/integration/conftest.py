@@ -1,0 +1,36 @@
+"""Fixtures: identity against real PostgreSQL, Redis and Kafka, through a real gRPC server."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from puhui.identity.server import build
+from puhui.identity.tests.integration.support import ID_KEY, KEK, NODE
+from puhui.identity.v1 import identity_pb2_grpc
+from puhui.kit.testing import running
+
+
+@pytest.fixture
+def settings(database_url, kafka_bootstrap, redis_url):
+    return {
+        "node_id": NODE,
+        "database_url": database_url,
+        "kafka_bootstrap": kafka_bootstrap,
+        "redis_url": redis_url,
+        "grpc_port": 0,
+        "metrics_port": 0,
+        "id_number_key": ID_KEY,
+        "key_encryption_key": KEK,
+        # Every test connects from 127.0.0.1: keep the per-address ceiling out of the way
+        # (it is tested on its own with distinct addresses).
+        "throttle_address_ceiling": 10**9,
+        "jwks_cache_seconds": 0.2,
+    }
+
+
+@pytest.fixture
+def identity(settings):
+    app = build(**settings)
+    with running(app) as host, grpc.insecure_channel(host.address) as channel:
+        yield app, identity_pb2_grpc.IdentityServiceStub(channel)
