@@ -211,6 +211,13 @@ class EventConsumer:
                 return
         outcome = "applied" if applied else "duplicate"
         metrics.KAFKA_CONSUMED.labels(topic=topic, outcome=outcome, **self._labels).inc()
+        if applied and envelope.HasField("time"):
+            lag = (utcnow() - envelope.time.ToDatetime(UTC)).total_seconds()
+            metrics.REPLICATION_LAG.labels(
+                node=self._labels["node"],
+                service=self._labels["service"],
+                source_node=envelope.source_node[:6],
+            ).set(max(0.0, lag))
         if applied and self.on_applied is not None:
             self.on_applied(envelope)
 

@@ -7,7 +7,10 @@ process also carry `service`. docs/metrics.md is generated from this module.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
+from typing import Any, Protocol
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
@@ -63,7 +66,9 @@ KAFKA_CONSUMER_LAG = Gauge(
     ["node", "service", "group", "topic", "partition"],
 )
 OUTBOX_BACKLOG = Gauge(
-    "puhui_outbox_backlog_events", "Events recorded but not yet acknowledged by Kafka.", ["node", "service"]
+    "puhui_outbox_backlog_events",
+    "Events recorded but not yet acknowledged by Kafka.",
+    ["node", "service"],
 )
 OUTBOX_OLDEST_AGE = Gauge(
     "puhui_outbox_oldest_age_seconds",
@@ -83,10 +88,19 @@ DEPENDENCY_UP = Gauge(
     ["node", "service", "dependency"],
 )
 DB_POOL_IN_USE = Gauge(
-    "puhui_db_pool_connections_in_use", "Database connections checked out.", ["node", "service"]
+    "puhui_db_pool_connections_in_use",
+    "Database connections checked out of the pool now (pool: write or read).",
+    ["node", "service", "pool"],
 )
 DB_POOL_SIZE = Gauge(
-    "puhui_db_pool_connections", "Database connections held by the pool.", ["node", "service"]
+    "puhui_db_pool_connections",
+    "Database connections held by the pool now, idle or in use.",
+    ["node", "service", "pool"],
+)
+DB_POOL_MAX = Gauge(
+    "puhui_db_pool_max_connections",
+    "Most connections the pool may hold (pool size + overflow).",
+    ["node", "service", "pool"],
 )
 REDIS_ERRORS = Counter(
     "puhui_redis_errors_total", "Redis commands that failed.", ["node", "service", "operation"]
@@ -94,6 +108,52 @@ REDIS_ERRORS = Counter(
 BUILD_INFO = Gauge(
     "puhui_build_info", "Always 1; labels carry the version.", ["node", "service", "version"]
 )
+
+
+# --- Database pools: read at scrape time -------------------------------------------------
+class _HasPools(Protocol):
+    engine: Any
+
+
+def _pool_of(db: _HasPools, role: str) -> Any:
+    engine = db.engine if role == "write" else getattr(db, "_reader", None)
+    if engine is None or (role == "read" and engine is db.engine):
+        return None
+    return engine.pool
+
+
+def _pool_figure(db: _HasPools, role: str, figure: str) -> float:
+    pool = _pool_of(db, role)
+    if pool is None:
+        return 0.0
+    try:
+        if figure == "in_use":
+            return float(pool.checkedout())
+        if figure == "held":
+            return float(pool.checkedout() + pool.checkedin())
+        return float(pool.size() + max(0, getattr(pool, "_max_overflow", 0)))
+    except (AttributeError, TypeError):  # a pool class without counters (NullPool, StaticPool)
+        return 0.0
+
+
+def watch_database(node: str, service: str, db: _HasPools) -> None:
+    """Export `db`'s pool figures (write pool and, on PostgreSQL, the read pool); the values
+    are read from SQLAlchemy when Prometheus scrapes, so nothing polls in the background."""
+    for role in ("write", "read"):
+        labels = {"node": node, "service": service, "pool": role}
+        for gauge, figure in (
+            (DB_POOL_IN_USE, "in_use"),
+            (DB_POOL_SIZE, "held"),
+            (DB_POOL_MAX, "max"),
+        ):
+            gauge.labels(**labels).set_function(functools.partial(_pool_figure, db, role, figure))
+
+
+def unwatch_database(node: str, service: str) -> None:
+    for role in ("write", "read"):
+        for gauge in (DB_POOL_IN_USE, DB_POOL_SIZE, DB_POOL_MAX):
+            with contextlib.suppress(KeyError):
+                gauge.remove(node, service, role)
 
 
 class MetricsServer:

@@ -124,7 +124,9 @@ class ServiceApp:
         self.db.start()
         if self.config.migrate_on_start:
             migrations.upgrade(self.name, self.db.url)
-        self.redis = kit_redis.connect(self.config.redis_url)
+        self.redis = kit_redis.connect(
+            self.config.redis_url, node=self.node, service=self.name
+        )
         if self.config.kafka_bootstrap:
             self.relay = OutboxRelay(self.db, self.outbox, self.config.kafka_bootstrap)
             self.relay.start()
@@ -197,6 +199,7 @@ class ServiceHost:
         metrics.BUILD_INFO.labels(node=cfg.node_id, service=self.app.name, version=VERSION).set(1)
         self.metrics_server.start()
         self.app.start()
+        metrics.watch_database(cfg.node_id, self.app.name, self.app.db)
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=cfg.grpc_workers, thread_name_prefix=f"{self.app.name}-rpc"),
             interceptors=[ServiceInterceptor(self.app.name, cfg.node_id, self.app.verifier)],
@@ -297,6 +300,7 @@ class ServiceHost:
         if self.health_server is not None:
             self.health_server.stop(0)
         self.app.stop()
+        metrics.unwatch_database(self.config.node_id, self.app.name)
         self.metrics_server.stop()
         logger.info("%s stopped in %.1fs", self.app.name, time.monotonic() - started)
         self._stopped.set()
