@@ -47,7 +47,10 @@ Deployment recipes that set these variables: `deploy/compose/` (Compose topology
 def _default(field: dataclasses.Field[Any]) -> str:
     if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
         return "required"
-    value = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+    if field.default is not dataclasses.MISSING:
+        value = field.default
+    else:
+        value = field.default_factory()  # type: ignore[misc]
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
     if isinstance(value, tuple):
