@@ -47,10 +47,8 @@ Deployment recipes that set these variables: `deploy/compose/` (Compose topology
 def _default(field: dataclasses.Field[Any]) -> str:
     if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
         return "required"
-    if field.default is not dataclasses.MISSING:
-        value = field.default
-    else:
-        value = field.default_factory()  # type: ignore[misc]
+    factory: Any = field.default_factory
+    value = field.default if field.default is not dataclasses.MISSING else factory()
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
     if isinstance(value, tuple):
