@@ -425,18 +425,20 @@ class SubmitReportRequest(_message.Message):
     def __init__(self, kind: _Optional[_Union[ReportKind, str]] = ..., source: _Optional[_Union[CollectionPoint, str]] = ..., category: _Optional[str] = ..., region_code: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class ReportGroup(_message.Message):
-    __slots__ = ("group_id", "representative_text", "size", "category", "region_code")
+    __slots__ = ("group_id", "representative_text", "size", "category", "region_code", "kind")
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     REPRESENTATIVE_TEXT_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     group_id: str
     representative_text: str
     size: int
     category: str
     region_code: str
-    def __init__(self, group_id: _Optional[str] = ..., representative_text: _Optional[str] = ..., size: _Optional[int] = ..., category: _Optional[str] = ..., region_code: _Optional[str] = ...) -> None: ...
+    kind: ReportKind
+    def __init__(self, group_id: _Optional[str] = ..., representative_text: _Optional[str] = ..., size: _Optional[int] = ..., category: _Optional[str] = ..., region_code: _Optional[str] = ..., kind: _Optional[_Union[ReportKind, str]] = ...) -> None: ...
 
 class ListReportGroupsRequest(_message.Message):
     __slots__ = ("kind", "region_code", "page_size", "page_token")

@@ -1,0 +1,143 @@
+"""Complaints and needs, near-duplicate groups, and "demand without supply" against the
+catalog read model built from real catalog events on Kafka."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+from google.protobuf import any_pb2
+
+from puhui.catalog.v1 import catalog_pb2, events_pb2
+from puhui.events.v1 import envelope_pb2
+from puhui.feedback.tests.integration.conftest import eventually
+from puhui.feedback.tests.support import NODE, violations
+from puhui.feedback.v1 import feedback_pb2 as fb
+from puhui.kit import kafka
+from puhui.kit.ids import new_id
+from puhui.kit.testing import read_events
+
+pytestmark = pytest.mark.integration
+
+
+def publish_catalog(bootstrap: str, *payloads) -> None:
+    producer = kafka.make_producer(bootstrap, "feedback-test-catalog")
+    try:
+        for payload in payloads:
+            packed = any_pb2.Any()
+            packed.Pack(payload)
+            envelope = envelope_pb2.EventEnvelope(
+                event_id=new_id(),
+                type=payload.DESCRIPTOR.full_name,
+                source_node=NODE,
+                source_service="catalog",
+                subject="test",
+                schema_version=1,
+                payload=packed,
+            )
+            producer.send(
+                kafka.topic_name(NODE, "catalog"), key=b"test", value=envelope.SerializeToString()
+            )
+        producer.flush(15)
+    finally:
+        producer.close(timeout=5)
+
+
+def unmet(stub, region: str) -> set[tuple[str, str, int]]:
+    response = stub.GetDemandWithoutSupply(
+        fb.GetDemandWithoutSupplyRequest(region_code=region), timeout=10
+    )
+    return {(u.category, u.region_code, u.need_count) for u in response.unmet}
+
+
+def test_reports_are_grouped_and_demand_meets_catalog_supply(module_app, kafka_bootstrap):
+    _, stub = module_app
+    # A county other tests leave alone: 441825 (连山, Qingyuan); the database is per module.
+    region = "441825"
+    marker = uuid.uuid4().hex[:6]
+    texts = [
+        f"希望提供集成电路布图设计登记咨询服务{marker}",
+        f"希望提供集成电路布图设计登记的咨询服务{marker}",
+        f"需要海外专利预警分析{marker}",
+    ]
+    reports = [
+        stub.SubmitReport(
+            fb.SubmitReportRequest(
+                kind=fb.REPORT_KIND_NEED,
+                source=src,
+                category="IC_LAYOUT_CONSULTATION",
+                region_code=region,
+                text=text,
+            ),
+            timeout=10,
+        )
+        for src, text in zip(
+            [fb.COLLECTION_POINT_HOTLINE, fb.COLLECTION_POINT_SURVEY, fb.COLLECTION_POINT_WINDOW],
+            texts,
+            strict=True,
+        )
+    ]
+    assert reports[0].group_id == reports[1].group_id
+    assert reports[2].group_id != reports[0].group_id
+    groups = stub.ListReportGroups(
+        fb.ListReportGroupsRequest(kind=fb.REPORT_KIND_NEED, region_code=region), timeout=10
+    )
+    sizes = {g.group_id: g.size for g in groups.groups}
+    assert sizes[reports[0].group_id] == 2
+    assert sizes[reports[2].group_id] == 1
+    events = read_events(
+        kafka_bootstrap,
+        f"puhui.{NODE}.feedback.events",
+        lambda e: e.subject == f"report/{reports[0].report_id}",
+    )
+    assert events[0].type == "puhui.feedback.v1.ReportSubmitted"
+
+    base = {(c, r, n) for c, r, n in unmet(stub, region) if c == "IC_LAYOUT_CONSULTATION"}
+    assert (
+        "IC_LAYOUT_CONSULTATION",
+        region,
+        len(texts) + sum(n for *_, n in base) - len(texts),
+    ) in base
+
+    # The catalog publishes an approved institution in Qingyuan offering IC layout consultation.
+    institution_id = f"440000-t{marker}"
+    publish_catalog(
+        kafka_bootstrap,
+        events_pb2.InstitutionChanged(
+            change="approved",
+            institution=catalog_pb2.Institution(
+                institution_id=institution_id,
+                region_code="441800",
+                status=catalog_pb2.INSTITUTION_STATUS_APPROVED,
+                revision=2,
+            ),
+        ),
+        events_pb2.ServiceItemChanged(
+            change="created",
+            item=catalog_pb2.ServiceItem(
+                item_id=f"item-{marker}",
+                version=1,
+                institution_id=institution_id,
+                category=catalog_pb2.SERVICE_CATEGORY_IC_LAYOUT_CONSULTATION,
+                is_current=True,
+            ),
+        ),
+    )
+    assert eventually(
+        lambda: (
+            not any(
+                c == "IC_LAYOUT_CONSULTATION" and r == region for c, r, _ in unmet(stub, region)
+            )
+        )
+    )
+
+
+def test_bad_report_names_fields(module_app):
+    _, stub = module_app
+    with pytest.raises(grpc.RpcError) as info:
+        stub.SubmitReport(
+            fb.SubmitReportRequest(category="COOKING", region_code="320100"), timeout=10
+        )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(info.value)) == {"kind", "source", "category", "region_code", "text"}

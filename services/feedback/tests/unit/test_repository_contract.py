@@ -1,0 +1,140 @@
+"""The in-memory fake and the SQL repository (on SQLite) honour one contract."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from puhui.feedback import domain
+from puhui.feedback.adapters.db import SqlRepository
+from puhui.feedback.tests.unit.fakes import FakeRepository
+from puhui.kit import migrations
+from puhui.kit.db import Database
+
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["fake", "sql"])
+def repo(request, tmp_path):
+    if request.param == "fake":
+        yield FakeRepository()
+        return
+    url = f"sqlite:///{tmp_path / 'feedback.db'}"
+    migrations.upgrade("feedback", url)
+    db = Database(url)
+    db.start()
+    with db.transaction() as session:
+        yield SqlRepository(session)
+    db.stop()
+
+
+def case(case_id: str = "c1", request_id: str = "q1") -> domain.ServiceCase:
+    return domain.ServiceCase(
+        case_id=case_id,
+        institution_id="i1",
+        service_item_id="s1",
+        person_id="440000:p",
+        node_id="440000",
+        request_id=request_id,
+        recorded_by="staff",
+        recorded_at=NOW,
+        token_hash=f"hash-{case_id}",
+        completed_at=NOW,
+        invitation_expires_at=NOW,
+    )
+
+
+def test_cases_round_trip(repo):
+    repo.add_case(case())
+    assert repo.get_case("c1") == case()
+    assert repo.case_by_request("i1", "q1") == case()
+    assert repo.case_by_token("hash-c1") == case()
+    assert repo.case_by_token("nope") is None
+    updated = domain.ServiceCase(**{**case().__dict__, "rated_stages": (domain.Stage.ACCEPTANCE,)})
+    repo.update_case(updated)
+    assert repo.get_case("c1") == updated
+
+
+def test_ratings_tickets_and_appeals_round_trip(repo):
+    rating = domain.Rating(
+        rating_id="r1",
+        case_id="c1",
+        stage=domain.Stage.COMPLETION,
+        channel=domain.Channel.ON_SITE,
+        level=domain.Level.DISSATISFIED,
+        institution_id="i1",
+        service_item_id="s1",
+        node_id="440000",
+        rated_at=NOW,
+        received_at=NOW,
+        indicators=(("attitude", domain.Level.DISSATISFIED),),
+        kiosk_id="k1",
+        client_rating_id="x1",
+        ticket_id="t1",
+    )
+    repo.add_rating(rating)
+    assert repo.get_rating("r1") == rating
+    assert repo.rating_by_client("k1", "x1") == rating
+    assert repo.rating_by_client("k1", "x2") is None
+    repo.set_excluded("r1")
+    assert repo.get_rating("r1").excluded
+
+    ticket = domain.Ticket(
+        ticket_id="t1",
+        rating_id="r1",
+        institution_id="i1",
+        service_item_id="s1",
+        node_id="440000",
+        state=domain.TicketState.OPEN,
+        opened_at=NOW,
+        due_date=date(2026, 11, 27),
+        deadline_working_days=5,
+        history=(domain.Transition(None, domain.TicketState.OPEN, "system", NOW, ""),),
+    )
+    repo.add_ticket(ticket)
+    assert repo.get_ticket("t1") == ticket
+    assert repo.overdue_tickets(date(2026, 11, 27), 10) == []
+    assert repo.overdue_tickets(date(2026, 11, 28), 10) == [ticket]
+    moved = domain.transition(ticket, domain.TicketState.VERIFYING, "s", "n", NOW)
+    repo.update_ticket(moved)
+    assert repo.get_ticket("t1") == moved
+    items, total = repo.list_tickets(domain.TicketQuery("i1", "440000", states=(2,)), 10, "")
+    assert (items, total) == ([moved], 1)
+    assert repo.list_tickets(domain.TicketQuery("i1", "440000", breached_only=True), 10, "") == (
+        [],
+        0,
+    )
+
+    appeal = domain.Appeal("a1", "r1", "mistaken", "s", domain.Decision.PENDING, "staff", NOW)
+    repo.add_appeal(appeal)
+    assert repo.get_appeal("a1") == appeal
+    decided = domain.Appeal(
+        **{**appeal.__dict__, "decision": domain.Decision.REJECTED, "decided_at": NOW}
+    )
+    repo.update_appeal(decided)
+    assert list(repo.appeals_for("r1")) == [decided]
+
+
+def test_reports_and_groups(repo):
+    group = domain.ReportGroup("g1", domain.ReportKind.NEED, "TRAINING", "440300", "需要培训", 1)
+    repo.add_group(group, NOW)
+    repo.grow_group("g1")
+    assert [g.size for g in repo.groups_in(domain.ReportKind.NEED, "TRAINING", "440300")] == [2]
+    assert list(repo.groups_in(domain.ReportKind.NEED, "TRAINING", "440100")) == []
+    for n, region in enumerate(["440300", "440300", "440106"]):
+        repo.add_report(
+            domain.Report(
+                f"rep{n}",
+                domain.ReportKind.NEED,
+                domain.CollectionPoint.SURVEY,
+                "TRAINING",
+                region,
+                "t",
+                "g1",
+                NOW,
+            )
+        )
+    assert sorted(repo.need_counts("")) == [("TRAINING", "440106", 1), ("TRAINING", "440300", 2)]
+    assert list(repo.need_counts("440300")) == [("TRAINING", "440300", 2)]
+    assert list(repo.suppliers("TRAINING")) == []
