@@ -48,7 +48,8 @@ def test_hadolint_reports_nothing():
         text=True,
         check=False,
     )
-    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not result.stdout.strip(), result.stdout
 
 
 def test_the_base_is_pinned_by_digest():
@@ -64,13 +65,15 @@ def test_built_from_the_lock_file_without_dev_dependencies():
     builder = " ".join(_stages()[0])
     assert "COPY pyproject.toml uv.lock" in builder
     syncs = re.findall(r"uv sync [^&]*", builder)
-    assert syncs and all("--frozen" in s and "--no-dev" in s for s in syncs)
+    assert syncs
+    assert all("--frozen" in s and "--no-dev" in s for s in syncs)
 
 
 def test_the_final_stage_runs_as_a_non_root_user_and_carries_no_build_tools():
     final = _stages()[-1]
     users = [ln.split()[1] for ln in final if ln.upper().startswith("USER ")]
-    assert users and users[-1].split(":")[0] not in ("0", "root")
+    assert users
+    assert users[-1].split(":")[0] not in ("0", "root")
     assert int(users[-1].split(":")[0]) >= 10000
     joined = "\n".join(final)
     for tool in ("apt-get install", "gcc", "build-essential", "uv sync", "pip install"):
