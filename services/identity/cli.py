@@ -15,6 +15,7 @@ outbox, which the running server's relay publishes.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -70,7 +71,6 @@ def run_command(args: argparse.Namespace, **overrides: object) -> int:
     from puhui.identity.server import build
 
     app = build(**overrides)
-    logs.configure(app.name, app.config.node_id, app.config.log_level)
     app.db.start()
     try:
         if app.config.migrate_on_start:
@@ -121,4 +121,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         serve()
         return
+    logs.configure(
+        "identity", os.environ.get("PUHUI_NODE_ID", ""), os.environ.get("PUHUI_LOG_LEVEL", "INFO")
+    )
     raise SystemExit(run_command(args))

@@ -41,7 +41,7 @@ def counts(app) -> tuple[int, int]:
 
 
 def test_register_sign_in_refresh_and_audit_events(identity, kafka_bootstrap):
-    app, stub = identity
+    _app, stub = identity
     email = unique_email()
     person = register(stub, email=email.upper(), id_number=ID_NUMBER)
     assert person.person_id.startswith(f"{NODE}:")
@@ -182,7 +182,7 @@ def test_throttling_through_grpc_gives_resource_exhausted(settings, redis_url):
 
 
 def test_sign_out_and_revocation_reach_every_process_through_redis(identity, redis_url):
-    app, stub = identity
+    _app, stub = identity
     email = unique_email()
     register(stub, email=email)
     # a second "process": its own verifier and revocation snapshot, same Redis
