@@ -36,6 +36,10 @@ naming the variable. Values marked **secret** must come from a secret store (a C
 `secrets:` file, a Kubernetes Secret) and never be committed, logged or baked into an image;
 TLS material is configured by *file paths* (`PUHUI_TLS_*`), never by value.
 
+Any variable `NAME` may instead be given as `NAME_FILE`: the path of a file holding the value
+(e.g. `PUHUI_DATABASE_URL_FILE=/run/secrets/catalog_database_url`), which is how Compose
+secrets and Kubernetes Secret volumes reach the process. `NAME` itself, when set, wins.
+
 Columns: **Default** is what applies when the variable is unset or empty ("required" = the
 process refuses to start without it); **Example** is a realistic production value.
 

@@ -4,6 +4,9 @@ Every setting is a dataclass field declared with `setting(...)`: the environment
 its default, a description and an example. `load(cls)` builds the config and stops with a
 message naming the variable when a value is missing or malformed. The configuration
 reference in docs/ is generated from these declarations, so it cannot drift.
+
+Any variable NAME may instead be given as NAME_FILE, the path of a file holding the value
+(Compose and Kubernetes secret files); NAME itself, when set and not empty, wins.
 """
 
 from __future__ import annotations
@@ -56,6 +59,17 @@ def _parse(kind: Any, raw: str) -> Any:
     return raw
 
 
+def _read_file(variable: str, path: str) -> str:
+    """`<NAME>_FILE=/run/secrets/x`: the value of NAME is that file's content (Docker/Kubernetes
+    secret files), without its trailing newline."""
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(
+            f"configuration: {variable}={path!r} cannot be read: {exc.strerror}"
+        ) from None
+
+
 C = TypeVar("C")
 
 
@@ -71,6 +85,8 @@ def load(cls: type[C], environ: Mapping[str, str] | None = None, **overrides: An
         if not name:
             continue
         raw = env.get(name)
+        if not raw and env.get(f"{name}_FILE"):
+            raw = _read_file(f"{name}_FILE", env[f"{name}_FILE"])
         if raw is None or raw == "" and f.default is not dataclasses.MISSING:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ConfigError(f"configuration: {name} is required ({f.metadata['doc']})")
@@ -223,5 +239,3 @@ class ServiceConfig:
             return self.database_url
         path = self.state_dir / self.node_id / f"{self.service}.db"
         return f"sqlite:///{path}"
-
-
