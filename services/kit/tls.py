@@ -41,6 +41,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from puhui.kit.config import ServiceConfig
+
 logger = logging.getLogger(__name__)
 
 NODE_ID_RE = re.compile(r"^\d{6}$")
@@ -145,6 +147,25 @@ def secure_channel(
     if server_name:
         opts.append(("grpc.ssl_target_name_override", server_name))
     return grpc.secure_channel(target, channel_credentials(ca, cert, key), options=opts)
+
+
+def channel_for(
+    config: ServiceConfig, target: str, *, server_name: str | None = None
+) -> grpc.Channel:
+    """A channel from this service to another (same node or a peer node), following the
+    service's own TLS settings: mutual TLS with the node certificate when PUHUI_TLS_* are set
+    (trusting PUHUI_TLS_CLIENT_CA_FILE), plaintext otherwise (local runs)."""
+    if not config.tls_enabled:
+        return grpc.insecure_channel(target)
+    if not config.tls_client_ca_file:
+        raise ValueError("node-to-node TLS needs PUHUI_TLS_CLIENT_CA_FILE (the trust anchor)")
+    return secure_channel(
+        target,
+        config.tls_client_ca_file,
+        config.tls_cert_file,
+        config.tls_key_file,
+        server_name=server_name,
+    )
 
 
 def peer_node(context: grpc.ServicerContext) -> str | None:

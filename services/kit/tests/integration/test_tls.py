@@ -168,3 +168,18 @@ def test_a_rotated_certificate_is_served_without_restart(tmp_path, postgres_admi
             assert (
                 _served_certificate(address, pki).serial_number == second.certificate.serial_number
             )
+
+
+def test_channel_for_follows_the_service_tls_settings(mtls_catalog, pki):
+    from puhui.kit.config import ServiceConfig
+
+    peer = ServiceConfig(
+        node_id="000000",
+        tls_cert_file=str(pki["hub_crt"]),
+        tls_key_file=str(pki["hub_key"]),
+        tls_client_ca_file=str(pki["ca_crt"]),
+    )
+    with tls.channel_for(peer, _address(mtls_catalog)) as channel:
+        assert _call(channel) == grpc.StatusCode.NOT_FOUND
+    with tls.channel_for(ServiceConfig(), _address(mtls_catalog)) as channel:
+        assert _call(channel) == grpc.StatusCode.UNAVAILABLE  # plaintext is refused
