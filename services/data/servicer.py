@@ -9,7 +9,7 @@ import grpc
 from sqlalchemy.orm import Session
 
 from puhui.data import domain
-from puhui.data.adapters.db import SqlPatentRepository
+from puhui.data.adapters.db import SqlPatentRepository, SqlTrademarkRepository
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
 from puhui.kit import auth
 from puhui.kit.db import Database
@@ -182,6 +182,13 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         with self.db.transaction() as session:
             found = self.data_sets.get_patent(SqlPatentRepository(session), request.number)
         return patent_to_proto(found)
+
+    def GetTrademark(
+        self, request: data_pb2.GetTrademarkRequest, context: grpc.ServicerContext
+    ) -> data_pb2.Trademark:
+        with self.db.transaction() as session:
+            found = self.data_sets.get_trademark(SqlTrademarkRepository(session), request.number)
+        return trademark_to_proto(found)
 
 
 def unpack(envelope: Any, message: Any) -> Any:

@@ -139,7 +139,7 @@ def test_ipc_codes(written, canonical, known):
     assert n.is_known_ipc(canonical) is known
 
 
-@pytest.mark.parametrize("written", ["Z99Z 1/00", "G99 1/00", "hello", "G06F 0/00", ""])
+@pytest.mark.parametrize("written", ["Z99Z 1/00", "G98F 1/00", "hello", "G06F 0/00", ""])
 def test_bad_ipc_codes(written):
     with pytest.raises(ValueError, match=r"IPC"):
         n.ipc_code(written)

@@ -1,0 +1,165 @@
+"""The importer: source items → validated records → batched, idempotent upserts.
+
+Each batch is one transaction: the records' upserts, their change-feed rows, the data-set
+statistics, the mirror events (outbox) and the quarantine rows of the batch's bad records
+commit together. If the database refuses a batch, it is retried record by record so that
+only the offending records are quarantined. Memory holds one batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from puhui.data import domain
+from puhui.data.adapters.db import SqlPatentRepository, SqlTrademarkRepository, quarantine
+from puhui.data.importers import sources
+from puhui.data.servicer import OutboxEvents
+from puhui.kit.db import Database
+from puhui.kit.errors import InvalidArgument
+from puhui.kit.ids import new_id
+from puhui.kit.outbox import Outbox, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Rejection:
+    position: str
+    reason: str
+    raw: str = ""
+
+
+@dataclass
+class Batch:
+    records: list[tuple[str, domain.Record]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.records) + len(self.rejections)
+
+
+class Importer:
+    def __init__(
+        self,
+        db: Database,
+        data_sets: domain.DataSets,
+        outbox: Outbox,
+        *,
+        mirror_stream: str = "mirror",
+        batch_size: int = 500,
+    ) -> None:
+        self.db = db
+        self.data_sets = data_sets
+        self.outbox = outbox
+        self.mirror_stream = mirror_stream
+        self.batch_size = batch_size
+
+    def run(self, format_name: str, path: Path, *, import_id: str = "") -> domain.Counts:
+        """Import one file; bad records are quarantined, the rest committed."""
+        self.data_sets.require_writable()
+        import_id = import_id or new_id()
+        counts = domain.Counts()
+        batch = Batch()
+        try:
+            for item in sources.read(format_name, path):
+                counts.read += 1
+                self._add(batch, item)
+                if len(batch) >= self.batch_size:
+                    self._flush(batch, path, import_id, counts)
+                    batch = Batch()
+        except (OSError, ValueError) as exc:  # the file as a whole is unreadable
+            counts.read += 1
+            batch.rejections.append(Rejection("whole file", f"unreadable: {exc}"))
+        self._flush(batch, path, import_id, counts)
+        logger.info("import %s of %s (%s): %s", import_id, path.name, format_name, counts.as_dict())
+        return counts
+
+    def _add(self, batch: Batch, item: sources.Item) -> None:
+        if item.error or item.record is None:
+            batch.rejections.append(
+                Rejection(item.position, item.error or "empty record", item.raw)
+            )
+            return
+        try:
+            if isinstance(item.record, domain.Patent):
+                record: domain.Record = domain.normalise_patent(item.record, "record")
+            else:
+                record = domain.normalise_trademark(item.record, "record")
+        except InvalidArgument as exc:
+            batch.rejections.append(Rejection(item.position, exc.message, item.raw))
+            return
+        key = f"{domain.data_set_of(record)}/{record.record_id}"
+        if key in batch.ids:  # the same record twice in one batch: keep the later version
+            batch.records = [
+                (p, r) for p, r in batch.records if f"{domain.data_set_of(r)}/{r.record_id}" != key
+            ]
+        batch.ids.add(key)
+        batch.records.append((item.position, record))
+
+    def _flush(self, batch: Batch, path: Path, import_id: str, counts: domain.Counts) -> None:
+        if not len(batch):
+            return
+        try:
+            outcomes = self._write(batch.records, batch.rejections, path, import_id)
+        except (IntegrityError, DBAPIError):
+            logger.warning(
+                "import %s: batch refused by the database; retrying one by one",
+                import_id,
+                exc_info=True,
+            )
+            outcomes = []
+            self._write([], batch.rejections, path, import_id)
+            for position, record in batch.records:
+                try:
+                    outcomes += self._write([(position, record)], [], path, import_id)
+                except (IntegrityError, DBAPIError) as exc:
+                    reason = f"refused by the database: {type(exc.orig or exc).__name__}"
+                    self._write([], [Rejection(position, reason)], path, import_id)
+                    counts.rejected += 1
+        counts.rejected += len(batch.rejections)
+        for outcome in outcomes:
+            counts.add(outcome)
+
+    def _write(
+        self,
+        records: list[tuple[str, domain.Record]],
+        rejections: Iterable[Rejection],
+        path: Path,
+        import_id: str,
+    ) -> list[str]:
+        now = utcnow()
+        outcomes: list[str] = []
+        with self.db.transaction() as session:
+            events = OutboxEvents(self.outbox, session, self.mirror_stream)
+            source = f"import:{path.name}"[:300]
+            patents = [r for _, r in records if isinstance(r, domain.Patent)]
+            marks = [r for _, r in records if isinstance(r, domain.Trademark)]
+            for repo, group in (
+                (SqlPatentRepository(session), patents),
+                (SqlTrademarkRepository(session), marks),
+            ):
+                if group:
+                    results = self.data_sets.upsert(repo, events, group, now, source=source)
+                    outcomes += [r.outcome for r in results]
+            rows: list[dict[str, Any]] = [
+                {
+                    "import_id": import_id,
+                    "data_set": "",
+                    "file": str(path)[-500:],
+                    "position": r.position[:100],
+                    "reason": r.reason,
+                    "raw": r.raw[: sources.MAX_RAW],
+                    "created_at": now,
+                }
+                for r in rejections
+            ]
+            if rows:
+                session.execute(quarantine.insert(), rows)
+        return outcomes
