@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from puhui.feedback import errors
 from puhui.feedback.workdays import WorkCalendar
+from puhui.kit import tokens
 from puhui.kit.auth import Principal
 from puhui.kit.errors import InvalidArgument, PermissionDenied, Unauthenticated, Violations
 from puhui.refdata import divisions
@@ -84,18 +85,20 @@ def valid_period(period: str) -> bool:
     return tail.isdigit() and len(tail) == 2 and 1 <= int(tail) <= 12
 
 
-# --- roles ---------------------------------------------------------------------------------
-STAFF = "institution_staff"
-PROVINCE_ADMIN = "province_admin"
-NATIONAL_ADMIN = "national_admin"
+# --- roles (as the kit's offline token verifier grants them) ------------------------------
+STAFF = tokens.ROLE_INSTITUTION_STAFF
+PROVINCE_ADMIN = tokens.ROLE_PROVINCE_ADMIN
+NATIONAL_ADMIN = tokens.ROLE_NATIONAL_ADMIN
 
 
 def staff_of(principal: Principal, institution_id: str) -> bool:
-    return principal.has_role(STAFF, institution_id)
+    return tokens.holds(principal, STAFF, institution=institution_id)
 
 
 def admin_of(principal: Principal, node: str) -> bool:
-    return principal.has_role(PROVINCE_ADMIN, node) or principal.has_role(NATIONAL_ADMIN)
+    return tokens.holds(principal, PROVINCE_ADMIN, scope_node=node) or tokens.holds(
+        principal, NATIONAL_ADMIN
+    )
 
 
 def require_staff(principal: Principal, institution_id: str) -> None:

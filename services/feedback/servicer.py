@@ -258,7 +258,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def GetServiceCase(
         self, request: feedback_pb2.GetServiceCaseRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.ServiceCase:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             case = self.feedback.get_case(
                 SqlRepository(session), current_principal(), request.case_id
             )
@@ -335,7 +335,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         now = utcnow()
         for item in request.ratings:
             cid = item.client_rating_id.strip()
-            with self.db.transaction() as session:
+            with self.db.read() as session:
                 known = SqlRepository(session).rating_by_client(kiosk, cid)
             if known is not None:
                 response.duplicates += 1
@@ -355,7 +355,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
                 )
                 response.accepted += 1
             except errors.TokenAlreadyUsed as exc:
-                with self.db.transaction() as session:
+                with self.db.read() as session:
                     raced = SqlRepository(session).rating_by_client(kiosk, cid)
                 if raced is not None:  # the same kiosk rating, synced concurrently
                     response.duplicates += 1
@@ -368,7 +368,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def GetRating(
         self, request: feedback_pb2.GetRatingRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.Rating:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             rating = self.feedback.get_rating(
                 SqlRepository(session), current_principal(), request.rating_id
             )
@@ -378,7 +378,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def GetTicket(
         self, request: feedback_pb2.GetTicketRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.RectificationTicket:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             ticket = self.feedback.get_ticket(
                 SqlRepository(session), current_principal(), request.ticket_id
             )
@@ -394,7 +394,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
             breached_only=request.breached_only,
         )
         page = page_request(request.page_size, request.page_token, query.filters())
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             items, total = self.feedback.list_tickets(
                 SqlRepository(session), current_principal(), query, page.size, page.after
             )
@@ -487,7 +487,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         v.raise_if_any()
         filters = {"kind": request.kind, "region": request.region_code}
         page = page_request(request.page_size, request.page_token, filters)
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             groups, total = SqlRepository(session).list_groups(
                 request.kind, request.region_code, page.size, page.after
             )
@@ -516,7 +516,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def GetDemandWithoutSupply(
         self, request: feedback_pb2.GetDemandWithoutSupplyRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.GetDemandWithoutSupplyResponse:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             unmet = self.feedback.demand_without_supply(SqlRepository(session), request.region_code)
         return feedback_pb2.GetDemandWithoutSupplyResponse(
             unmet=[
@@ -539,7 +539,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         )
         if not domain.valid_period(request.period):
             raise InvalidArgument.field("period", "must be YYYY, YYYY-Qn or YYYY-MM")
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             counts = read_index(session, scope, request.period)
         return feedback_pb2.SatisfactionIndex(
             scope=scope,

@@ -36,15 +36,17 @@ def bump(
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for scope in scopes:
-        for period in periods:
-            values = {name: deltas.get(name, 0) for name in COUNTERS}
-            stmt = insert(satisfaction).values(scope=scope, period=period, **values)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["scope", "period"],
-                set_={name: satisfaction.c[name] + delta for name, delta in deltas.items()},
-            )
-            session.execute(stmt)
+    rows = [
+        {"scope": scope, "period": period, **{name: deltas.get(name, 0) for name in COUNTERS}}
+        for scope in scopes
+        for period in periods
+    ]
+    stmt = insert(satisfaction).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["scope", "period"],
+        set_={name: satisfaction.c[name] + stmt.excluded[name] for name in deltas},
+    )
+    session.execute(stmt)
 
 
 def _rating_deltas(level: int, sign: int) -> dict[str, int]:
