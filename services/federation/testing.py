@@ -1,0 +1,286 @@
+"""In-process federations for tests and benchmarks: a hub and provincial nodes, each service a
+real app behind a real gRPC server (`puhui.kit.testing.running`), all on one Kafka.
+
+Kafka topics are shared between runs, so a hub made here starts its consumer groups at the
+current end of every province topic (`start_groups_at_end`) and uses its own keys topic:
+it sees only what the test produces.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from puhui.kit import kafka, trust
+from puhui.kit.config import HUB_NODE_ID
+from puhui.kit.server import ServiceApp, ServiceHost
+from puhui.kit.testing import running
+
+DEV_KEY = base64.b64encode(b"puhui-test-only-key-32-bytes-!!!").decode()
+CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
+
+
+def unique_suffix() -> str:
+    return secrets.token_hex(4)
+
+
+def start_groups_at_end(bootstrap: str, group: str, pattern: str) -> int:
+    """Commit `group`'s offsets at the end of every existing topic matching `pattern`, so a
+    new consumer in that group reads only what is produced from now on. Returns the number of
+    partitions positioned."""
+    from kafka import KafkaConsumer
+    from kafka.structs import OffsetAndMetadata, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.servers(bootstrap), group_id=group, enable_auto_commit=False
+    )
+    try:
+        regex = re.compile(pattern)
+        tps = [
+            TopicPartition(topic, p)
+            for topic in consumer.topics()
+            if regex.match(topic)
+            for p in (consumer.partitions_for_topic(topic) or ())
+        ]
+        if not tps:
+            return 0
+        ends = consumer.end_offsets(tps)
+        consumer.assign(tps)
+        consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in ends.items()})
+        return len(tps)
+    finally:
+        consumer.close(autocommit=False)
+
+
+class Bearer:
+    """A stub wrapper that sends `authorization: Bearer <token>` (or nothing) on every call."""
+
+    def __init__(self, stub: Any, token: str | None = None, timeout: float = 15.0) -> None:
+        self._stub = stub
+        self._token = token
+        self._timeout = timeout
+
+    def with_token(self, token: str | None) -> Bearer:
+        return Bearer(self._stub, token, self._timeout)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._stub, name)
+
+        def call(request: Any, **kw: Any) -> Any:
+            kw.setdefault("timeout", self._timeout)
+            if self._token:
+                kw["metadata"] = [("authorization", f"Bearer {self._token}")]
+            return method(request, **kw)
+
+        return call
+
+
+@dataclass
+class Running:
+    app: ServiceApp
+    host: ServiceHost
+    channel: grpc.Channel
+
+    @property
+    def address(self) -> str:
+        return self.host.address
+
+
+@dataclass
+class Node:
+    """One node's running services."""
+
+    node_id: str
+    services: dict[str, Running] = field(default_factory=dict)
+    verifier: trust.FederatedVerifier | None = None
+
+    def channel(self, service: str) -> grpc.Channel:
+        return self.services[service].channel
+
+    def address(self, service: str) -> str:
+        return self.services[service].address
+
+    def app(self, service: str) -> Any:
+        return self.services[service].app
+
+
+class Federation:
+    """Builds hub and nodes inside an ExitStack; everything stops when the stack closes."""
+
+    def __init__(
+        self,
+        stack: contextlib.ExitStack,
+        *,
+        bootstrap: str,
+        database: Callable[[str], str],
+        redis_url: str = "",
+    ) -> None:
+        self.stack = stack
+        self.bootstrap = bootstrap
+        self.database = database
+        self.redis_url = redis_url
+        self.suffix = unique_suffix()
+        self.keys_topic = f"{trust.KEYS_TOPIC}.t{self.suffix}"
+        self.group = f"test.federation.{self.suffix}"
+        self.hub: Any = None  # FederationApp
+        self.hub_host: ServiceHost | None = None
+        self.hub_channel: grpc.Channel | None = None
+        self.join_codes: dict[str, str] = {}
+
+    # -- the hub ---------------------------------------------------------------------------
+    def start_hub(self, *, national_models: bool = True, **overrides: Any) -> Any:
+        from puhui.federation.server import build
+        from puhui.kit.trust import TrustAnchor
+
+        for service in ("identity", "catalog", "feedback"):
+            start_groups_at_end(
+                self.bootstrap,
+                f"{self.group}.{service if service != 'identity' else 'keys'}",
+                kafka.topic_pattern(service),
+            )
+        for node in ("440000", "320000", "110000", "510000"):
+            self.join_codes[node] = f"join-{node}-{self.suffix}"
+        settings: dict[str, Any] = {
+            "node_id": HUB_NODE_ID,
+            "database_url": self.database("hub"),
+            "kafka_bootstrap": self.bootstrap,
+            "grpc_port": 0,
+            "metrics_port": 0,
+            "anchor_key": TrustAnchor.generate().to_pem().decode(),
+            "keys_topic": self.keys_topic,
+            "consumer_group": self.group,
+            "national_models": national_models,
+            "preset_join_codes": tuple(f"{n}:{c}" for n, c in self.join_codes.items()),
+        }
+        settings.update(overrides)
+        verifier = self.verifier(HUB_NODE_ID)
+        app = build(verifier=verifier, **settings)
+        self.hub_host = self.stack.enter_context(running(app))
+        self.hub_channel = self.stack.enter_context(grpc.insecure_channel(self.hub_host.address))
+        self.hub = app
+        return app
+
+    @property
+    def anchor_jwks(self) -> dict[str, Any]:
+        return dict(self.hub.anchor.public_jwks())
+
+    def federation_stub(self, token: str | None = None) -> Bearer:
+        from puhui.federation.v1 import federation_pb2_grpc
+
+        return Bearer(federation_pb2_grpc.FederationServiceStub(self.hub_channel), token)
+
+    # -- verifiers and nodes -----------------------------------------------------------------
+    def verifier(self, node_id: str) -> trust.FederatedVerifier:
+        """A started federated verifier following this federation's keys topic (the hub's
+        anchor must exist: call after start_hub, or for the hub itself, lazily)."""
+        holder: dict[str, Any] = {}
+
+        if self.hub is None:
+            # The hub's own verifier: built once the app (and so the anchor) exists.
+            return _LazyHubVerifier(self, holder)  # type: ignore[return-value]
+        verifier = trust.federated_verifier(
+            node_id=node_id,
+            bootstrap=self.bootstrap,
+            anchor_jwks=self.anchor_jwks,
+            topic=self.keys_topic,
+        ).start()
+        self.stack.callback(verifier.stop)
+        return verifier
+
+    def start_service(self, node: Node, service: str, **overrides: Any) -> Running:
+        import importlib
+
+        module = importlib.import_module(f"puhui.{service}.server")
+        settings: dict[str, Any] = {
+            "node_id": node.node_id,
+            "database_url": self.database(f"{service}{node.node_id[:2]}"),
+            "kafka_bootstrap": self.bootstrap,
+            "grpc_port": 0,
+            "metrics_port": 0,
+        }
+        if service == "identity":
+            settings.update(
+                id_number_key=DEV_KEY,
+                key_encryption_key=DEV_KEY,
+                throttle_address_ceiling=10**9,
+                jwks_cache_seconds=0.2,
+                **CHEAP_ARGON2,
+            )
+            if self.redis_url:
+                settings["redis_url"] = self.redis_url
+        settings.update(overrides)
+        if service == "identity":
+            app = module.build(**settings)
+        else:
+            if node.verifier is None:
+                node.verifier = self.verifier(node.node_id)
+            app = module.build(verifier=node.verifier, **settings)
+        host = self.stack.enter_context(running(app))
+        channel = self.stack.enter_context(grpc.insecure_channel(host.address))
+        node.services[service] = Running(app, host, channel)
+        return node.services[service]
+
+    def start_node(self, node_id: str, services: tuple[str, ...], **overrides: Any) -> Node:
+        node = Node(node_id)
+        for service in services:
+            self.start_service(node, service, **overrides.get(service, {}))
+        return node
+
+    def join(self, node: Node, **kw: Any) -> Any:
+        """JoinNode at the hub with the node's identity JWKS and a preset join code."""
+        from puhui.federation.v1 import federation_pb2 as fpb
+
+        jwks = node.app("identity").identity.jwks()
+        return self.federation_stub().JoinNode(
+            fpb.JoinNodeRequest(
+                node_id=node.node_id,
+                name=kw.get("name", ""),
+                endpoints=[
+                    fpb.Endpoint(service=s, address=r.address) for s, r in node.services.items()
+                ],
+                jwks_json=json.dumps(jwks),
+                join_code=kw.get("join_code", self.join_codes.get(node.node_id, "")),
+            )
+        )
+
+
+class _LazyHubVerifier:
+    """The hub's verifier: the anchor is created by the hub app, so the follower starts on
+    first use (any token before the hub is up is rejected)."""
+
+    def __init__(self, federation: Federation, holder: dict[str, Any]) -> None:
+        self._federation = federation
+        self._holder = holder
+
+    def _get(self) -> trust.FederatedVerifier:
+        if "v" not in self._holder:
+            fed = self._federation
+            verifier = trust.federated_verifier(
+                node_id=HUB_NODE_ID,
+                bootstrap=fed.bootstrap,
+                anchor_jwks=fed.anchor_jwks,
+                topic=fed.keys_topic,
+            ).start()
+            fed.stack.callback(verifier.stop)
+            verifier.wait_caught_up(10)
+            self._holder["v"] = verifier
+        return self._holder["v"]  # type: ignore[no-any-return]
+
+    def verify(self, token: str) -> Any:
+        return self._get().verify(token)
+
+
+@contextlib.contextmanager
+def federation(
+    bootstrap: str, database: Callable[[str], str], redis_url: str = ""
+) -> Iterator[Federation]:
+    with contextlib.ExitStack() as stack:
+        yield Federation(stack, bootstrap=bootstrap, database=database, redis_url=redis_url)
