@@ -604,6 +604,23 @@ def start_redis() -> Handle:
     return _ready_or_stop(handle, "Redis", redis_ping, 30)
 
 
+# ---------------------------------------------------------------- Prometheus (tests only)
+
+
+def ensure_prometheus() -> tuple[str, str]:
+    """Paths of Debian's `prometheus` and `promtool`, installing the package if missing.
+
+    The package's own service (port 9090) is stopped where an init system lets us; tests
+    never rely on it and run their own Prometheus on a free loopback port.
+    """
+    if shutil.which("promtool") is None or shutil.which("prometheus") is None:
+        apt_install("prometheus")
+        for argv in (["systemctl", "stop", "prometheus"], ["service", "prometheus", "stop"]):
+            if shutil.which(argv[0]):
+                subprocess.run(argv, capture_output=True, check=False, timeout=30)  # noqa: S603
+    return which("prometheus"), which("promtool")
+
+
 # ---------------------------------------------------------------- components and commands
 
 
