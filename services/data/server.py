@@ -15,6 +15,7 @@ from puhui.data.adapters.db import (
     metadata,
 )
 from puhui.data.config import DataConfig
+from puhui.data.reference import ReferenceServicer
 from puhui.data.servicer import DataServicer, patent_from_proto, trademark_from_proto
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
 from puhui.events.v1 import envelope_pb2
@@ -36,8 +37,14 @@ class DataApp(server.ServiceApp):
         self.data_config = config
         self.data_sets = domain.DataSets(config.node_id, mirror=config.is_mirror)
         self.servicer = DataServicer(
-            self.data_sets, self.db, self.outbox, mirror_stream=config.mirror_stream
+            self.data_sets,
+            self.db,
+            self.outbox,
+            mirror_stream=config.mirror_stream,
+            max_query_length=config.max_query_length,
+            node_id=config.node_id,
         )
+        self.reference = ReferenceServicer()
 
     # -- topics ------------------------------------------------------------------------------
     def mirror_topic(self) -> str:
@@ -64,6 +71,10 @@ class DataApp(server.ServiceApp):
             server.GrpcService(
                 data_pb2.DESCRIPTOR.services_by_name["DataService"].full_name,
                 lambda s: data_pb2_grpc.add_DataServiceServicer_to_server(self.servicer, s),
+            ),
+            server.GrpcService(
+                data_pb2.DESCRIPTOR.services_by_name["ReferenceService"].full_name,
+                lambda s: data_pb2_grpc.add_ReferenceServiceServicer_to_server(self.reference, s),
             ),
         ]
 

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
 from sqlalchemy.orm import Session
 
 from puhui.data import domain
-from puhui.data.adapters.db import SqlPatentRepository, SqlTrademarkRepository
+from puhui.data.adapters.db import (
+    SqlPatentRepository,
+    SqlPatentSearch,
+    SqlTrademarkRepository,
+    SqlTrademarkSearch,
+    list_changes,
+    stats,
+)
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
 from puhui.kit import auth
 from puhui.kit.db import Database
+from puhui.kit.errors import InvalidArgument, Violations
 from puhui.kit.outbox import Outbox, to_timestamp, utcnow
+from puhui.kit.pagination import page_request
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +150,33 @@ class OutboxEvents:
             self.outbox.record(self.session, event, subject=subject)
 
 
+DATA_SET_NAMES = {
+    data_pb2.DATA_SET_UNSPECIFIED: "",
+    data_pb2.DATA_SET_PATENTS: domain.PATENTS,
+    data_pb2.DATA_SET_TRADEMARKS: domain.TRADEMARKS,
+}
+DATA_SET_ENUMS = {name: number for number, name in DATA_SET_NAMES.items() if name}
+DEFAULT_EXPORT_CHUNK = 500
+
+
+def patent_query(
+    request: data_pb2.SearchPatentsRequest, max_length: int, prefix: str = ""
+) -> domain.PatentQuery:
+    return domain.validate_query(
+        request.query,
+        request.applicant,
+        request.ipc_prefix,
+        request.region_code,
+        (getattr(request.filing_date, "from"), request.filing_date.to),
+        (getattr(request.publication_date, "from"), request.publication_date.to),
+        request.office,
+        request.legal_status,
+        max_length=max_length,
+        facets=list(request.facets),
+        prefix=prefix,
+    )
+
+
 class DataServicer(data_pb2_grpc.DataServiceServicer):
     def __init__(
         self,
@@ -148,11 +185,156 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         outbox: Outbox,
         *,
         mirror_stream: str = "mirror",
+        max_query_length: int = 200,
+        quota: Any = None,
+        node_id: str = "000000",
     ) -> None:
         self.data_sets = data_sets
         self.db = db
         self.outbox = outbox
         self.mirror_stream = mirror_stream
+        self.max_query_length = max_query_length
+        self.quota = quota
+        self.node_id = node_id
+
+    def _charge(self, context: grpc.ServicerContext, records: int = 0) -> None:
+        """Count one request (and exported records) against the caller's quota."""
+        if self.quota is not None:
+            self.quota.charge(context, auth.current_principal(), records=records)
+
+    def SearchPatents(
+        self, request: data_pb2.SearchPatentsRequest, context: grpc.ServicerContext
+    ) -> data_pb2.SearchPatentsResponse:
+        query = patent_query(request, self.max_query_length)
+        page = page_request(request.page_size, request.page_token, query.filters())
+        self._charge(context)
+        with self.db.transaction() as session:
+            search = SqlPatentSearch(session)
+            items = search.search(query, page.after, page.size)
+            total = search.count(query)
+            facets = search.facets(query, list(dict.fromkeys(request.facets)))
+        next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
+        return data_pb2.SearchPatentsResponse(
+            patents=[patent_to_proto(p) for p in items],
+            next_page_token=next_token,
+            total_size=total,
+            facets=[
+                data_pb2.Facet(
+                    name=name, counts=[data_pb2.FacetCount(value=v, count=n) for v, n in counts]
+                )
+                for name, counts in facets.items()
+            ],
+        )
+
+    def ExportPatents(
+        self, request: data_pb2.ExportPatentsRequest, context: grpc.ServicerContext
+    ) -> Iterator[data_pb2.ExportPatentsChunk]:
+        """Streams the search result in keyset chunks; each chunk is read in its own short
+        transaction only when the client is ready for it (grpc pulls the generator)."""
+        query = patent_query(request.search, self.max_query_length, prefix="search.")
+        if request.chunk_size < 0:
+            raise InvalidArgument.field("chunk_size", "must not be negative")
+        size = min(request.chunk_size or DEFAULT_EXPORT_CHUNK, domain.MAX_EXPORT_CHUNK)
+        page = page_request(
+            size,
+            request.cursor,
+            query.filters(),
+            maximum=domain.MAX_EXPORT_CHUNK,
+            token_field="cursor",  # noqa: S106 - a field name, not a secret
+        )
+        self._charge(context)
+        after = page.after
+        while context.is_active():
+            with self.db.transaction() as session:
+                items = SqlPatentSearch(session).search(query, after, size)
+            if not items:
+                return
+            self._charge(context, records=len(items))
+            after = items[-1].record_id
+            yield data_pb2.ExportPatentsChunk(
+                patents=[patent_to_proto(p) for p in items], cursor=page.next_token(after)
+            )
+            if len(items) < size:
+                return
+
+    def SearchTrademarks(
+        self, request: data_pb2.SearchTrademarksRequest, context: grpc.ServicerContext
+    ) -> data_pb2.SearchTrademarksResponse:
+        query = domain.validate_trademark_query(
+            request.query,
+            request.owner,
+            list(request.nice_classes),
+            request.similar_group,
+            request.office,
+            request.status,
+            (getattr(request.filing_date, "from"), request.filing_date.to),
+            max_length=self.max_query_length,
+        )
+        page = page_request(request.page_size, request.page_token, query.filters())
+        self._charge(context)
+        with self.db.transaction() as session:
+            items, total = SqlTrademarkSearch(session).search(query, page.after, page.size)
+        next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
+        return data_pb2.SearchTrademarksResponse(
+            trademarks=[trademark_to_proto(t) for t in items],
+            next_page_token=next_token,
+            total_size=total,
+        )
+
+    def ListChanges(
+        self, request: data_pb2.ListChangesRequest, context: grpc.ServicerContext
+    ) -> data_pb2.ListChangesResponse:
+        v = Violations()
+        data_set = DATA_SET_NAMES.get(request.data_set)
+        v.check(data_set is not None, "data_set", "patents or trademarks")
+        v.check(
+            not request.cursor or request.cursor.isdigit(),
+            "cursor",
+            "is not a cursor issued by this API",
+        )
+        v.check(request.page_size >= 0, "page_size", "must not be negative")
+        v.raise_if_any()
+        size = min(request.page_size or 500, 5000)
+        after = int(request.cursor or 0)
+        self._charge(context)
+        with self.db.transaction() as session:
+            found = list_changes(session, data_set or "", after, size)
+        out = []
+        for c in found:
+            msg = data_pb2.RecordChange(
+                data_set=DATA_SET_ENUMS[c.data_set],
+                record_id=c.record_id,
+                change=c.change,
+                content_hash=c.content_hash,
+                cursor=str(c.sequence),
+            )
+            if c.changed_at is not None:
+                msg.changed_at.CopyFrom(to_timestamp(c.changed_at))
+            out.append(msg)
+        return data_pb2.ListChangesResponse(
+            changes=out, next_cursor=str(found[-1].sequence) if found else request.cursor
+        )
+
+    def GetMirrorStatus(
+        self, request: data_pb2.GetMirrorStatusRequest, context: grpc.ServicerContext
+    ) -> data_pb2.MirrorStatus:
+        self._charge(context)
+        with self.db.transaction() as session:
+            found = stats(session)
+        status = data_pb2.MirrorStatus(
+            node_id=self.node_id, authoritative=not self.data_sets.mirror
+        )
+        for name, (count, digest, position, updated) in found.items():
+            item = data_pb2.DataSetStatus(
+                data_set=DATA_SET_ENUMS[name],
+                record_count=count,
+                content_hash=digest,
+                position=str(position),
+            )
+            if updated is not None:
+                item.updated_at.CopyFrom(to_timestamp(updated))
+            status.data_sets.append(item)
+        return status
 
     def events(self, session: Session) -> OutboxEvents:
         return OutboxEvents(self.outbox, session, self.mirror_stream)
@@ -179,6 +361,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
     def GetPatent(
         self, request: data_pb2.GetPatentRequest, context: grpc.ServicerContext
     ) -> data_pb2.Patent:
+        self._charge(context)
         with self.db.transaction() as session:
             found = self.data_sets.get_patent(SqlPatentRepository(session), request.number)
         return patent_to_proto(found)
@@ -186,11 +369,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
     def GetTrademark(
         self, request: data_pb2.GetTrademarkRequest, context: grpc.ServicerContext
     ) -> data_pb2.Trademark:
+        self._charge(context)
         with self.db.transaction() as session:
             found = self.data_sets.get_trademark(SqlTrademarkRepository(session), request.number)
         return trademark_to_proto(found)
-
-
-def unpack(envelope: Any, message: Any) -> Any:
-    envelope.payload.Unpack(message)
-    return message

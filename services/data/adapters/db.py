@@ -16,16 +16,30 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     bindparam,
     delete,
+    func,
     insert,
+    or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from puhui.data.domain import DATA_SETS, Change, Party, Patent, Trademark, combine, hash_hex
+from puhui.data.domain import (
+    DATA_SETS,
+    Change,
+    Party,
+    Patent,
+    PatentQuery,
+    Trademark,
+    TrademarkQuery,
+    combine,
+    hash_hex,
+    region_prefix,
+)
 from puhui.kit.db import new_metadata
 from puhui.kit.inbox import inbox_table
 from puhui.kit.outbox import outbox_table
@@ -459,3 +473,145 @@ def stats(session: Session) -> dict[str, tuple[int, str, int, datetime | None]]:
         for r in session.execute(select(t))
     }
     return {ds: found.get(ds, (0, "0" * 64, 0, None)) for ds in DATA_SETS}
+
+
+# -- queries -------------------------------------------------------------------------------
+
+
+def _patent_conditions(q: PatentQuery) -> list[Any]:
+    t = patents
+    found: list[Any] = []
+    if q.text:
+        found.append(
+            or_(
+                t.c.title.contains(q.text, autoescape=True),
+                t.c.abstract.contains(q.text, autoescape=True),
+            )
+        )
+    if q.applicant:
+        found.append(t.c.applicant_names.contains(q.applicant, autoescape=True))
+    if q.ipc_prefix:
+        found.append(
+            t.c.record_id.in_(
+                select(patent_ipc.c.record_id).where(
+                    patent_ipc.c.ipc_code.startswith(q.ipc_prefix, autoescape=True)
+                )
+            )
+        )
+    if q.region_code:
+        prefix = region_prefix(q.region_code)
+        if len(prefix) == 2:
+            found.append(t.c.province_code == q.region_code)
+        else:
+            found.append(t.c.region_code.startswith(prefix))
+    if q.filing_from:
+        found.append(t.c.filing_date >= q.filing_from)
+    if q.filing_to:
+        found.append(and_(t.c.filing_date <= q.filing_to, t.c.filing_date != ""))
+    if q.published_from:
+        found.append(t.c.publication_date >= q.published_from)
+    if q.published_to:
+        found.append(and_(t.c.publication_date <= q.published_to, t.c.publication_date != ""))
+    if q.office:
+        found.append(t.c.office == q.office)
+    if q.legal_status:
+        found.append(t.c.legal_status == q.legal_status)
+    return found
+
+
+FACET_COLUMNS = {
+    "ipc_section": patents.c.ipc_section,
+    "year": func.substr(patents.c.filing_date, 1, 4),
+    "province": patents.c.province_code,
+}
+
+
+class SqlPatentSearch:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def search(self, q: PatentQuery, after: str, limit: int) -> list[Patent]:
+        t = patents
+        query = select(t).where(*_patent_conditions(q)).order_by(t.c.record_id).limit(limit)
+        if after:
+            query = query.where(t.c.record_id > after)
+        return [row_to_patent(r) for r in self.session.execute(query)]
+
+    def count(self, q: PatentQuery) -> int:
+        query = select(func.count()).select_from(patents).where(*_patent_conditions(q))
+        return int(self.session.execute(query).scalar_one())
+
+    def facets(
+        self, q: PatentQuery, names: Sequence[str], limit: int = 50
+    ) -> dict[str, list[tuple[str, int]]]:
+        found: dict[str, list[tuple[str, int]]] = {}
+        for name in names:
+            column = FACET_COLUMNS[name].label("value")
+            query = (
+                select(column, func.count().label("n"))
+                .select_from(patents)
+                .where(*_patent_conditions(q))
+                .group_by(column)
+                .order_by(func.count().desc(), column)
+                .limit(limit)
+            )
+            found[name] = [(r.value or "", int(r.n)) for r in self.session.execute(query)]
+        return found
+
+
+def _trademark_conditions(q: TrademarkQuery) -> list[Any]:
+    t = trademarks
+    found: list[Any] = []
+    if q.text:
+        found.append(t.c.mark_text.contains(q.text, autoescape=True))
+    if q.owner:
+        found.append(t.c.owner_name.contains(q.owner, autoescape=True))
+    if q.nice_classes:
+        found.append(or_(*(t.c.nice_class_keys.contains(f"|{c}|") for c in q.nice_classes)))
+    if q.similar_group:
+        found.append(t.c.similar_groups.contains(f'"{q.similar_group}"'))
+    if q.office:
+        found.append(t.c.office == q.office)
+    if q.status:
+        found.append(t.c.status == q.status)
+    if q.filing_from:
+        found.append(t.c.filing_date >= q.filing_from)
+    if q.filing_to:
+        found.append(and_(t.c.filing_date <= q.filing_to, t.c.filing_date != ""))
+    return found
+
+
+class SqlTrademarkSearch:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def search(self, q: TrademarkQuery, after: str, limit: int) -> tuple[list[Trademark], int]:
+        t = trademarks
+        conditions = _trademark_conditions(q)
+        query = select(t).where(*conditions).order_by(t.c.record_id).limit(limit)
+        if after:
+            query = query.where(t.c.record_id > after)
+        total = self.session.execute(
+            select(func.count()).select_from(t).where(*conditions)
+        ).scalar_one()
+        return [row_to_trademark(r) for r in self.session.execute(query)], int(total)
+
+
+def list_changes(session: Session, data_set: str, after: int, limit: int) -> list[Change]:
+    c = changes
+    query = select(c).where(c.c.seq > after).order_by(c.c.seq).limit(limit)
+    if data_set:
+        query = query.where(c.c.data_set == data_set)
+    return [
+        Change(
+            r.data_set,
+            r.record_id,
+            r.change,
+            r.content_hash,
+            r.previous_hash,
+            r.seq,
+            _aware(r.changed_at),
+            r.source,
+        )
+        for r in session.execute(query)
+    ]

@@ -1,0 +1,246 @@
+"""Search, facets, page tokens, export streams, change feed, status and reference data over
+gRPC against real PostgreSQL, with the real fixture files imported."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from sqlalchemy import select
+
+from puhui.common.v1 import common_pb2
+from puhui.data import domain
+from puhui.data.adapters.db import patents, trademarks
+from puhui.data.importers.runner import Importer
+from puhui.data.server import build
+from puhui.data.tests.integration.test_imports import PLAN
+from puhui.data.tests.support import FixedVerifier, violations
+from puhui.data.v1 import data_pb2, data_pb2_grpc
+from puhui.kit.testing import running
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def loaded(postgres_admin_url):
+    from puhui.kit.testing import temporary_database
+
+    with temporary_database(postgres_admin_url, "dataq") as url:
+        app = build(
+            verifier=FixedVerifier(),
+            database_url=url,
+            grpc_port=0,
+            metrics_port=0,
+            quota_enabled=False,
+        )
+        with running(app) as host, grpc.insecure_channel(host.address) as channel:
+            imp = Importer(app.db, app.data_sets, app.outbox, batch_size=100)
+            for fmt, files, _n in PLAN:
+                for path in files:
+                    imp.run(fmt, path)
+            yield (
+                app,
+                data_pb2_grpc.DataServiceStub(channel),
+                data_pb2_grpc.ReferenceServiceStub(channel),
+            )
+
+
+def search_all(stub, **kw) -> tuple[list[data_pb2.Patent], int]:
+    found, token, total = [], "", -1
+    while True:
+        page = stub.SearchPatents(
+            data_pb2.SearchPatentsRequest(page_size=20, page_token=token, **kw), timeout=10
+        )
+        found += page.patents
+        total = page.total_size
+        token = page.next_page_token
+        if not token:
+            return found, total
+
+
+def test_text_search_works_for_chinese_and_pages_cover_the_total(loaded):
+    _, stub, _ = loaded
+    found, total = search_all(stub, query="无人机")
+    assert total == len(found) >= 5
+    assert all("无人机" in p.title or "无人机" in p.abstract for p in found)
+    assert "CN202121635235" in {p.record_id for p in found}
+    assert len({p.record_id for p in found}) == len(found)
+    english, _ = search_all(stub, query="session initiation protocol")
+    assert [p.record_id for p in english] == ["US13648029"]
+
+
+def test_filters_combine(loaded):
+    _, stub, _ = loaded
+    july, total = search_all(
+        stub,
+        office="CN",
+        filing_date=common_pb2.DateRange(**{"from": "2021-07-01", "to": "2021-07-31"}),
+    )
+    assert total == 5
+    assert all(p.filing_date.startswith("2021-07") for p in july)
+    h04n, _ = search_all(stub, ipc_prefix="h04n")
+    assert "CN202121635235" in {p.record_id for p in h04n}
+    assert all(any(c.startswith("H04N") for c in p.ipc_codes) for p in h04n)
+    group, _ = search_all(stub, ipc_prefix="G06F16/")
+    assert all(any(c.startswith("G06F 16/") for c in p.ipc_codes) for p in group)
+    henan, total = search_all(stub, region_code="410000")
+    assert total == 10
+    zhengzhou, total = search_all(stub, region_code="410100")
+    assert total == 0
+    microsoft, _ = search_all(stub, applicant="Microsoft")
+    assert [p.record_id for p in microsoft] == ["US10991571"]
+    granted, _ = search_all(stub, legal_status="有权-审定授权")
+    assert len(granted) >= 1
+    assert all(p.legal_status == "有权-审定授权" for p in granted)
+    published, _ = search_all(
+        stub, office="EP", publication_date=common_pb2.DateRange(**{"from": "2016-01-01"})
+    )
+    assert [p.publication_number for p in published] == ["EP3082535"]
+
+
+def test_facets_count_sections_years_and_provinces(loaded):
+    _, stub, _ = loaded
+    reply = stub.SearchPatents(
+        data_pb2.SearchPatentsRequest(
+            office="CN", page_size=1, facets=["ipc_section", "year", "province"]
+        ),
+        timeout=10,
+    )
+    facets = {f.name: {c.value: c.count for c in f.counts} for f in reply.facets}
+    assert reply.total_size == 70
+    assert facets["province"]["410000"] == 10
+    assert facets["year"]["2021"] == 6  # CNIPA rows filed in 2021
+    assert sum(facets["ipc_section"].values()) == 70
+    assert facets["ipc_section"]["G"] >= 57 - 5
+
+
+def test_bad_queries_and_tokens_are_invalid_argument(loaded):
+    _, stub, _ = loaded
+    cases = [
+        (data_pb2.SearchPatentsRequest(query="专" * 201), "query"),
+        (data_pb2.SearchPatentsRequest(ipc_prefix="G06F 16//"), "ipc_prefix"),
+        (data_pb2.SearchPatentsRequest(region_code="999999"), "region_code"),
+        (
+            data_pb2.SearchPatentsRequest(
+                filing_date=common_pb2.DateRange(**{"from": "2021-13-01"})
+            ),
+            "filing_date.from",
+        ),
+        (data_pb2.SearchPatentsRequest(facets=["colour"]), "facets[0]"),
+        (data_pb2.SearchPatentsRequest(page_token="garbage!"), "page_token"),
+    ]
+    for request, field in cases:
+        with pytest.raises(grpc.RpcError) as err:
+            stub.SearchPatents(request, timeout=10)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field in violations(err.value)
+    token = stub.SearchPatents(
+        data_pb2.SearchPatentsRequest(office="US", page_size=5), timeout=10
+    ).next_page_token
+    with pytest.raises(grpc.RpcError) as err:
+        stub.SearchPatents(
+            data_pb2.SearchPatentsRequest(office="CN", page_size=5, page_token=token), timeout=10
+        )
+    assert "different filters" in violations(err.value)["page_token"]
+
+
+def test_export_streams_in_chunks_and_resumes_from_a_cursor(loaded):
+    _, stub, _ = loaded
+    search = data_pb2.SearchPatentsRequest(office="US")
+    chunks = list(
+        stub.ExportPatents(data_pb2.ExportPatentsRequest(search=search, chunk_size=25), timeout=30)
+    )
+    ids = [p.record_id for c in chunks for p in c.patents]
+    assert len(ids) == len(set(ids)) == 134  # 129 + 4 grant XML + 1 EPO (US9231827)
+    assert [len(c.patents) for c in chunks][:5] == [25] * 5
+    resumed = stub.ExportPatents(
+        data_pb2.ExportPatentsRequest(search=search, chunk_size=40, cursor=chunks[1].cursor),
+        timeout=30,
+    )
+    rest = [p.record_id for c in resumed for p in c.patents]
+    assert rest == ids[50:]
+    with pytest.raises(grpc.RpcError) as err:
+        list(
+            stub.ExportPatents(
+                data_pb2.ExportPatentsRequest(
+                    search=data_pb2.SearchPatentsRequest(office="CN"), cursor=chunks[1].cursor
+                ),
+                timeout=10,
+            )
+        )
+    assert "cursor" in violations(err.value)
+
+
+def test_trademark_search(loaded):
+    _, stub, _ = loaded
+    reply = stub.SearchTrademarks(data_pb2.SearchTrademarksRequest(nice_classes=[45]), timeout=10)
+    assert {t.mark_text for t in reply.trademarks} >= {"企查查", "企程网"}
+    assert all(45 in t.nice_classes for t in reply.trademarks)
+    by_owner = stub.SearchTrademarks(
+        data_pb2.SearchTrademarksRequest(owner="朗动", office="CN"), timeout=10
+    )
+    assert by_owner.total_size == 3
+
+
+def test_change_feed_and_status_agree_with_the_database(loaded):
+    app, stub, _ = loaded
+    seen, cursor = [], ""
+    while True:
+        page = stub.ListChanges(
+            data_pb2.ListChangesRequest(
+                data_set=data_pb2.DATA_SET_PATENTS, cursor=cursor, page_size=50
+            ),
+            timeout=10,
+        )
+        if not page.changes:
+            break
+        seen += page.changes
+        cursor = page.next_cursor
+    assert len({c.record_id for c in seen}) == 206
+    assert all(c.data_set == data_pb2.DATA_SET_PATENTS for c in seen)
+    status = stub.GetMirrorStatus(data_pb2.GetMirrorStatusRequest(), timeout=10)
+    assert status.authoritative
+    by_set = {s.data_set: s for s in status.data_sets}
+    with app.db.transaction() as s:
+        patent_hashes = [r[0] for r in s.execute(select(patents.c.content_hash))]
+        tm_hashes = [r[0] for r in s.execute(select(trademarks.c.content_hash))]
+    assert by_set[data_pb2.DATA_SET_PATENTS].record_count == 206
+    assert by_set[data_pb2.DATA_SET_PATENTS].content_hash == domain.hash_hex(
+        domain.combine(0, patent_hashes)
+    )
+    assert by_set[data_pb2.DATA_SET_TRADEMARKS].content_hash == domain.hash_hex(
+        domain.combine(0, tm_hashes)
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        stub.ListChanges(data_pb2.ListChangesRequest(cursor="abc"), timeout=10)
+    assert "cursor" in violations(err.value)
+
+
+def test_reference_data(loaded):
+    _, _, ref = loaded
+    entry = ref.GetIpcEntry(data_pb2.GetIpcEntryRequest(symbol="g06f16/00"), timeout=10)
+    assert (entry.symbol, entry.level, entry.parent) == ("G06F 16/00", "main_group", "G06F")
+    assert entry.title.startswith("Information retrieval")
+    sections = ref.ListIpcChildren(data_pb2.ListIpcChildrenRequest(), timeout=10)
+    assert [e.symbol for e in sections.entries] == list("ABCDEFGH")
+    assert sections.entries[6].title == "物理"
+    groups = ref.ListIpcChildren(
+        data_pb2.ListIpcChildrenRequest(symbol="G06F", page_size=3), timeout=10
+    )
+    assert [e.symbol for e in groups.entries] == ["G06F 1/00", "G06F 3/00", "G06F 5/00"]
+    more = ref.ListIpcChildren(
+        data_pb2.ListIpcChildrenRequest(
+            symbol="G06F", page_size=3, page_token=groups.next_page_token
+        ),
+        timeout=10,
+    )
+    assert more.entries[0].symbol == "G06F 7/00"
+    classes = ref.ListNiceClasses(data_pb2.ListNiceClassesRequest(), timeout=10)
+    assert len(classes.classes) == 45
+    similar = ref.ListSimilarGroups(data_pb2.ListSimilarGroupsRequest(nice_class=9), timeout=10)
+    assert similar.groups[0].code == "0901"
+    assert similar.groups[0].name == "电子计算机及其外部设备"
+    assert ref.GetDivision(data_pb2.GetDivisionRequest(code="440300"), timeout=10).name == "深圳市"
+    assert len(ref.ListDivisions(data_pb2.ListDivisionsRequest(), timeout=10).divisions) == 34
+    with pytest.raises(grpc.RpcError) as err:
+        ref.GetIpcEntry(data_pb2.GetIpcEntryRequest(symbol="G06F 17/30"), timeout=10)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
