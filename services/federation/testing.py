@@ -178,7 +178,7 @@ class Federation:
         return Bearer(federation_pb2_grpc.FederationServiceStub(self.hub_channel), token)
 
     # -- verifiers and nodes -----------------------------------------------------------------
-    def verifier(self, node_id: str) -> trust.FederatedVerifier:
+    def verifier(self, node_id: str, bootstrap: str | None = None) -> trust.FederatedVerifier:
         """A started federated verifier following this federation's keys topic (the hub's
         anchor must exist: call after start_hub, or for the hub itself, lazily)."""
         holder: dict[str, Any] = {}
@@ -188,7 +188,7 @@ class Federation:
             return _LazyHubVerifier(self, holder)  # type: ignore[return-value]
         verifier = trust.federated_verifier(
             node_id=node_id,
-            bootstrap=self.bootstrap,
+            bootstrap=bootstrap or self.bootstrap,
             anchor_jwks=self.anchor_jwks,
             topic=self.keys_topic,
         ).start()
@@ -221,7 +221,9 @@ class Federation:
             app = module.build(**settings)
         else:
             if node.verifier is None:
-                node.verifier = self.verifier(node.node_id)
+                node.verifier = self.verifier(
+                    node.node_id, bootstrap=overrides.get("kafka_bootstrap")
+                )
             app = module.build(verifier=node.verifier, **settings)
         host = self.stack.enter_context(running(app))
         channel = self.stack.enter_context(grpc.insecure_channel(host.address))
@@ -284,3 +286,182 @@ def federation(
 ) -> Iterator[Federation]:
     with contextlib.ExitStack() as stack:
         yield Federation(stack, bootstrap=bootstrap, database=database, redis_url=redis_url)
+
+
+# -- cutting a province off: a TCP proxy and a broker that advertises it -------------------
+class TcpProxy:
+    """Forwards 127.0.0.1:`port` to `target` (host:port). `cut()` drops every connection and
+    refuses new ones (a real cut: clients see resets and refused connections);
+    `restore()` accepts again on the same port."""
+
+    def __init__(self, target: str, port: int = 0) -> None:
+        import socket
+        import threading
+
+        host, _, tport = target.rpartition(":")
+        self.target = (host or "127.0.0.1", int(tport))
+        self._socket_mod = socket
+        self._lock = threading.Lock()
+        self._conns: set[Any] = set()
+        self._listener: Any = None
+        self._thread: threading.Thread | None = None
+        self.port = port
+        self.connections_accepted = 0
+        self.bytes_forwarded = 0
+
+    def start(self) -> TcpProxy:
+        import threading
+
+        socket = self._socket_mod
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._thread.start()
+        return self
+
+    def _accept(self, listener: Any) -> None:
+        import threading
+
+        socket = self._socket_mod
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if self._listener is not listener:
+                    client.close()
+                    upstream.close()
+                    return
+                self._conns.update((client, upstream))
+                self.connections_accepted += 1
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: Any, sink: Any) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+                self.bytes_forwarded += len(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.close()
+            with self._lock:
+                self._conns.discard(source)
+                self._conns.discard(sink)
+
+    def cut(self) -> None:
+        socket = self._socket_mod
+        with self._lock:
+            listener, self._listener = self._listener, None
+            conns, self._conns = set(self._conns), set()
+        if listener is not None:
+            listener.close()
+        for s in conns:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                s.close()
+
+    def restore(self) -> None:
+        self.start()
+
+    stop = cut
+
+
+SPLIT_BROKER = """\
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{controller_port}
+listeners=HUB://127.0.0.1:{hub_port},PROVINCE://127.0.0.1:{province_port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=HUB://127.0.0.1:{hub_port},PROVINCE://127.0.0.1:{proxy_port}
+inter.broker.listener.name=HUB
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,HUB:PLAINTEXT,PROVINCE:PLAINTEXT
+log.dirs={data}
+num.partitions=3
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class SplitBroker:
+    """A dedicated single-node Kafka with two client listeners: the hub's, direct, and the
+    province's, advertised at a proxy port — so cutting the proxy cuts only the province."""
+
+    handle: Any
+    hub_bootstrap: str
+    province_bootstrap: str
+    proxy: TcpProxy
+
+    def stop(self) -> None:
+        self.proxy.cut()
+        self.handle.stop()
+
+
+def start_split_broker(state_dir: str) -> SplitBroker:
+    import os
+    from pathlib import Path
+
+    from puhui.kit.testing import load_infra
+
+    infra = load_infra()
+    home = Path(state_dir).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    hub_port, province_port, controller_port, proxy_port = (free_port() for _ in range(4))
+    props = home / "server.properties"
+    props.write_text(
+        SPLIT_BROKER.format(
+            hub_port=hub_port,
+            province_port=province_port,
+            controller_port=controller_port,
+            proxy_port=proxy_port,
+            data=home / "data",
+        )
+    )
+    log_path = home / "kafka.log"
+    cluster_id = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+    tool = [*infra._jvm(home, "-Xmx256m", level="warn"), "kafka.tools.StorageTool"]
+    infra.run([*tool, "format", "-t", cluster_id, "-c", str(props)], "Kafka format", log_path)
+    argv = [*infra._jvm(home, "-Xms128m", "-Xmx384m"), "kafka.Kafka", str(props)]
+    handle = infra.spawn(argv, log_path, detach=False)
+
+    def ready() -> bool:
+        return "Kafka Server started" in handle.log_since_start() and infra.port_open(
+            "127.0.0.1", hub_port
+        )
+
+    infra._ready_or_stop(handle, "split Kafka broker", ready, 90)
+    proxy = TcpProxy(f"127.0.0.1:{province_port}", proxy_port).start()
+    return SplitBroker(handle, f"127.0.0.1:{hub_port}", f"127.0.0.1:{proxy_port}", proxy)
