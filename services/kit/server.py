@@ -41,6 +41,9 @@ from puhui.kit.tls import ServerTLS
 
 logger = logging.getLogger(__name__)
 VERSION = "0.1.0"
+# Health name that is SERVING while the process runs (NOT_SERVING once it drains), whatever its
+# dependencies: for liveness probes, which must not restart a pod because its database is down.
+LIVENESS = "puhui.liveness"
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ class ServiceHost:
             [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
         )
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         bind = f"{cfg.grpc_host}:{cfg.grpc_port}"
         if cfg.tls_enabled:
             tls = ServerTLS(cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_client_ca_file)

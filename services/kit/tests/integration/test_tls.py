@@ -116,6 +116,10 @@ def test_the_health_port_answers_plaintext_for_probes(mtls_catalog):
             health_pb2.HealthCheckRequest(), timeout=5
         )
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        live = health_pb2.HealthCheckRequest(service="puhui.liveness")
+        assert health_pb2_grpc.HealthStub(channel).Check(live, timeout=5).status == (
+            health_pb2.HealthCheckResponse.SERVING
+        )
         # Only health is there: the catalog's RPCs are not served on the plaintext port.
         assert _call(channel) == grpc.StatusCode.UNIMPLEMENTED
 
