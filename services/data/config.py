@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from puhui.kit.config import HUB_NODE_ID, ServiceConfig, setting
+from puhui.kit.config import HUB_NODE_ID, ConfigError, ServiceConfig, setting
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,9 +31,29 @@ class DataConfig(ServiceConfig):
     quota_enabled: bool = setting(
         "PUHUI_DATA_QUOTA_ENABLED", True, doc="Enforce per-tier request and export quotas."
     )
+    quota_limits: str = setting(
+        "PUHUI_DATA_QUOTAS",
+        "anonymous=30/2000,innovator=120/20000,institution=600/200000,node=6000/50000000",
+        doc="Per tier: requests per minute / exported records per day.",
+        example="anonymous=30/2000,innovator=120/20000,institution=600/200000,node=6000/50000000",
+    )
+    quota_namespace: str = setting(
+        "PUHUI_DATA_QUOTA_NAMESPACE",
+        "puhui:data:quota",
+        doc="Redis key prefix of the quota counters.",
+    )
     max_query_length: int = setting(
         "PUHUI_DATA_MAX_QUERY_LENGTH", 200, doc="Longest accepted search text (characters)."
     )
+
+    def validate(self) -> None:
+        super().validate()
+        from puhui.data.quota import parse_limits
+
+        try:
+            parse_limits(self.quota_limits)
+        except ValueError as exc:
+            raise ConfigError(f"configuration: PUHUI_DATA_QUOTAS is malformed: {exc}") from None
 
     @property
     def is_mirror(self) -> bool:

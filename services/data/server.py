@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,9 @@ from puhui.data.adapters.db import (
     adjust_stats,
     metadata,
 )
+from puhui.data.adapters.quota import MemoryCounters, RedisCounters
 from puhui.data.config import DataConfig
+from puhui.data.quota import GrpcQuota, Quota, parse_limits
 from puhui.data.reference import ReferenceServicer
 from puhui.data.servicer import DataServicer, patent_from_proto, trademark_from_proto
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
@@ -32,8 +35,15 @@ MIRROR_TOPIC_CONFIG = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60
 class DataApp(server.ServiceApp):
     name = "data"
 
-    def __init__(self, config: DataConfig, *, verifier: auth.TokenVerifier | None = None) -> None:
+    def __init__(
+        self,
+        config: DataConfig,
+        *,
+        verifier: auth.TokenVerifier | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(config, metadata, verifier=verifier)
+        self.clock = clock
         self.data_config = config
         self.data_sets = domain.DataSets(config.node_id, mirror=config.is_mirror)
         self.servicer = DataServicer(
@@ -58,6 +68,16 @@ class DataApp(server.ServiceApp):
 
     def start(self) -> None:
         super().start()
+        if self.data_config.quota_enabled:
+            store = RedisCounters(self.redis) if self.redis is not None else MemoryCounters()
+            self.servicer.quota = GrpcQuota(
+                Quota(
+                    store,
+                    parse_limits(self.data_config.quota_limits),
+                    clock=self.clock,
+                    namespace=self.data_config.quota_namespace,
+                )
+            )
         bootstrap = self.config.kafka_bootstrap
         if bootstrap and not self.data_config.is_mirror and kafka.reachable(bootstrap):
             # Created compacted before the relay's first send would auto-create it.
@@ -114,8 +134,13 @@ class DataApp(server.ServiceApp):
         adjust_stats(session, domain.data_set_of(record), 0, [], [], position=sequence)
 
 
-def build(*, verifier: auth.TokenVerifier | None = None, **overrides) -> DataApp:  # type: ignore[no-untyped-def]
-    return DataApp(kit_config.load(DataConfig, **overrides), verifier=verifier)
+def build(  # type: ignore[no-untyped-def]
+    *,
+    verifier: auth.TokenVerifier | None = None,
+    clock: Callable[[], float] = time.time,
+    **overrides,
+) -> DataApp:
+    return DataApp(kit_config.load(DataConfig, **overrides), verifier=verifier, clock=clock)
 
 
 def main() -> None:

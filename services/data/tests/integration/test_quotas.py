@@ -1,0 +1,111 @@
+"""Quotas in Redis through a real gRPC server: metadata on every response, RESOURCE_EXHAUSTED
+with RetryInfo, anonymous callers per address, export records per day."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from puhui.data.importers.runner import Importer
+from puhui.data.server import build
+from puhui.data.tests.integration.test_imports import FIXTURES
+from puhui.data.tests.support import FixedVerifier, bearer
+from puhui.data.v1 import data_pb2, data_pb2_grpc
+from puhui.kit.testing import running
+
+pytestmark = pytest.mark.integration
+
+NOW = 1_800_000_010.0  # 50 s before a minute ends; fixed so windows cannot roll mid-test
+
+
+@pytest.fixture
+def limited(database_url, redis_url):
+    app = build(
+        verifier=FixedVerifier(),
+        clock=lambda: NOW,
+        database_url=database_url,
+        redis_url=redis_url,
+        quota_limits="anonymous=3/10,innovator=6/30,institution=50/1000,node=100/100000",
+        quota_namespace=f"test:data:quota:{uuid.uuid4().hex}",
+        grpc_port=0,
+        metrics_port=0,
+    )
+    with running(app) as host, grpc.insecure_channel(host.address) as channel:
+        Importer(app.db, app.data_sets, app.outbox).run(
+            "uspto-ppubs-csv",
+            FIXTURES / "patents/us_uspto_public_search/uspto_ppubs_biblio_129.csv",
+        )
+        yield data_pb2_grpc.DataServiceStub(channel)
+
+
+def retry_delay(err: grpc.RpcError) -> float:
+    status = rpc_status.from_call(err)
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return info.retry_delay.ToTimedelta().total_seconds()
+    raise AssertionError("no RetryInfo")
+
+
+def test_requests_per_minute_with_metadata_and_retry_info(limited):
+    stub = limited
+    request = data_pb2.GetPatentRequest(number="US11803561B1")
+    remaining = []
+    for _ in range(3):
+        reply, call = stub.GetPatent.with_call(request, timeout=10)
+        assert reply.title == "Approximation query"
+        headers = dict(call.initial_metadata())
+        assert headers["ratelimit-limit"] == "3"
+        assert headers["ratelimit-reset"] == "50"
+        assert headers["ratelimit-records-limit"] == "10"
+        assert headers["x-throttling-control"].endswith(
+            "(requests=%s/3, records=10/10)" % headers["ratelimit-remaining"]
+        )
+        remaining.append(headers["ratelimit-remaining"])
+    assert remaining == ["2", "1", "0"]
+    with pytest.raises(grpc.RpcError) as err:
+        stub.GetPatent(request, timeout=10)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert retry_delay(err.value) == 50
+    # A signed-in innovator has a window of its own and a higher limit.
+    _, call = stub.GetPatent.with_call(request, metadata=bearer("innovator-token"), timeout=10)
+    assert dict(call.initial_metadata())["ratelimit-remaining"] == "5"
+
+
+def test_export_records_per_day(limited):
+    stub = limited
+    search = data_pb2.SearchPatentsRequest(office="US")
+    # institution: 1,000 records a day; the 129 US grants fit, the trailer says what is left.
+    call = stub.ExportPatents(
+        data_pb2.ExportPatentsRequest(search=search, chunk_size=50),
+        metadata=bearer("staff-token"),
+        timeout=30,
+    )
+    assert sum(len(c.patents) for c in call) == 129
+    assert dict(call.trailing_metadata())["ratelimit-records-remaining"] == str(1000 - 129)
+    # innovator: 30 a day; three chunks of 10 arrive, then RESOURCE_EXHAUSTED (resume later
+    # from the last cursor).
+    received, last_cursor = [], ""
+    stream = stub.ExportPatents(
+        data_pb2.ExportPatentsRequest(search=search, chunk_size=10),
+        metadata=bearer("innovator-token"),
+        timeout=30,
+    )
+
+    def drain() -> None:
+        nonlocal received, last_cursor
+        for chunk in stream:
+            received += chunk.patents
+            last_cursor = chunk.cursor
+
+    with pytest.raises(grpc.RpcError) as err:
+        drain()
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert len(received) == 30
+    assert last_cursor
+    assert retry_delay(err.value) > 0
