@@ -63,9 +63,8 @@ def test_requests_per_minute_with_metadata_and_retry_info(limited):
         assert headers["ratelimit-limit"] == "3"
         assert headers["ratelimit-reset"] == "50"
         assert headers["ratelimit-records-limit"] == "10"
-        assert headers["x-throttling-control"].endswith(
-            "(requests=%s/3, records=10/10)" % headers["ratelimit-remaining"]
-        )
+        left = headers["ratelimit-remaining"]
+        assert headers["x-throttling-control"].endswith(f"(requests={left}/3, records=10/10)")
         remaining.append(headers["ratelimit-remaining"])
     assert remaining == ["2", "1", "0"]
     with pytest.raises(grpc.RpcError) as err:
