@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import math
 import re
@@ -286,6 +287,7 @@ def region_prefix(code: str) -> str:
     return code
 
 
+@functools.lru_cache(maxsize=4096)
 def region_filter(code: str) -> RegionFilter:
     """A region search finds institutions located in or under the region, and those whose
     service area names the region, one of its ancestors (a province-wide area covers its
@@ -293,6 +295,22 @@ def region_filter(code: str) -> RegionFilter:
     full = divisions.normalise_code(code)
     covering = (*(d.code for d in divisions.ancestors(full)), full)
     return RegionFilter(code=full, prefix=region_prefix(full), covering=covering)
+
+
+def search_regions(inst: Institution) -> frozenset[str]:
+    """Every region code whose search finds `inst` (see `region_filter`), precomputed so a
+    region search is one indexed equality: its location and the divisions above it; each
+    service-area code, the divisions above it and the divisions under it."""
+    codes: set[str] = set()
+    for code in (inst.region_code, *inst.service_area):
+        if not divisions.is_valid(code):
+            continue
+        codes.add(code)
+        codes.update(a.code for a in divisions.ancestors(code))
+    for code in inst.service_area:
+        if divisions.is_valid(code):
+            codes.update(c.code for c in divisions.descendants(code))
+    return frozenset(codes)
 
 
 @dataclass(frozen=True)
@@ -855,7 +873,7 @@ class Catalog:
     """Use cases. A unit of work supplies the repositories and the event sink of one transaction."""
 
     node: str
-    match_candidates: int = 2000
+    match_candidates: int = 300
 
     # -- institutions ---------------------------------------------------------------------
     def validate_new(self, new: NewInstitution) -> NewInstitution:

@@ -268,7 +268,17 @@ def bulk_load(
         ]
         for chunk in _chunks(fields):
             session.execute(tables.institution_ipc.insert(), chunk)
-        for chunk in _chunks([tables.item_values(i) for i in items]):
+        regions = [row for i in institutions for row in tables.region_rows(i)]
+        for chunk in _chunks(regions):
+            session.execute(tables.institution_regions.insert(), chunk)
+        inst_of = {i.institution_id: i for i in institutions}
+        item_rows = [
+            tables.item_values(
+                i, int(inst_of[i.institution_id].status), int(inst_of[i.institution_id].tier)
+            )
+            for i in items
+        ]
+        for chunk in _chunks(item_rows):
             session.execute(tables.service_items.insert(), chunk)
         # Keep the id sequence ahead of the generated ids.
         by_node: dict[str, int] = {}

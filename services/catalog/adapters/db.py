@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    union,
     update,
 )
 from sqlalchemy.orm import Session
@@ -56,6 +57,7 @@ from puhui.catalog.domain import (
     Tier,
     Visibility,
     region_filter,
+    search_regions,
 )
 from puhui.kit.db import new_metadata
 from puhui.kit.inbox import inbox_table
@@ -121,6 +123,21 @@ institution_ipc = Table(
     Index("ix_institution_ipc_ipc", "ipc", "institution_id"),
 )
 
+# Search index of region codes: every code whose region search finds the institution
+# (domain.search_regions), so a region filter is one indexed equality.
+institution_regions = Table(
+    "institution_regions",
+    metadata,
+    Column("region_code", String(6), primary_key=True),
+    Column(
+        "institution_id",
+        String(40),
+        ForeignKey("institutions.institution_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index("ix_institution_regions_institution", "institution_id"),
+)
+
 institution_seq = Table(
     "institution_seq",
     metadata,
@@ -157,9 +174,44 @@ service_items = Table(
     Column("created_by", String(120), nullable=False, default=""),
     Column("is_current", Boolean, nullable=False),
     Column("search_text", Text, nullable=False, default=""),
-    Index("ix_service_items_current_name", "is_current", "name", "item_id"),
+    # The institution's status and tier, copied so item searches need no join; kept in step
+    # by SqlInstitutionRepository.replace in the same transaction.
+    Column("inst_status", Integer, nullable=False, server_default="0"),
+    Column("inst_tier", Integer, nullable=False, server_default="0"),
     Index("ix_service_items_institution", "institution_id", "is_current"),
-    Index("ix_service_items_current_category", "is_current", "category"),
+)
+_current = service_items.c.is_current
+Index(
+    "ix_service_items_live_name",
+    service_items.c.name,
+    service_items.c.item_id,
+    postgresql_where=_current,
+    sqlite_where=_current,
+)
+# Narrow covering indexes: counts of large result sets are index-only scans.
+Index(
+    "ix_service_items_live_filter",
+    service_items.c.category,
+    service_items.c.inst_status,
+    service_items.c.institution_id,
+    postgresql_where=_current,
+    sqlite_where=_current,
+)
+Index(
+    "ix_service_items_live_institution",
+    service_items.c.institution_id,
+    service_items.c.inst_status,
+    service_items.c.category,
+    postgresql_where=_current,
+    sqlite_where=_current,
+)
+Index(
+    "ix_service_items_live_category",
+    service_items.c.category,
+    service_items.c.name,
+    service_items.c.item_id,
+    postgresql_where=_current,
+    sqlite_where=_current,
 )
 
 
@@ -238,8 +290,10 @@ def institution_values(i: Institution) -> dict[str, Any]:
     }
 
 
-def item_values(i: ServiceItem) -> dict[str, Any]:
+def item_values(i: ServiceItem, inst_status: int, inst_tier: int) -> dict[str, Any]:
     return {
+        "inst_status": inst_status,
+        "inst_tier": inst_tier,
         "item_id": i.item_id,
         "version": i.version,
         "institution_id": i.institution_id,
@@ -287,6 +341,13 @@ def _row_to_item(row: Any) -> ServiceItem:
     )
 
 
+def region_rows(i: Institution) -> list[dict[str, str]]:
+    return [
+        {"region_code": code, "institution_id": i.institution_id}
+        for code in sorted(search_regions(i))
+    ]
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -296,15 +357,12 @@ def _like_escape(text: str) -> str:
 t = institutions
 a = institution_areas
 p = institution_ipc
+r = institution_regions
 s = service_items
 
 
-def _region_condition(region: RegionFilter) -> ColumnElement[bool]:
-    serving = exists().where(
-        a.c.institution_id == t.c.institution_id,
-        or_(a.c.region_code.in_(region.covering), a.c.region_code.like(region.prefix + "%")),
-    )
-    return or_(t.c.region_code.like(region.prefix + "%"), serving)
+def _region_ids(region: RegionFilter) -> Any:
+    return select(r.c.institution_id).where(r.c.region_code == region.code)
 
 
 def _visibility_condition(vis: Visibility) -> ColumnElement[bool] | None:
@@ -316,7 +374,7 @@ def _visibility_condition(vis: Visibility) -> ColumnElement[bool] | None:
     return approved
 
 
-def _ipc_condition(prefix: str) -> ColumnElement[bool]:
+def _ipc_ids(prefix: str) -> Any:
     """Institutions with a field under `prefix` ("G06F" finds "G06F 16/00") or above it
     ("G06F 16/00" finds an institution covering all of "G06F")."""
     parents = [prefix]
@@ -325,9 +383,8 @@ def _ipc_condition(prefix: str) -> ColumnElement[bool]:
     if len(prefix) >= 3:
         parents.append(prefix[:3])
     parents.append(prefix[:1])
-    return exists().where(
-        p.c.institution_id == t.c.institution_id,
-        or_(p.c.ipc.like(_like_escape(prefix) + "%", escape="\\"), p.c.ipc.in_(parents)),
+    return select(p.c.institution_id).where(
+        or_(p.c.ipc.like(_like_escape(prefix) + "%", escape="\\"), p.c.ipc.in_(parents))
     )
 
 
@@ -367,6 +424,8 @@ class SqlInstitutionRepository:
     def _write_children(self, i: Institution) -> None:
         self.session.execute(delete(a).where(a.c.institution_id == i.institution_id))
         self.session.execute(delete(p).where(p.c.institution_id == i.institution_id))
+        self.session.execute(delete(r).where(r.c.institution_id == i.institution_id))
+        self.session.execute(r.insert(), region_rows(i))
         if i.service_area:
             self.session.execute(
                 a.insert(),
@@ -388,6 +447,11 @@ class SqlInstitutionRepository:
             update(t).where(t.c.institution_id == institution.institution_id).values(**values)
         )
         self._write_children(institution)
+        self.session.execute(
+            update(s)
+            .where(s.c.institution_id == institution.institution_id)
+            .values(inst_status=int(institution.status), inst_tier=int(institution.tier))
+        )
 
     def get(self, institution_id: str, *, for_update: bool = False) -> Institution | None:
         q = select(t).where(t.c.institution_id == institution_id)
@@ -402,18 +466,18 @@ class SqlInstitutionRepository:
             conditions.append(_text_condition(t.c.search_text, query.text))
         region = query.region
         if region is not None:
-            conditions.append(_region_condition(region))
+            conditions.append(t.c.institution_id.in_(_region_ids(region)))
         if query.tiers:
             conditions.append(t.c.tier.in_(query.tiers))
         if query.statuses:
             conditions.append(t.c.status.in_(query.statuses))
         if query.ipc_prefix:
-            conditions.append(_ipc_condition(query.ipc_prefix))
+            conditions.append(t.c.institution_id.in_(_ipc_ids(query.ipc_prefix)))
         if query.category:
             conditions.append(
                 exists().where(
                     s.c.institution_id == t.c.institution_id,
-                    s.c.is_current.is_(True),
+                    s.c.is_current,
                     s.c.category == query.category,
                 )
             )
@@ -434,17 +498,18 @@ class SqlServiceItemRepository:
 
     def add_version(self, item: ServiceItem) -> None:
         self.session.execute(
-            update(s)
-            .where(s.c.item_id == item.item_id, s.c.is_current.is_(True))
-            .values(is_current=False)
+            update(s).where(s.c.item_id == item.item_id, s.c.is_current).values(is_current=False)
         )
-        self.session.execute(s.insert().values(**item_values(item)))
+        status, tier = self.session.execute(
+            select(t.c.status, t.c.tier).where(t.c.institution_id == item.institution_id)
+        ).one()
+        self.session.execute(s.insert().values(**item_values(item, status, tier)))
 
     def get(
         self, item_id: str, version: int = 0, *, for_update: bool = False
     ) -> ServiceItem | None:
         q = select(s).where(s.c.item_id == item_id)
-        q = q.where(s.c.version == version) if version else q.where(s.c.is_current.is_(True))
+        q = q.where(s.c.version == version) if version else q.where(s.c.is_current)
         if for_update:
             q = q.with_for_update()
         row = self.session.execute(q).first()
@@ -460,7 +525,7 @@ class SqlServiceItemRepository:
         return [_row_to_item(r) for r in self.session.execute(q)], total
 
     def search(self, query: ItemQuery, page: Page) -> tuple[list[ServiceItem], int]:
-        conditions: list[ColumnElement[bool]] = [s.c.is_current.is_(True)]
+        conditions: list[ColumnElement[bool]] = [s.c.is_current]
         if query.text:
             conditions.append(_text_condition(s.c.search_text, query.text))
         if query.categories:
@@ -479,32 +544,27 @@ class SqlServiceItemRepository:
             conditions.append(s.c.cost_class == query.cost_class)
         if query.service_code:
             conditions.append(s.c.service_code == query.service_code)
-        inst_conditions: list[ColumnElement[bool]] = []
         region = query.region
         if region is not None:
-            inst_conditions.append(_region_condition(region))
+            conditions.append(s.c.institution_id.in_(_region_ids(region)))
         if query.tiers:
-            inst_conditions.append(t.c.tier.in_(query.tiers))
+            conditions.append(s.c.inst_tier.in_(query.tiers))
         if query.ipc_prefix:
-            inst_conditions.append(_ipc_condition(query.ipc_prefix))
-        vis = _visibility_condition(query.visibility)
-        if vis is not None:
-            inst_conditions.append(vis)
-        joined = s.join(t, t.c.institution_id == s.c.institution_id) if inst_conditions else s
-        where = and_(*conditions, *inst_conditions)
-        total = self.session.execute(
-            select(func.count()).select_from(joined).where(where)
-        ).scalar_one()
-        q = (
-            select(s)
-            .select_from(joined)
-            .where(where)
-            .order_by(s.c.name, s.c.item_id)
-            .limit(page.size)
-        )
+            conditions.append(s.c.institution_id.in_(_ipc_ids(query.ipc_prefix)))
+        vis = query.visibility
+        if not vis.all:
+            approved = s.c.inst_status == int(Status.APPROVED)
+            conditions.append(
+                or_(approved, s.c.institution_id.in_(vis.institution_ids))
+                if vis.institution_ids
+                else approved
+            )
+        where = and_(*conditions)
+        total = self.session.execute(select(func.count()).select_from(s).where(where)).scalar_one()
+        q = select(s).where(where).order_by(s.c.name, s.c.item_id).limit(page.size)
         if page.after:
             q = q.where(_keyset(s.c.name, s.c.item_id, page.after))
-        return [_row_to_item(r) for r in self.session.execute(q)], total
+        return [_row_to_item(row) for row in self.session.execute(q)], total
 
     def match_candidates(
         self, profile: Profile, categories: tuple[int, ...], limit: int
@@ -515,19 +575,31 @@ class SqlServiceItemRepository:
         Pre-ordered the way the domain ranks (serving, eligible, has capacity, nearest) so the
         limit cuts the tail only."""
         region = region_filter(profile.region_code)
-        city_prefix = (
-            profile.region_code[:4] if not profile.region_code.endswith("0000") else region.prefix
+        code = region.code
+        city_prefix = code[:2] if code.endswith("0000") else code[:4]
+        approved = t.c.status == int(Status.APPROVED)
+        # Step 1: the few institutions in question, by indexed lookups.
+        serving_ids = set(
+            self.session.execute(
+                union(
+                    select(t.c.institution_id).where(
+                        approved, t.c.region_code.in_(region.covering)
+                    ),
+                    select(t.c.institution_id).where(approved, t.c.tier == int(Tier.NATIONAL)),
+                    select(a.c.institution_id).where(a.c.region_code.in_(region.covering)),
+                )
+            ).scalars()
         )
-        serving = or_(
-            t.c.region_code.in_(region.covering),
-            t.c.tier == int(Tier.NATIONAL),
-            exists().where(
-                a.c.institution_id == t.c.institution_id, a.c.region_code.in_(region.covering)
-            ),
+        nearby_ids = set(
+            self.session.execute(
+                select(t.c.institution_id).where(approved, t.c.region_code.like(city_prefix + "%"))
+            ).scalars()
         )
-        nearby = t.c.region_code.like(city_prefix + "%")
-        bit_type = 1 << profile.innovator_type if profile.innovator_type else 0
+        if not serving_ids and not nearby_ids:
+            return []
+        serving = s.c.institution_id.in_(sorted(serving_ids))
         enterprise = profile.innovator_type == InnovatorType.ENTERPRISE
+        bit_type = 1 << profile.innovator_type if profile.innovator_type else 0
         bit_size = 1 << profile.enterprise_size if enterprise and profile.enterprise_size else 0
         bit_stage = 1 << profile.stage if profile.stage else 0
         eligible = and_(
@@ -549,10 +621,10 @@ class SqlServiceItemRepository:
             select(s, *[c.label(f"i_{c.name}") for c in t.c])
             .select_from(s.join(t, t.c.institution_id == s.c.institution_id))
             .where(
-                s.c.is_current.is_(True),
+                s.c.is_current,
                 s.c.category.in_(categories),
-                t.c.status == int(Status.APPROVED),
-                or_(serving, nearby),
+                s.c.inst_status == int(Status.APPROVED),
+                s.c.institution_id.in_(sorted(serving_ids | nearby_ids)),
             )
             .order_by(
                 case((serving, 0), else_=1),

@@ -1,0 +1,223 @@
+"""Catalog search and Match at 10,000 institutions and 100,000 service items.
+
+The catalog runs as its own process (`python -m puhui.catalog`, interceptors, metrics,
+PostgreSQL from `make up`) over a database bulk-loaded by the seeded example generator
+(`puhui.catalog.seed`) as the hub 000000 holds it: institutions of all 31 mainland provinces
+in the national proportions; the load generator is bench/harness.py's grpc.aio client with 16
+concurrent callers, and the ceiling is the no-op grpcio server measured in the same run.
+
+Each search figure cycles through a fixed mix of realistic requests (region with and without
+category, two- and three-character Chinese text, tier, IPC, status), anonymous, page size 20,
+total counts included. Match cycles through innovator profiles in cities and counties of
+eight provinces.
+
+Targets (issue 4): search p99 ≤ 50 ms, Match p99 ≤ 100 ms on this 2-core machine.
+
+    python bench/catalog_search.py [--quick] [--concurrency 16] [--duration 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+try:  # `python -m bench.catalog_search` from the repository root
+    from bench import harness
+except ImportError:  # `python bench/catalog_search.py`: bench/ is the script's folder
+    import harness  # type: ignore[no-redef]
+from puhui.catalog import domain as d
+from puhui.catalog import seed
+from puhui.catalog.v1 import catalog_pb2 as pb
+from puhui.kit import migrations
+from puhui.kit.db import Database, normalise_url
+from puhui.kit.testing import infra, temporary_database
+
+# The hub: the national catalog every province publishes into, where 10,000 institutions live.
+NODE = "000000"
+INSTITUTIONS = 10_000
+ITEMS = 100_000
+SERVICE = "/puhui.catalog.v1.CatalogService/"
+
+CITIES = ["440300", "320500", "330100", "510100", "420100", "370200", "610100", "350200"]
+COUNTIES = ["440305", "320505", "330106", "510107", "420106", "370212", "610113", "350203"]
+
+
+def build_catalog(url: str, seed_value: int) -> dict[str, float]:
+    """Generate and bulk-load exactly INSTITUTIONS and ITEMS; returns load figures."""
+    institutions, items = seed.generate(NODE, INSTITUTIONS, seed_value, items_scale=1.4)
+    if len(items) < ITEMS:
+        raise SystemExit(f"generator made only {len(items)} items")
+    items = items[:ITEMS]
+    migrations.upgrade("catalog", url)
+    db = Database(url)
+    db.start()
+    try:
+        started = time.perf_counter()
+        seed.bulk_load(db, institutions, items)
+        loaded = time.perf_counter() - started
+    finally:
+        db.stop()
+    # What autovacuum would have done by the time a real catalog reached this size.
+    engine = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    finally:
+        engine.dispose()
+    return {"bulk_load_s": loaded, "rows_per_s": (len(institutions) + len(items)) / loaded}
+
+
+def institution_requests() -> list[bytes]:
+    q = pb.SearchInstitutionsRequest
+    reqs = []
+    for n, city in enumerate(CITIES):
+        county = COUNTIES[n]
+        reqs += [
+            q(region_code=city),
+            q(region_code=county),
+            q(region_code=city, category=1 + n % 8),
+            q(query="深圳"),
+            q(query="支持中心", region_code=city),
+            q(query="知识产权服务网点"),
+            q(tiers=[pb.INSTITUTION_TIER_TISC, pb.INSTITUTION_TIER_UNIVERSITY_CENTRE], region_code=city),
+            q(ipc_prefix=["G06F", "H04L", "A61K", "C12N"][n % 4], region_code=city),
+            q(statuses=[pb.INSTITUTION_STATUS_APPROVED], tiers=[pb.INSTITUTION_TIER_PREFECTURE_CENTRE]),
+        ]  # fmt: skip
+    for r in reqs:
+        r.page_size = 20
+    return [r.SerializeToString() for r in reqs]
+
+
+def item_requests() -> list[bytes]:
+    q = pb.SearchServiceItemsRequest
+    reqs = []
+    for n, city in enumerate(CITIES):
+        county = COUNTIES[n]
+        reqs += [
+            q(region_code=city, categories=[1 + n % 8]),
+            q(region_code=county),
+            q(query="检索", region_code=city),
+            q(query="专利导航"),
+            q(query="维权", region_code=county),
+            q(service_code="PS-01", region_code=city, cost_class=pb.COST_CLASS_FREE),
+            q(categories=[pb.SERVICE_CATEGORY_TRAINING], channel=pb.CHANNEL_ONLINE),
+            q(ipc_prefix="G06F", categories=[pb.SERVICE_CATEGORY_PATENT_ANALYSIS]),
+        ]  # fmt: skip
+    for r in reqs:
+        r.page_size = 20
+    return [r.SerializeToString() for r in reqs]
+
+
+def match_requests() -> list[bytes]:
+    reqs = []
+    for n, region in enumerate(COUNTIES + CITIES):
+        stage = list(d.Stage)[n % len(d.Stage)]
+        reqs.append(
+            pb.MatchRequest(
+                profile=pb.InnovatorProfile(
+                    region_code=region,
+                    innovator_type=1 + n % 4,
+                    enterprise_size=1 + n % 4,
+                    stage=int(stage),
+                    ipc_fields=[["G06F 16/00"], ["H04L"], ["A61K"], []][n % 4],
+                    needs=[] if n % 3 == 0 else [1 + n % 8, 1 + (n + 3) % 8],
+                    needs_text="检索" if n % 5 == 0 else "",
+                ),
+                max_results=20,
+            ).SerializeToString()
+        )
+    return reqs
+
+
+def cycle(requests: list[bytes]) -> Callable[[int], bytes]:
+    return lambda n: requests[n % len(requests)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 s per figure instead of 10")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--name", default="catalog_search")
+    args = parser.parse_args()
+    duration = 3.0 if args.quick else args.duration
+    warmup = 1.0 if args.quick else 2.0
+    conc = args.concurrency
+
+    with harness.noop_ceiling() as noop:
+        ceiling = harness.load(
+            noop,
+            harness.NOOP_METHOD,
+            institution_requests()[0],
+            concurrency=conc,
+            duration=duration,
+            warmup=warmup,
+        )
+
+    with temporary_database(infra("PUHUI_POSTGRES_URL"), "bench") as url:
+        load_figures = build_catalog(url, args.seed)
+        env = {"PUHUI_NODE_ID": NODE, "PUHUI_DATABASE_URL": url, "PUHUI_KAFKA_BOOTSTRAP": ""}
+        with harness.spawn_service("catalog", env) as target:
+
+            def run(method: str, requests: list[bytes], concurrency: int) -> harness.LoadResult:
+                return harness.load(
+                    target, SERVICE + method, cycle(requests),
+                    concurrency=concurrency, duration=duration, warmup=warmup,
+                )  # fmt: skip
+
+            inst = run("SearchInstitutions", institution_requests(), conc)
+            items = run("SearchServiceItems", item_requests(), conc)
+            match = run("Match", match_requests(), conc)
+            match_single = run("Match", match_requests(), 1)
+
+    figures = {
+        **inst.summary("search_institutions_"),
+        **items.summary("search_items_"),
+        **match.summary("match_"),
+        **{k: v for k, v in match_single.summary("match_c1_").items() if "errors" not in k},
+        "bulk_load": {"value": round(load_figures["bulk_load_s"], 1), "unit": "s"},
+        "bulk_load_rate": {"value": round(load_figures["rows_per_s"]), "unit": "rows/s"},
+    }
+    ceil = {
+        **ceiling.summary("search_institutions_"),
+        **ceiling.summary("search_items_"),
+        **ceiling.summary("match_"),
+    }
+    harness.write_result(
+        args.name,
+        figures,
+        ceiling=ceil,
+        ratios={
+            "search_institutions req/s (ours/noop)": inst.rps / ceiling.rps,
+            "search_items req/s (ours/noop)": items.rps / ceiling.rps,
+            "match req/s (ours/noop)": match.rps / ceiling.rps,
+            "search_institutions p99 (ours/noop)": inst.percentile(0.99) / ceiling.percentile(0.99),
+            "search_items p99 (ours/noop)": items.percentile(0.99) / ceiling.percentile(0.99),
+            "match p99 (ours/noop)": match.percentile(0.99) / ceiling.percentile(0.99),
+        },
+        conditions={
+            "institutions": INSTITUTIONS,
+            "service_items": ITEMS,
+            "node": NODE,
+            "data": f"puhui.catalog.seed.generate(node={NODE}, seed={args.seed}), bulk-loaded",
+            "database": "PostgreSQL 15 (make up), pg_trgm GIN on search text",
+            "service": "python -m puhui.catalog, own process, Kafka off",
+            "client": "bench/harness.py grpc.aio load generator, one process, anonymous caller",
+            "concurrency": conc,
+            "duration_s": duration,
+            "search_mix": "region, region+category, 2-4 char Chinese text, tier, IPC, status; "
+            "page 20",
+            "match_mix": "16 profiles over 8 cities and 8 counties in 8 provinces, max_results 20",
+            "script": str(Path(__file__).name),
+        },
+        targets={"search p99": "<= 50 ms", "Match p99": "<= 100 ms"},
+    )
+
+
+if __name__ == "__main__":
+    main()
