@@ -202,6 +202,14 @@ class Feedback:
             value = getattr(new, name).strip()
             if v.require(value, name):
                 v.check(len(value) <= MAX_ID, name, f"at most {MAX_ID} characters")
+        institution = new.institution_id.strip()
+        if institution and not v.has("institution_id"):
+            # Catalog ids start with the owning node: a node records its own institutions' cases.
+            v.check(
+                institution.startswith(f"{self.node}-"),
+                "institution_id",
+                f"must be an institution of this node ({self.node}-…)",
+            )
         if new.person_id:
             node, sep, local = new.person_id.partition(":")
             v.check(

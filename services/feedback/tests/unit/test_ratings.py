@@ -72,6 +72,14 @@ def test_replaying_a_request_id_for_another_case_is_refused(world):
         record(world, request_id="r", service_item_id="other")
 
 
+def test_cases_of_another_nodes_institution_are_refused(world):
+    feedback = world[0]
+    new = domain.NewCase("320000-000001", "item", "", None, "r")
+    with pytest.raises(InvalidArgument) as info:
+        feedback.validate_case(new, NOW)
+    assert [v.field for v in info.value.violations] == ["institution_id"]
+
+
 def test_only_staff_of_the_institution_records_cases(world):
     feedback, repo, sink, _, _ids = world
     new = domain.NewCase(INSTITUTION, "item", "", None, "r")
