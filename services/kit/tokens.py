@@ -541,3 +541,37 @@ def authorize(
         where = f" for node {scope_node}" if scope_node else ""
         raise PermissionDenied(f"requires role {' or '.join(wanted)}{where}")
     return principal
+
+
+__all__ = [
+    "ACR_BY_LEVEL",
+    "ALGORITHMS",
+    "ASSURANCE_HIGH",
+    "ASSURANCE_LOW",
+    "ASSURANCE_NAMES",
+    "ASSURANCE_NONE",
+    "ASSURANCE_SUBSTANTIAL",
+    "DEFAULT_LEEWAY_SECONDS",
+    "LEVEL_BY_ACR",
+    "ORG_ADMIN",
+    "ORG_MEMBER",
+    "ROLE_INNOVATOR",
+    "ROLE_INSTITUTION_STAFF",
+    "ROLE_NATIONAL_ADMIN",
+    "ROLE_NODE_SERVICE",
+    "ROLE_ORG_ADMIN",
+    "ROLE_ORG_MEMBER",
+    "ROLE_PROVINCE_ADMIN",
+    "TOKEN_TYPE",
+    "JwtVerifier",
+    "KeySets",
+    "MemoryRevocationStore",
+    "PermissionDenied",
+    "RedisRevocationStore",
+    "RevocationStore",
+    "Unauthenticated",
+    "authorize",
+    "holds",
+    "parse_jwks",
+    "principal_from_claims",
+]

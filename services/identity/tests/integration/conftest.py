@@ -30,7 +30,12 @@ def settings(database_url, kafka_bootstrap, redis_url):
 
 
 @pytest.fixture
-def identity(settings):
-    app = build(**settings)
-    with running(app) as host, grpc.insecure_channel(host.address) as channel:
-        yield app, identity_pb2_grpc.IdentityServiceStub(channel)
+def identity_host(settings):
+    with running(build(**settings)) as host:
+        yield host
+
+
+@pytest.fixture
+def identity(identity_host):
+    with grpc.insecure_channel(identity_host.address) as channel:
+        yield identity_host.app, identity_pb2_grpc.IdentityServiceStub(channel)

@@ -14,8 +14,10 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
 from puhui.identity.cli import run_command
+from puhui.identity.client import jwks_loader
 from puhui.identity.tests.integration.support import NODE, bearer, register, sign_in, unique_email
 from puhui.identity.v1 import events_pb2, identity_pb2
+from puhui.kit import redis as kit_redis
 from puhui.kit import tokens as kt
 from puhui.kit.testing import read_events
 
@@ -313,3 +315,32 @@ def test_node_service_account_client_credentials(identity, settings, capsys):
             timeout=10,
         )
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_another_service_verifies_with_the_jwks_loader(identity_host, identity, redis_url):
+    """How catalog/data/feedback adopt the verifier: key set fetched from identity by gRPC,
+    revocations shared through Redis."""
+    _, stub = identity
+    email = unique_email()
+    register(stub, email=email)
+    session = sign_in(stub, email)
+    client = kit_redis.connect(redis_url)
+    assert client is not None
+    try:
+        verifier = kt.JwtVerifier(
+            kt.KeySets(jwks_loader(identity_host.address)),
+            audience="puhui",
+            revocation_store=kt.RedisRevocationStore(client, refresh_seconds=0),
+        )
+        principal = verifier.verify(session.access_token)
+        assert principal.issuer == NODE
+        assert kt.authorize(principal, roles=[kt.ROLE_INNOVATOR]) is principal
+        with pytest.raises(kt.PermissionDenied):
+            kt.authorize(principal, roles=[kt.ROLE_PROVINCE_ADMIN], scope_node=NODE)
+        stub.SignOut(
+            identity_pb2.SignOutRequest(), metadata=bearer(session.access_token), timeout=10
+        )
+        with pytest.raises(kt.Unauthenticated):
+            verifier.verify(session.access_token)
+    finally:
+        client.close()
