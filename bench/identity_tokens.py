@@ -66,7 +66,6 @@ def make_tokens(count: int) -> tuple[crypto.NewKeyPair, list[str]]:
                 "jti": str(uuid.uuid4()),
                 "sid": str(uuid.uuid4()),
                 "acr": kt.ACR_BY_LEVEL[kt.ASSURANCE_LOW],
-                "name": "基准测试用户",
                 "roles": ["innovator", "institution_staff:440000-000001"],
                 "orgs": [[f"{NODE}:{uuid.uuid4()}", "member"]],
             },

@@ -533,7 +533,6 @@ class Identity:
                 "jti": jti,
                 "sid": family.family_id,
                 "acr": kt.ACR_BY_LEVEL[int(person.assurance)],
-                "name": person.display_name,
                 "roles": sorted(g.claim() for g in person.grants),
                 "orgs": [[m.organisation_id, m.role.claim_name] for m in person.memberships],
             }
