@@ -345,6 +345,18 @@ def client_network(address: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+def throttle_address(address: str) -> str:
+    """What the throttle counts per: the IPv4 address, or the IPv6 /64 (one subscriber's
+    prefix, so rotating through its 2^64 addresses does not escape the ceiling)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 # -- use cases ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TokenSettings:
@@ -471,7 +483,7 @@ class Identity:
         v.raise_if_any()
         account = validation.normalise_login(login)
         network = client_network(address)
-        verdict = self.throttle.check(account, address)
+        verdict = self.throttle.check(account, throttle_address(address))
         if not verdict.allowed:
             with self.uow() as (repo, events):
                 found = repo.person_by_login(account)
@@ -484,13 +496,13 @@ class Identity:
             person = repo.person_by_login(account)
         ok = self.passwords.verify(person.password_hash if person else None, password)
         if not ok or person is None:
-            self.throttle.failed(account, address)
+            self.throttle.failed(account, throttle_address(address))
             with self.uow() as (_, events):
                 events.sign_in_attempted(
                     person.person_id if person else "", SignInResult.BAD_CREDENTIALS, network
                 )
             raise BadCredentials()
-        self.throttle.succeeded(account, address)
+        self.throttle.succeeded(account, throttle_address(address))
         new_hash = (
             self.passwords.hash(password)
             if self.passwords.needs_rehash(person.password_hash)
@@ -658,7 +670,7 @@ class Identity:
         audience = self._check_audience(audience, v)
         v.raise_if_any()
         account_key = f"svc:{client_id}"
-        verdict = self.throttle.check(account_key, address)
+        verdict = self.throttle.check(account_key, throttle_address(address))
         if not verdict.allowed:
             raise SignInThrottled(
                 "too many failed attempts; try again later",
@@ -668,13 +680,13 @@ class Identity:
             account = repo.service_account(client_id)
         expected = account.secret_hash if account else crypto.opaque_hash("-")
         if not crypto.same_secret(expected, crypto.opaque_hash(secret)) or account is None:
-            self.throttle.failed(account_key, address)
+            self.throttle.failed(account_key, throttle_address(address))
             raise BadCredentials()
         wanted = tuple(scopes) or account.scopes
         extra = sorted(set(wanted) - set(account.scopes))
         if extra:
             raise PermissionDenied(f"scopes not granted to this client: {' '.join(extra)}")
-        self.throttle.succeeded(account_key, address)
+        self.throttle.succeeded(account_key, throttle_address(address))
         now = self.clock()
         token = self.sign(
             {

@@ -384,3 +384,16 @@ def test_session_repr_hides_tokens():
     assert "access.jwt.value" not in repr(s)
     assert "prt_secret" not in repr(s)
     assert "password" not in [f.name for f in dataclasses.fields(domain.NewPerson) if f.repr]
+
+
+def test_ipv6_clients_are_throttled_per_64():
+    policy = domain.ThrottlePolicy(address_ceiling=2)
+    identity, _, _ = make_identity(policy=policy)
+    register(identity)
+    for n, host in enumerate(("2001:db8:1:2::a", "2001:db8:1:2::b")):
+        with pytest.raises(Unauthenticated):
+            identity.sign_in(f"other{n}@example.cn", "Wrong-Password-1", "", host)
+    with pytest.raises(ResourceExhausted):
+        identity.sign_in("zhang@example.cn", PASSWORD, "", "2001:db8:1:2::c")
+    assert identity.sign_in("zhang@example.cn", PASSWORD, "", "2001:db8:1:3::c").access_token
+    assert domain.throttle_address("203.0.113.7") == "203.0.113.7"
