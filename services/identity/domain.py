@@ -127,7 +127,7 @@ class Person:
     mobile: str
     id_number_masked: str
     assurance: Assurance
-    password_hash: str
+    password_hash: str = field(repr=False)
     created_at: datetime
     grants: tuple[Grant, ...] = ()
     memberships: tuple[Membership, ...] = ()
@@ -148,7 +148,7 @@ class Organisation:
 class SigningKey:
     kid: str
     public_jwk: dict[str, Any]
-    sealed_private_key: bytes
+    sealed_private_key: bytes = field(repr=False)
     status: KeyStatus
     created_at: datetime
     retired_at: datetime | None = None
@@ -176,7 +176,7 @@ class RefreshRecord:
 @dataclass(frozen=True)
 class ServiceAccount:
     client_id: str
-    secret_hash: str
+    secret_hash: str = field(repr=False)
     node: str
     scopes: tuple[str, ...]
     created_at: datetime
