@@ -1,9 +1,16 @@
 """`puhui`: the command line of a Puhui node.
 
-    puhui run [--node 440000] [--services identity,catalog,data,feedback]
-        Start a local node: the four services as separate processes on embedded defaults
+    puhui run
+        Start the local federation: the hub 000000 and provinces 440000 and 320000, each with
+        its four services on embedded defaults (the hub also runs the federation service),
+        joined at the hub and seeded with example institutions; prints every endpoint and
+        example calls; Ctrl-C stops everything (puhui.federation.local).
+    puhui run --node 440000 [--services identity,catalog,data,feedback]
+        Start one local node: the services as separate processes on embedded defaults
         (SQLite per service under .state/, in-process caches) against the local Kafka;
         print the endpoints; Ctrl-C stops everything.
+    puhui register / signin / search / match / rate    Client calls (puhui.federation.client).
+    puhui node join / status                           Federation membership of a node.
     puhui serve SERVICE         Run one service in this process (same as python -m puhui.SERVICE).
     puhui migrate SERVICE       Apply the service's database migrations (PUHUI_DATABASE_URL).
     puhui status [--node N]     Health of the services `puhui run` started.
@@ -50,6 +57,10 @@ def health(address: str, timeout: float = 1.0) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.node is None:
+        from puhui.federation.local import cmd_run as run_federation
+
+        return run_federation(os.environ.get("PUHUI_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
     services = [s.strip() for s in args.services.split(",") if s.strip()]
     unknown = set(services) - set(SERVICES)
     if unknown:
@@ -144,8 +155,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="puhui", description="Puhui node command line")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start a local node (all four services)")
-    run.add_argument("--node", default="440000")
+    run = sub.add_parser("run", help="start the local federation (or one node with --node)")
+    run.add_argument("--node", default=None)
     run.add_argument("--services", default=",".join(SERVICES))
     run.set_defaults(func=cmd_run)
     serve = sub.add_parser("serve", help="run one service in this process")
@@ -157,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     status = sub.add_parser("status", help="health of a local node's services")
     status.add_argument("--node", default="440000")
     status.set_defaults(func=cmd_status)
+    from puhui.federation import client
+
+    client.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.func.__module__ == client.__name__:
+        return client.run(args.func, args)
     return int(args.func(args))
 
 

@@ -46,6 +46,12 @@ class FederationConfig(ServiceConfig):
         True,
         doc="Build the national catalog and statistics from every province's events.",
     )
+    hub_data_address: str = setting(
+        "PUHUI_FEDERATION_HUB_DATA_ADDRESS",
+        "",
+        doc="host:port of the hub's data service: the reference for mirror completeness.",
+        example="data-000000:50051",
+    )
     status_call_timeout_seconds: float = setting(
         "PUHUI_FEDERATION_STATUS_CALL_TIMEOUT_SECONDS",
         2.0,

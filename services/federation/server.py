@@ -66,6 +66,8 @@ class FederationApp(server.ServiceApp):
         super().stop()
 
     def _hub_data_address(self) -> str | None:
+        if self.federation_config.hub_data_address:
+            return self.federation_config.hub_data_address
         if self.registry is None:
             return None
         try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import re
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 import grpc
 
+from puhui.federation.groups import start_groups_at_end
 from puhui.kit import kafka, trust
 from puhui.kit.config import HUB_NODE_ID
 from puhui.kit.server import ServiceApp, ServiceHost
@@ -30,34 +30,6 @@ CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallel
 
 def unique_suffix() -> str:
     return secrets.token_hex(4)
-
-
-def start_groups_at_end(bootstrap: str, group: str, pattern: str) -> int:
-    """Commit `group`'s offsets at the end of every existing topic matching `pattern`, so a
-    new consumer in that group reads only what is produced from now on. Returns the number of
-    partitions positioned."""
-    from kafka import KafkaConsumer
-    from kafka.structs import OffsetAndMetadata, TopicPartition
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=kafka.servers(bootstrap), group_id=group, enable_auto_commit=False
-    )
-    try:
-        regex = re.compile(pattern)
-        tps = [
-            TopicPartition(topic, p)
-            for topic in consumer.topics()
-            if regex.match(topic)
-            for p in (consumer.partitions_for_topic(topic) or ())
-        ]
-        if not tps:
-            return 0
-        ends = consumer.end_offsets(tps)
-        consumer.assign(tps)
-        consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in ends.items()})
-        return len(tps)
-    finally:
-        consumer.close(autocommit=False)
 
 
 class Bearer:
