@@ -173,6 +173,11 @@ class ServiceConfig:
     otlp_endpoint: str = setting(
         "PUHUI_OTLP_ENDPOINT", "", doc="OTLP/gRPC endpoint for traces; empty = no export."
     )
+    telemetry: bool = setting(
+        "PUHUI_TELEMETRY",
+        True,
+        doc="RPC spans and RPC metrics in the server interceptor; off only to measure their cost.",
+    )
     log_level: str = setting("PUHUI_LOG_LEVEL", "INFO", doc="Log level.")
     state_dir: Path = setting(
         "PUHUI_STATE", Path(".state"), doc="Folder for embedded databases and local state."

@@ -192,12 +192,16 @@ class EventConsumer:
         if not envelope.event_id or not envelope.type or not envelope.source_node:
             self._dead_letter(record, envelope, "envelope lacks event_id, type or source_node")
             return
-        parent = tracing.extract({"traceparent": envelope.traceparent, "tracestate": envelope.tracestate})
+        parent, links = tracing.consumer_parent(
+            record.headers, envelope.traceparent, envelope.tracestate
+        )
         with self._tracer.start_as_current_span(
             f"{topic} process",
             context=parent,
             kind=trace.SpanKind.CONSUMER,
+            links=links,
             attributes={
+                "puhui.node": self._labels["node"],
                 "messaging.system": "kafka",
                 "messaging.destination.name": topic,
                 "messaging.message.id": envelope.event_id,

@@ -3,6 +3,7 @@ and the mapping of domain errors to gRPC statuses with `google.rpc` details."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -74,10 +75,13 @@ def _peer_address(context: grpc.ServicerContext) -> str:
 class ServiceInterceptor(grpc.ServerInterceptor):
     """Wraps every RPC handler of our services (grpc.* system services pass through)."""
 
-    def __init__(self, service: str, node: str, verifier: auth.TokenVerifier) -> None:
+    def __init__(
+        self, service: str, node: str, verifier: auth.TokenVerifier, *, telemetry: bool = True
+    ) -> None:
         self.service = service
         self.node = node
         self.verifier = verifier
+        self.telemetry = telemetry  # False (PUHUI_TELEMETRY=off): no spans, no RPC metrics
         self.tracer = tracing.tracer("puhui.grpc.server")
 
     def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
@@ -110,13 +114,20 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         return auth.Principal(**{**principal.__dict__, "client_address": address})
 
     def _start(self, name: str, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
+        if not self.telemetry:
+            return contextlib.nullcontext(trace.INVALID_SPAN)
         parent = tracing.extract_grpc_metadata(context.invocation_metadata())
         service, _, rpc = name.partition("/")
         return self.tracer.start_as_current_span(
             name,
             context=parent,
             kind=trace.SpanKind.SERVER,
-            attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": rpc},
+            attributes={
+                "rpc.system": "grpc",
+                "rpc.service": service,
+                "rpc.method": rpc,
+                "puhui.node": self.node,
+            },
         )
 
     def _fail(self, exc: BaseException, context: grpc.ServicerContext, span: trace.Span) -> grpc.StatusCode:
@@ -132,6 +143,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         return grpc.StatusCode.INTERNAL  # not reached: abort raises
 
     def _record(self, name: str, code: grpc.StatusCode, started: float) -> None:
+        if not self.telemetry:
+            return
         labels = {"node": self.node, "service": self.service}
         metrics.GRPC_SERVER_HANDLED.labels(method=name, code=code.name, **labels).inc()
         metrics.GRPC_SERVER_HANDLING.labels(method=name, **labels).observe(time.perf_counter() - started)
@@ -150,7 +163,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     def _unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any], name: str):  # type: ignore[no-untyped-def]
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
-            metrics.GRPC_SERVER_IN_FLIGHT.labels(node=self.node, service=self.service).inc()
+            if self.telemetry:
+                metrics.GRPC_SERVER_IN_FLIGHT.labels(node=self.node, service=self.service).inc()
             failure: BaseException | None = None
             with self._start(name, context) as span:
                 token = None
@@ -172,7 +186,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     def _streaming(self, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]], name: str):  # type: ignore[no-untyped-def]
         def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             started = time.perf_counter()
-            metrics.GRPC_SERVER_IN_FLIGHT.labels(node=self.node, service=self.service).inc()
+            if self.telemetry:
+                metrics.GRPC_SERVER_IN_FLIGHT.labels(node=self.node, service=self.service).inc()
             failure: BaseException | None = None
             with self._start(name, context) as span:
                 token = None

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
+from opentelemetry import trace
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -157,6 +158,7 @@ class OutboxRelay:
         self._labels = {"node": outbox.node, "service": outbox.service}
         self._last_gauges = 0.0
         self._last_prune = 0.0
+        self._tracer = tracing.tracer(__name__)
 
     # lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -213,22 +215,30 @@ class OutboxRelay:
             if not rows:
                 return 0
             producer = self._ensure_producer()
-            futures = [
-                (
-                    row,
-                    producer.send(
-                        row.topic,
-                        key=row.key.encode(),
-                        value=row.envelope,
-                        headers=[("event_type", row.event_type.encode())],
-                    ),
+            futures = []
+            for row in rows:
+                # A PRODUCER span per record, child of the context the envelope carries;
+                # its own context goes in the Kafka headers (docs/tracing.md).
+                span = self._producer_span(row)
+                futures.append(
+                    (
+                        row,
+                        span,
+                        producer.send(
+                            row.topic,
+                            key=row.key.encode(),
+                            value=row.envelope,
+                            headers=[
+                                ("event_type", row.event_type.encode()),
+                                *tracing.kafka_headers(trace.set_span_in_context(span)),
+                            ],
+                        ),
+                    )
                 )
-                for row in rows
-            ]
             producer.flush(timeout=15)
             done: list[int] = []
             failed: list[tuple[int, str]] = []
-            for row, future in futures:
+            for row, span, future in futures:
                 try:
                     future.get(timeout=0)
                     done.append(row.id)
@@ -236,6 +246,8 @@ class OutboxRelay:
                 except Exception as exc:
                     failed.append((row.id, repr(exc)[:500]))
                     metrics.KAFKA_PRODUCE_FAILED.labels(topic=row.topic, **self._labels).inc()
+                    span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+                span.end()
             now = utcnow()
             if done:
                 session.execute(update(t).where(t.c.id.in_(done)).values(published_at=now))
@@ -248,6 +260,24 @@ class OutboxRelay:
         if failed:
             raise RuntimeError(f"{len(failed)} of {len(rows)} events not acknowledged by Kafka")
         return len(done)
+
+    def _producer_span(self, row) -> trace.Span:  # type: ignore[no-untyped-def]
+        envelope = envelope_pb2.EventEnvelope.FromString(row.envelope)
+        parent = tracing.extract(
+            {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate}
+        )
+        return self._tracer.start_span(
+            f"{row.topic} publish",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": row.topic,
+                "messaging.message.id": envelope.event_id,
+                "puhui.node": self.outbox.node,
+            },
+        )
 
     def backlog(self) -> tuple[int, float]:
         """(unpublished events, age in seconds of the oldest)."""

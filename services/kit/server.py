@@ -205,7 +205,11 @@ class ServiceHost:
         metrics.watch_database(cfg.node_id, self.app.name, self.app.db)
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=cfg.grpc_workers, thread_name_prefix=f"{self.app.name}-rpc"),
-            interceptors=[ServiceInterceptor(self.app.name, cfg.node_id, self.app.verifier)],
+            interceptors=[
+                ServiceInterceptor(
+                    self.app.name, cfg.node_id, self.app.verifier, telemetry=cfg.telemetry
+                )
+            ],
             options=[
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", 8 * 1024 * 1024),

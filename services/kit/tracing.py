@@ -1,53 +1,112 @@
 """OpenTelemetry tracing: provider set-up and W3C trace-context propagation.
 
 Context crosses gRPC in metadata (`traceparent`, `tracestate`) and Kafka in record headers
-and the event envelope. Consumer spans are children of the producing span's context
-carried in the envelope (docs/adr/0010).
+and the event envelope. The convention (docs/tracing.md): a gRPC server span is a child of
+the client span; the outbox relay's PRODUCER span is a child of the context recorded in the
+envelope (the span that wrote the event); a consumer's CONSUMER span is a child of the
+PRODUCER span (Kafka headers), falling back to the envelope's context, and links the
+envelope's context when the two differ.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, MutableMapping
+import threading
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 logger = logging.getLogger(__name__)
 _propagator = TraceContextTextMapPropagator()
 _provider: TracerProvider | None = None
+TRACE_KEYS = ("traceparent", "tracestate")
+
+
+class _Exports(SpanProcessor):
+    """The provider's one export processor: one batch processor per destination, added once
+    each and removable (several apps in one test process share the global provider)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_key: dict[str, BatchSpanProcessor] = {}
+
+    def add(self, key: str, exporter: SpanExporter) -> bool:
+        with self._lock:
+            if key in self._by_key:
+                return False
+            self._by_key[key] = BatchSpanProcessor(exporter, schedule_delay_millis=500)
+            return True
+
+    def remove(self, key: str) -> None:
+        with self._lock:
+            processor = self._by_key.pop(key, None)
+        if processor is not None:
+            processor.shutdown()
+
+    def on_start(self, span: SdkSpan, parent_context: otel_context.Context | None = None) -> None:
+        return None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        for processor in tuple(self._by_key.values()):
+            processor.on_end(span)
+
+    def shutdown(self) -> None:
+        for key in list(self._by_key):
+            self.remove(key)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return all(p.force_flush(timeout_millis) for p in tuple(self._by_key.values()))
+
+
+_exports = _Exports()
 
 
 def setup(
     service: str, node: str, otlp_endpoint: str = "", exporter: SpanExporter | None = None
 ) -> TracerProvider:
-    """Install a tracer provider once per process; spans are exported only when configured."""
+    """Install a tracer provider once per process; spans are exported only when configured
+    (an OTLP/gRPC endpoint, or an explicit exporter), each destination once."""
     global _provider
     if _provider is None:
         resource = Resource.create({"service.name": f"puhui-{service}", "puhui.node": node})
         _provider = TracerProvider(resource=resource)
+        _provider.add_span_processor(_exports)
         trace.set_tracer_provider(_provider)
     if exporter is None and otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        exporter = OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True)
-    if exporter is not None:
-        _provider.add_span_processor(BatchSpanProcessor(exporter))
+        if _exports.add(
+            f"otlp:{otlp_endpoint}", OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True)
+        ):
+            logger.info("exporting traces to %s", otlp_endpoint)
+    elif exporter is not None:
+        _exports.add(f"exporter:{id(exporter)}", exporter)
     return _provider
+
+
+def stop_export(otlp_endpoint: str = "", exporter: SpanExporter | None = None) -> None:
+    """Flush and stop exporting to a destination added by setup()."""
+    _exports.remove(f"otlp:{otlp_endpoint}" if exporter is None else f"exporter:{id(exporter)}")
+
+
+def flush(timeout_seconds: float = 5.0) -> bool:
+    return _exports.force_flush(int(timeout_seconds * 1000))
 
 
 def tracer(name: str) -> trace.Tracer:
     return trace.get_tracer(name)
 
 
-def inject() -> dict[str, str]:
-    """The current context as W3C headers."""
+def inject(ctx: otel_context.Context | None = None) -> dict[str, str]:
+    """The current context (or `ctx`) as W3C headers."""
     carrier: dict[str, str] = {}
-    _propagator.inject(carrier)
+    _propagator.inject(carrier, context=ctx)
     return carrier
 
 
@@ -55,12 +114,55 @@ def extract(carrier: Mapping[str, str]) -> otel_context.Context:
     return _propagator.extract(carrier)
 
 
-def extract_grpc_metadata(metadata: Iterable[tuple[str, str | bytes]] | None) -> otel_context.Context:
+def grpc_metadata(ctx: otel_context.Context | None = None) -> list[tuple[str, str]]:
+    """The current context as gRPC metadata pairs."""
+    return list(inject(ctx).items())
+
+
+def extract_grpc_metadata(
+    metadata: Iterable[tuple[str, str | bytes]] | None,
+) -> otel_context.Context:
     carrier: MutableMapping[str, str] = {}
     for key, value in metadata or ():
-        if key in ("traceparent", "tracestate"):
+        if key in TRACE_KEYS:
             carrier[key] = value.decode() if isinstance(value, bytes) else value
     return extract(carrier)
+
+
+def kafka_headers(ctx: otel_context.Context | None = None) -> list[tuple[str, bytes]]:
+    """The current context (or `ctx`) as Kafka record headers."""
+    return [(k, v.encode()) for k, v in inject(ctx).items()]
+
+
+def extract_kafka_headers(
+    headers: Sequence[tuple[str, bytes | None]] | None,
+) -> otel_context.Context:
+    carrier: dict[str, str] = {}
+    for key, value in headers or ():
+        if key in TRACE_KEYS and value is not None:
+            carrier[key] = value.decode(errors="replace")
+    return extract(carrier)
+
+
+def span_context_of(ctx: otel_context.Context) -> trace.SpanContext:
+    return trace.get_current_span(ctx).get_span_context()
+
+
+def consumer_parent(
+    headers: Sequence[tuple[str, bytes | None]] | None, traceparent: str, tracestate: str = ""
+) -> tuple[otel_context.Context, list[trace.Link]]:
+    """Parent context and links of a CONSUMER span for one record (docs/tracing.md):
+    child of the producer's span (Kafka headers) when present, else of the context in the
+    envelope; a link to the envelope's context when it is not the parent."""
+    from_envelope = extract({"traceparent": traceparent, "tracestate": tracestate})
+    from_headers = extract_kafka_headers(headers)
+    envelope_span = span_context_of(from_envelope)
+    if span_context_of(from_headers).is_valid:
+        links = []
+        if envelope_span.is_valid and envelope_span != span_context_of(from_headers):
+            links.append(trace.Link(envelope_span, {"puhui.link": "event.recorded"}))
+        return from_headers, links
+    return from_envelope, []
 
 
 def current_trace_id() -> str:
