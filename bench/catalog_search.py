@@ -41,6 +41,8 @@ NODE = "000000"
 INSTITUTIONS = 10_000
 ITEMS = 100_000
 SERVICE = "/puhui.catalog.v1.CatalogService/"
+NATIONAL_DESIGNATIONS = (pb.INSTITUTION_TIER_TISC, pb.INSTITUTION_TIER_UNIVERSITY_CENTRE)
+APPROVED = pb.INSTITUTION_STATUS_APPROVED
 
 CITIES = ["440300", "320500", "330100", "510100", "420100", "370200", "610100", "350200"]
 COUNTIES = ["440305", "320505", "330106", "510107", "420106", "370212", "610113", "350203"]
@@ -83,9 +85,9 @@ def institution_requests() -> list[bytes]:
             q(query="深圳"),
             q(query="支持中心", region_code=city),
             q(query="知识产权服务网点"),
-            q(tiers=[pb.INSTITUTION_TIER_TISC, pb.INSTITUTION_TIER_UNIVERSITY_CENTRE], region_code=city),
+            q(tiers=[NATIONAL_DESIGNATIONS[0], NATIONAL_DESIGNATIONS[1]], region_code=city),
             q(ipc_prefix=["G06F", "H04L", "A61K", "C12N"][n % 4], region_code=city),
-            q(statuses=[pb.INSTITUTION_STATUS_APPROVED], tiers=[pb.INSTITUTION_TIER_PREFECTURE_CENTRE]),
+            q(statuses=[APPROVED], tiers=[pb.INSTITUTION_TIER_PREFECTURE_CENTRE]),
         ]  # fmt: skip
     for r in reqs:
         r.page_size = 20

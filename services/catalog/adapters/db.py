@@ -9,6 +9,7 @@ included: the databases run with a UTF-8 ctype); shorter queries scan.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -231,6 +232,7 @@ def mask(values: Sequence[int]) -> int:
     return out
 
 
+@functools.cache
 def unmask(value: int) -> tuple[int, ...]:
     return tuple(n for n in range(1, 31) if value & (1 << n))
 
@@ -384,12 +386,19 @@ def _ipc_ids(prefix: str) -> Any:
         parents.append(prefix[:3])
     parents.append(prefix[:1])
     return select(p.c.institution_id).where(
-        or_(p.c.ipc.like(_like_escape(prefix) + "%", escape="\\"), p.c.ipc.in_(parents))
+        or_(p.c.ipc.like(_pattern(_like_escape(prefix) + "%"), escape="\\"), p.c.ipc.in_(parents))
     )
 
 
 def _text_condition(column: Any, text: str) -> ColumnElement[bool]:
-    return column.like(f"%{_like_escape(text)}%", escape="\\")
+    return column.like(_pattern(f"%{_like_escape(text)}%"), escape="\\")
+
+
+def _pattern(value: str) -> Any:
+    """A LIKE pattern rendered into the statement, not bound: PostgreSQL then plans each
+    query for its pattern. A generic plan (psycopg prepares repeated statements) cannot know
+    that a two-character pattern yields no trigrams and would walk the whole trigram index."""
+    return literal(value, literal_execute=True)
 
 
 def _keyset(name_col: Any, id_col: Any, after: str) -> ColumnElement[bool]:
@@ -492,6 +501,15 @@ class SqlInstitutionRepository:
         return [_row_to_institution(r) for r in self.session.execute(rows_q)], total
 
 
+def _level(region_code: str, tier: int) -> int:
+    """0 county, 1 city, 2 province, 3 national (domain.nearness for serving institutions)."""
+    if tier == Tier.NATIONAL:
+        return 3
+    if region_code.endswith("0000"):
+        return 2
+    return 1 if region_code.endswith("00") else 0
+
+
 class SqlServiceItemRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -590,14 +608,25 @@ class SqlServiceItemRepository:
                 )
             ).scalars()
         )
-        nearby_ids = set(
-            self.session.execute(
-                select(t.c.institution_id).where(approved, t.c.region_code.like(city_prefix + "%"))
-            ).scalars()
-        )
-        if not serving_ids and not nearby_ids:
+        facts = self.session.execute(
+            select(t.c.institution_id, t.c.region_code, t.c.tier, t.c.monthly_capacity).where(
+                approved,
+                or_(
+                    t.c.institution_id.in_(sorted(serving_ids)),
+                    t.c.region_code.like(_pattern(city_prefix + "%")),
+                ),
+            )
+        ).all()
+        if not facts:
             return []
-        serving = s.c.institution_id.in_(sorted(serving_ids))
+        # The domain's order (gaps, then nearness) as far as the institution decides it;
+        # eligibility is added per item below.
+        rank = {
+            f.institution_id: 100
+            * ((f.institution_id not in serving_ids) + (f.monthly_capacity <= 0))
+            + _level(f.region_code, f.tier)
+            for f in facts
+        }
         enterprise = profile.innovator_type == InnovatorType.ENTERPRISE
         bit_type = 1 << profile.innovator_type if profile.innovator_type else 0
         bit_size = 1 << profile.enterprise_size if enterprise and profile.enterprise_size else 0
@@ -611,51 +640,29 @@ class SqlServiceItemRepository:
             ),
             or_(s.c.stages_mask == 0, s.c.stages_mask.op("&")(bit_stage) != 0),
         )
-        level = case(
-            (t.c.tier == int(Tier.NATIONAL), 3),
-            (t.c.region_code.like("%0000"), 2),
-            (t.c.region_code.like("%00"), 1),
-            else_=0,
-        )
+        # Step 2: their current items in the wanted categories, best first.
         q = (
-            select(s, *[c.label(f"i_{c.name}") for c in t.c])
-            .select_from(s.join(t, t.c.institution_id == s.c.institution_id))
+            select(s)
             .where(
                 s.c.is_current,
                 s.c.category.in_(categories),
                 s.c.inst_status == int(Status.APPROVED),
-                s.c.institution_id.in_(sorted(serving_ids | nearby_ids)),
+                s.c.institution_id.in_(sorted(rank)),
             )
             .order_by(
-                case((serving, 0), else_=1),
-                case((eligible, 0), else_=1),
-                case((t.c.monthly_capacity > 0, 0), else_=1),
-                level,
+                case(rank, value=s.c.institution_id, else_=1000) + case((eligible, 0), else_=100),
                 s.c.item_id,
             )
             .limit(limit)
         )
-        out: list[tuple[ServiceItem, Institution]] = []
-        cache: dict[str, Institution] = {}
-        for row in self.session.execute(q):
-            m = row._mapping
-            iid = m["i_institution_id"]
-            inst = cache.get(iid)
-            if inst is None:
-                inst = _row_to_institution(_Prefixed(m))
-                cache[iid] = inst
-            out.append((_row_to_item(row), inst))
-        return out
-
-
-class _Prefixed:
-    """Attribute access to the `i_`-labelled institution columns of a joined row."""
-
-    def __init__(self, mapping: Any) -> None:
-        self._m = mapping
-
-    def __getattr__(self, name: str) -> Any:
-        return self._m[f"i_{name}"]
+        items = [_row_to_item(row) for row in self.session.execute(q)]
+        # Step 3: the institutions of those items.
+        wanted = sorted({i.institution_id for i in items})
+        institutions = {
+            row.institution_id: _row_to_institution(row)
+            for row in self.session.execute(select(t).where(t.c.institution_id.in_(wanted)))
+        }
+        return [(i, institutions[i.institution_id]) for i in items]
 
 
 __all__ = [
