@@ -1,8 +1,10 @@
 """One JSON-lines log format for every Puhui process.
 
 Each line: time, level, logger, message, node, service, trace_id, span_id (from the current
-OpenTelemetry span) and any `extra=` fields. Values under secret-looking keys are replaced
-by "[redacted]": passwords, tokens, secrets and ID numbers never reach a log line.
+OpenTelemetry span, when there is one) and any `extra=` fields. Values under secret-looking
+keys are replaced by "[redacted]", and messages, string values and tracebacks are scrubbed
+of bearer tokens, JWTs, resident ID numbers, `password=…`-style pairs and URL passwords:
+secrets and ID numbers never reach a log line.
 """
 
 from __future__ import annotations
@@ -19,7 +21,34 @@ from opentelemetry import trace
 SECRET_KEY_RE = re.compile(
     r"(password|passwd|secret|token|authorization|id_number|credential|private|api_key)", re.I
 )
+# Secrets that slip into message text or exception messages: bearer tokens, JWTs, resident
+# ID numbers (GB 11643: 17 digits + check digit), key=value pairs with a secret-looking key,
+# and passwords in URLs.
+_SCRUB = [
+    (re.compile(r"(?i)\bbearer\s+[\w.~+/=-]+"), "Bearer [redacted]"),
+    (re.compile(r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"), "[redacted jwt]"),
+    (
+        re.compile(
+            r"(?<![\d])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[\dXx](?![\d])"
+        ),
+        "[redacted id]",
+    ),
+    (
+        re.compile(
+            r"(?i)\b((?:password|passwd|secret|token|api_key|id_number)[\w-]*)(\s*[=:]\s*)([^\s,;&'\"]+)"
+        ),
+        r"\1\2[redacted]",
+    ),
+    (re.compile(r"(\w+://[^:/@\s]+:)[^@\s]+@"), r"\1[redacted]@"),
+]
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def scrub(text: str) -> str:
+    """`text` with tokens, JWTs, ID numbers, secret key=value pairs and URL passwords removed."""
+    for pattern, replacement in _SCRUB:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def redact(value: Any, key: str = "") -> Any:
@@ -29,6 +58,8 @@ def redact(value: Any, key: str = "") -> Any:
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
+    if isinstance(value, str):
+        return scrub(value)
     return value
 
 
@@ -43,7 +74,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": scrub(record.getMessage()),
             "node": self.node,
             "service": self.service,
         }
@@ -55,7 +86,7 @@ class JsonFormatter(logging.Formatter):
             if key not in _STANDARD and not key.startswith("_"):
                 line[key] = redact(value, key)
         if record.exc_info:
-            line["exc_info"] = self.formatException(record.exc_info)
+            line["exc_info"] = scrub(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
