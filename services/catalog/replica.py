@@ -24,17 +24,15 @@ class CatalogReplica:
 
     def apply(self, envelope: envelope_pb2.EventEnvelope) -> bool:
         """Apply one catalog event; False if it is not one."""
-        if envelope.payload.Is(events_pb2.InstitutionChanged.DESCRIPTOR):
-            changed = events_pb2.InstitutionChanged()
-            envelope.payload.Unpack(changed)
+        changed = events_pb2.InstitutionChanged()
+        if envelope.payload.Unpack(changed):
             inst = changed.institution
             known = self.institutions.get(inst.institution_id)
             if known is None or known.revision < inst.revision:
                 self.institutions[inst.institution_id] = inst
             return True
-        if envelope.payload.Is(events_pb2.ServiceItemChanged.DESCRIPTOR):
-            item_changed = events_pb2.ServiceItemChanged()
-            envelope.payload.Unpack(item_changed)
+        item_changed = events_pb2.ServiceItemChanged()
+        if envelope.payload.Unpack(item_changed):
             item = item_changed.item
             self.items[(item.item_id, item.version)] = item
             return True

@@ -148,6 +148,7 @@ def generate(
     for n, tier in enumerate(plan, start=1):
         province = provinces[(n - 1) % len(provinces)] if node == d.HUB else provinces[0]
         cities = _cities(province)
+        area: tuple[str, ...]
         if tier == d.Tier.NATIONAL:
             region, area = "110000", ()
         elif tier == d.Tier.PROVINCIAL_BACKBONE:

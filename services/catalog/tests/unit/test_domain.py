@@ -234,3 +234,30 @@ def test_item_validation(kw, fields):
 )
 def test_region_filter(code, prefix, covering):
     assert d.region_filter(code) == d.RegionFilter(code, prefix, covering)
+
+
+def _inst(region: str, area: tuple[str, ...] = ()) -> d.Institution:
+    return d.Institution(
+        "440000-000001", "440000", "x", d.Tier.PREFECTURE_CENTRE, region, service_area=area
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "area", "found_by", "not_found_by"),
+    [
+        # Located in a county: found by the county, its city and its province.
+        ("440305", (), {"440305", "440300", "440000"}, {"440304", "440100"}),
+        # A city centre serving its city: found by every county under the city.
+        ("440300", ("440300",), {"440300", "440305", "440304", "440000"}, {"440100", "440103"}),
+        # Province-wide service area: found by any county of the province.
+        ("440100", ("440000",), {"440103", "441900", "445102"}, {"320100"}),
+        # Serving one county of another city: found by that county and its city, not its siblings.
+        ("440305", ("440604",), {"440604", "440600"}, {"440605"}),
+        # Municipality: districts hang directly under the province.
+        ("110105", (), {"110105", "110000"}, {"110101"}),
+    ],
+)
+def test_search_regions(region, area, found_by, not_found_by):
+    regions = d.search_regions(_inst(region, area))
+    assert found_by <= regions
+    assert not (not_found_by & regions)
