@@ -689,8 +689,16 @@ class Feedback:
         text = new.text.strip()
         if v.require(text, "text"):
             v.check(len(text) <= MAX_REPORT_TEXT, "text", f"at most {MAX_REPORT_TEXT} characters")
+        v.check(len(new.point_id.strip()) <= MAX_ID, "point_id", f"at most {MAX_ID} characters")
         v.raise_if_any()
-        return replace(new, region_code=region, text=text)
+        return replace(new, region_code=region, text=text, point_id=new.point_id.strip())
+
+    def require_report_reader(self, principal: Principal) -> None:
+        """Report texts may identify people: only this node's admins read them."""
+        if principal.is_anonymous:
+            raise Unauthenticated("sign in first")
+        if not admin_of(principal, self.node):
+            raise PermissionDenied(f"requires province_admin of {self.node} or national_admin")
 
     def submit_report(
         self,
@@ -732,14 +740,16 @@ class Feedback:
             text=new.text,
             group_id=best.group_id,
             received_at=now,
+            point_id=new.point_id,
         )
         repo.add_report(report)
         sink.report_submitted(report)
         return report, joined
 
     def demand_without_supply(
-        self, repo: FeedbackRepository, region_code: str
+        self, repo: FeedbackRepository, principal: Principal, region_code: str
     ) -> list[UnmetDemand]:
+        self.require_report_reader(principal)
         v = Violations()
         if region_code:
             v.check(
@@ -939,6 +949,7 @@ class NewReport:
     category: str
     region_code: str
     text: str
+    point_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -951,6 +962,7 @@ class Report:
     text: str
     group_id: str
     received_at: datetime
+    point_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 
 from puhui.feedback import metrics
 from puhui.feedback.adapters.bursts import InProcessBurstCounter, RedisBurstCounter
@@ -60,6 +61,8 @@ class FeedbackApp(server.ServiceApp):
         self.servicer = FeedbackServicer(
             self.feedback, self.db, self.outbox, self.bursts, config.node_id
         )
+        # The day (China time) the deadline job checks against; tests may move it.
+        self.today: Callable[[], date] = lambda: china_date(utcnow())
         self._stop_jobs = threading.Event()
         self._breach_job: threading.Thread | None = None
 
@@ -73,6 +76,8 @@ class FeedbackApp(server.ServiceApp):
 
     # -- consumers --------------------------------------------------------------------------
     def consumers(self) -> Sequence[EventConsumer]:
+        feedback_src: dict[str, Any]
+        catalog_src: dict[str, Any]
         if self.config.is_hub:  # the hub folds every node's events into national figures
             feedback_src = {"pattern": kafka.topic_pattern("feedback")}
             catalog_src = {"pattern": kafka.topic_pattern("catalog")}
@@ -121,7 +126,7 @@ class FeedbackApp(server.ServiceApp):
 
     def check_deadlines(self, today: date | None = None) -> list[Ticket]:
         """Emit TicketDeadlineBreached for every ticket past its due date (China time)."""
-        day = today or china_date(utcnow())
+        day = today or self.today()
         found: list[Ticket] = []
         while True:
             with self.db.transaction() as session:

@@ -31,6 +31,11 @@ def _when(ts: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
     return ts.ToDatetime(tzinfo=domain.CHINA).astimezone(domain.CHINA) if present else None
 
 
+def _e(value: int) -> Any:
+    """A domain IntEnum as the proto enum it mirrors (same numbers)."""
+    return int(value)
+
+
 def case_to_proto(c: domain.ServiceCase) -> feedback_pb2.ServiceCase:
     msg = feedback_pb2.ServiceCase(
         case_id=c.case_id,
@@ -38,7 +43,7 @@ def case_to_proto(c: domain.ServiceCase) -> feedback_pb2.ServiceCase:
         service_item_id=c.service_item_id,
         person_id=c.person_id,
         node_id=c.node_id,
-        rated_stages=[int(s) for s in c.rated_stages],
+        rated_stages=[_e(s) for s in c.rated_stages],
         completed=c.completed,
         recorded_at=_ts(c.recorded_at),
     )
@@ -53,11 +58,11 @@ def rating_to_proto(r: domain.Rating) -> feedback_pb2.Rating:
     return feedback_pb2.Rating(
         rating_id=r.rating_id,
         case_id=r.case_id,
-        stage=int(r.stage),
-        channel=int(r.channel),
-        level=int(r.level),
+        stage=_e(r.stage),
+        channel=_e(r.channel),
+        level=_e(r.level),
         indicators=[
-            feedback_pb2.IndicatorScore(indicator=name, level=int(level))
+            feedback_pb2.IndicatorScore(indicator=name, level=_e(level))
             for name, level in r.indicators
         ],
         comment=r.comment,
@@ -81,13 +86,13 @@ def ticket_to_proto(t: domain.Ticket) -> feedback_pb2.RectificationTicket:
         rating_id=t.rating_id,
         institution_id=t.institution_id,
         node_id=t.node_id,
-        state=int(t.state),
+        state=_e(t.state),
         opened_at=_ts(t.opened_at),
         due_date=t.due_date.isoformat(),
         breached=t.breached,
         history=[
             feedback_pb2.TicketTransition(
-                to=int(h.to_state),
+                to=_e(h.to_state),
                 stamp=common_pb2.ActorStamp(actor=h.actor, time=_ts(h.at)),
                 note=h.note,
                 **{"from": int(h.from_state) if h.from_state is not None else 0},
@@ -106,7 +111,7 @@ def appeal_to_proto(a: domain.Appeal) -> feedback_pb2.Appeal:
         rating_id=a.rating_id,
         grounds=a.grounds,
         statement=a.statement,
-        decision=int(a.decision),
+        decision=_e(a.decision),
         filed=common_pb2.ActorStamp(actor=a.filed_by, time=_ts(a.filed_at)),
     )
     if a.decided_at is not None:
@@ -117,13 +122,14 @@ def appeal_to_proto(a: domain.Appeal) -> feedback_pb2.Appeal:
 def report_to_proto(r: domain.Report) -> feedback_pb2.Report:
     return feedback_pb2.Report(
         report_id=r.report_id,
-        kind=int(r.kind),
-        source=int(r.source),
+        kind=_e(r.kind),
+        source=_e(r.source),
         category=r.category,
         region_code=r.region_code,
         text=r.text,
         group_id=r.group_id,
         received_at=_ts(r.received_at),
+        point_id=r.point_id,
     )
 
 
@@ -463,6 +469,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
                 category=request.category,
                 region_code=request.region_code,
                 text=request.text,
+                point_id=request.point_id,
             )
         )
         with self.db.transaction() as session:
@@ -477,6 +484,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def ListReportGroups(
         self, request: feedback_pb2.ListReportGroupsRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.ListReportGroupsResponse:
+        self.feedback.require_report_reader(current_principal())
         v = Violations()
         if request.kind:
             v.check(request.kind in domain.ReportKind.__members__.values(), "kind", "unknown kind")
@@ -505,7 +513,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
                     size=g.size,
                     category=g.category,
                     region_code=g.region_code,
-                    kind=int(g.kind),
+                    kind=_e(g.kind),
                 )
                 for g in groups
             ],
@@ -517,7 +525,9 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         self, request: feedback_pb2.GetDemandWithoutSupplyRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.GetDemandWithoutSupplyResponse:
         with self.db.read() as session:
-            unmet = self.feedback.demand_without_supply(SqlRepository(session), request.region_code)
+            unmet = self.feedback.demand_without_supply(
+                SqlRepository(session), current_principal(), request.region_code
+            )
         return feedback_pb2.GetDemandWithoutSupplyResponse(
             unmet=[
                 feedback_pb2.UnmetDemand(

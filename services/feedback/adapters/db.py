@@ -145,6 +145,7 @@ reports = Table(
     Column("text", Text, nullable=False),
     Column("group_id", String(40), nullable=False, index=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("point_id", String(64), nullable=False, server_default=""),
 )
 
 report_groups = Table(
@@ -415,6 +416,7 @@ class SqlRepository:
                 text=r.text,
                 group_id=r.group_id,
                 received_at=r.received_at,
+                point_id=r.point_id,
             )
         )
 

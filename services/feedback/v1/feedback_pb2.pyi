@@ -391,7 +391,7 @@ class DecideAppealRequest(_message.Message):
     def __init__(self, appeal_id: _Optional[str] = ..., decision: _Optional[_Union[AppealDecision, str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Report(_message.Message):
-    __slots__ = ("report_id", "kind", "source", "category", "region_code", "text", "group_id", "received_at")
+    __slots__ = ("report_id", "kind", "source", "category", "region_code", "text", "group_id", "received_at", "point_id")
     REPORT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -400,6 +400,7 @@ class Report(_message.Message):
     TEXT_FIELD_NUMBER: _ClassVar[int]
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    POINT_ID_FIELD_NUMBER: _ClassVar[int]
     report_id: str
     kind: ReportKind
     source: CollectionPoint
@@ -408,21 +409,24 @@ class Report(_message.Message):
     text: str
     group_id: str
     received_at: _timestamp_pb2.Timestamp
-    def __init__(self, report_id: _Optional[str] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., source: _Optional[_Union[CollectionPoint, str]] = ..., category: _Optional[str] = ..., region_code: _Optional[str] = ..., text: _Optional[str] = ..., group_id: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    point_id: str
+    def __init__(self, report_id: _Optional[str] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., source: _Optional[_Union[CollectionPoint, str]] = ..., category: _Optional[str] = ..., region_code: _Optional[str] = ..., text: _Optional[str] = ..., group_id: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., point_id: _Optional[str] = ...) -> None: ...
 
 class SubmitReportRequest(_message.Message):
-    __slots__ = ("kind", "source", "category", "region_code", "text")
+    __slots__ = ("kind", "source", "category", "region_code", "text", "point_id")
     KIND_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
+    POINT_ID_FIELD_NUMBER: _ClassVar[int]
     kind: ReportKind
     source: CollectionPoint
     category: str
     region_code: str
     text: str
-    def __init__(self, kind: _Optional[_Union[ReportKind, str]] = ..., source: _Optional[_Union[CollectionPoint, str]] = ..., category: _Optional[str] = ..., region_code: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+    point_id: str
+    def __init__(self, kind: _Optional[_Union[ReportKind, str]] = ..., source: _Optional[_Union[CollectionPoint, str]] = ..., category: _Optional[str] = ..., region_code: _Optional[str] = ..., text: _Optional[str] = ..., point_id: _Optional[str] = ...) -> None: ...
 
 class ReportGroup(_message.Message):
     __slots__ = ("group_id", "representative_text", "size", "category", "region_code", "kind")

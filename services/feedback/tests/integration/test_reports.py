@@ -12,7 +12,7 @@ from google.protobuf import any_pb2
 from puhui.catalog.v1 import catalog_pb2, events_pb2
 from puhui.events.v1 import envelope_pb2
 from puhui.feedback.tests.integration.conftest import eventually
-from puhui.feedback.tests.support import NODE, violations
+from puhui.feedback.tests.support import NODE, bearer, violations
 from puhui.feedback.v1 import feedback_pb2 as fb
 from puhui.kit import kafka
 from puhui.kit.ids import new_id
@@ -46,7 +46,7 @@ def publish_catalog(bootstrap: str, *payloads) -> None:
 
 def unmet(stub, region: str) -> set[tuple[str, str, int]]:
     response = stub.GetDemandWithoutSupply(
-        fb.GetDemandWithoutSupplyRequest(region_code=region), timeout=10
+        fb.GetDemandWithoutSupplyRequest(region_code=region), metadata=bearer("admin"), timeout=10
     )
     return {(u.category, u.region_code, u.need_count) for u in response.unmet}
 
@@ -69,6 +69,7 @@ def test_reports_are_grouped_and_demand_meets_catalog_supply(module_app, kafka_b
                 category="IC_LAYOUT_CONSULTATION",
                 region_code=region,
                 text=text,
+                point_id="hotline-12345",
             ),
             timeout=10,
         )
@@ -78,10 +79,13 @@ def test_reports_are_grouped_and_demand_meets_catalog_supply(module_app, kafka_b
             strict=True,
         )
     ]
+    assert reports[0].point_id == "hotline-12345"
     assert reports[0].group_id == reports[1].group_id
     assert reports[2].group_id != reports[0].group_id
     groups = stub.ListReportGroups(
-        fb.ListReportGroupsRequest(kind=fb.REPORT_KIND_NEED, region_code=region), timeout=10
+        fb.ListReportGroupsRequest(kind=fb.REPORT_KIND_NEED, region_code=region),
+        metadata=bearer("admin"),
+        timeout=10,
     )
     sizes = {g.group_id: g.size for g in groups.groups}
     assert sizes[reports[0].group_id] == 2
@@ -141,3 +145,14 @@ def test_bad_report_names_fields(module_app):
         )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(violations(info.value)) == {"kind", "source", "category", "region_code", "text"}
+
+
+def test_report_texts_are_for_admins(module_app):
+    _, stub = module_app
+    request = fb.ListReportGroupsRequest(kind=fb.REPORT_KIND_COMPLAINT)
+    with pytest.raises(grpc.RpcError) as info:
+        stub.ListReportGroups(request, timeout=10)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as info:
+        stub.ListReportGroups(request, metadata=bearer("staff"), timeout=10)
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED

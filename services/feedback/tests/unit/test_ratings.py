@@ -321,13 +321,17 @@ def test_demand_without_supply(world):
     # A Guangzhou institution offers training; nobody offers patent search in Shenzhen.
     repo.supply["TRAINING"] = [domain.Supplier("440100")]
     repo.supply["PATENT_SEARCH"] = [domain.Supplier("440100")]
-    unmet = feedback.demand_without_supply(repo, "")
+    with pytest.raises(Unauthenticated):
+        feedback.demand_without_supply(repo, ANONYMOUS, "")
+    with pytest.raises(PermissionDenied):
+        feedback.demand_without_supply(repo, staff(), "")
+    unmet = feedback.demand_without_supply(repo, province_admin(), "")
     assert [(u.category, u.region_code, u.need_count) for u in unmet] == [
         ("PATENT_SEARCH", "440300", 2)
     ]
     # A province-level institution serves every city of the province.
     repo.supply["PATENT_SEARCH"].append(domain.Supplier("440000"))
-    assert feedback.demand_without_supply(repo, "440000") == []
+    assert feedback.demand_without_supply(repo, province_admin(), "440000") == []
 
 
 def test_index_rates_and_scopes():
