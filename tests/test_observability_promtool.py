@@ -108,3 +108,27 @@ def test_local_targets_are_the_ports_puhui_run_uses():
     found = {t["labels"]["service"]: t["targets"] for t in targets}
     assert all(t["labels"]["node"] == "440000" for t in targets)
     assert found == {s: [f"127.0.0.1:{cli.ports('440000', s)[1]}"] for s in cli.SERVICES}
+
+
+def test_dashboard_queries_are_valid_promql(promtool, tmp_path):
+    """Each dashboard expression (Grafana variables substituted) parses as PromQL: promtool
+    checks them as recording rules."""
+    import json
+    import re
+
+    exprs = []
+    for path in sorted((ROOT / "deploy" / "grafana").glob("*.json")):
+        for panel in json.loads(path.read_text())["panels"]:
+            exprs += [t["expr"] for t in panel.get("targets", [])]
+    assert exprs
+    rules = [
+        {
+            "record": f"dashboard:check:{i}",
+            "expr": re.sub(r"\$\w+", "x", e.replace("$__rate_interval", "5m")),
+        }
+        for i, e in enumerate(exprs)
+    ]
+    path = tmp_path / "dashboards.rules.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    result = run([promtool, "check", "rules", str(path)])
+    assert result.returncode == 0, result.stdout + result.stderr

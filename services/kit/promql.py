@@ -36,3 +36,26 @@ def series_in(expr: str) -> set[str]:
             continue
         names.add(name)
     return names
+
+
+_SELECTOR = re.compile(r"(?<![\w$.])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^{}]*)\}")
+_MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
+
+
+def selectors(expr: str) -> list[tuple[str, set[str]]]:
+    """(series name, label names it matches on) for each `name{...}` selector in `expr`."""
+    text = _STRINGS.sub('""', expr)
+    found = []
+    for match in _SELECTOR.finditer(text):
+        found.append((match.group(1), set(_MATCHER.findall(match.group(2)))))
+    return found
+
+
+def label_values_query(definition: str) -> str:
+    """The series expression inside a Grafana `label_values(expr, label)` definition."""
+    inner = definition.strip()
+    if inner.startswith("label_values(") and inner.endswith(")"):
+        inner = inner[len("label_values(") : -1]
+        expr, _, _label = inner.rpartition(",")
+        return expr.strip() or _label.strip()
+    return definition
