@@ -232,6 +232,7 @@ def main() -> None:
     count = 5_000 if args.quick else args.tokens
     cores = os.cpu_count() or 1
     redis_url = infra("PUHUI_REDIS_URL")
+    load_before = os.getloadavg()[0]
 
     verification = bench_verification(count, redis_url, rounds=3 if args.quick else 5)
 
@@ -311,6 +312,10 @@ def main() -> None:
                 "120 refresh-token requests/s per vCPU"
             ),
             "vcpus": cores,
+            "load_average_1m": {
+                "before": round(load_before, 1),
+                "after": round(os.getloadavg()[0], 1),
+            },
             "concurrency": args.concurrency,
             "duration_s": duration,
             "script": str(Path(__file__).name),
