@@ -51,7 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from puhui.kit.auth import Principal, current_principal
 from puhui.kit.config import HUB_NODE_ID
-from puhui.kit.errors import PermissionDenied, Unauthenticated
+from puhui.kit.errors import PermissionDenied, Unauthenticated, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +273,10 @@ class RedisRevocationStore:
     def is_revoked(self, jti: str) -> bool:
         now = self._clock()
         if self._refresh <= 0:
-            score = self._client.zscore(self._key, jti)
+            try:
+                score = self._client.zscore(self._key, jti)
+            except Exception as exc:  # fail closed: no snapshot to fall back on
+                raise Unavailable("token revocation list is unavailable") from exc
             return score is not None and float(score) >= now
         if now - self._loaded_at >= self._refresh:
             self._reload(now)
