@@ -873,7 +873,7 @@ class Catalog:
     """Use cases. A unit of work supplies the repositories and the event sink of one transaction."""
 
     node: str
-    match_candidates: int = 120
+    match_candidates: int = 60
 
     # -- institutions ---------------------------------------------------------------------
     def validate_new(self, new: NewInstitution) -> NewInstitution:

@@ -26,7 +26,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    case,
     delete,
     exists,
     func,
@@ -631,31 +630,39 @@ class SqlServiceItemRepository:
         bit_type = 1 << profile.innovator_type if profile.innovator_type else 0
         bit_size = 1 << profile.enterprise_size if enterprise and profile.enterprise_size else 0
         bit_stage = 1 << profile.stage if profile.stage else 0
-        eligible = and_(
-            or_(s.c.types_mask == 0, s.c.types_mask.op("&")(bit_type) != 0),
-            or_(
-                literal(not enterprise),
-                s.c.sizes_mask == 0,
-                s.c.sizes_mask.op("&")(bit_size) != 0,
-            ),
-            or_(s.c.stages_mask == 0, s.c.stages_mask.op("&")(bit_stage) != 0),
-        )
-        # Step 2: their current items in the wanted categories, best first.
-        q = (
-            select(s)
-            .where(
+
+        def eligible(types: int, sizes: int, stages: int) -> bool:
+            return (
+                (not types or bool(types & bit_type))
+                and (not enterprise or not sizes or bool(sizes & bit_size))
+                and (not stages or bool(stages & bit_stage))
+            )
+
+        # Step 2: their current items in the wanted categories (narrow rows), best first.
+        narrow = self.session.execute(
+            select(
+                s.c.item_id, s.c.institution_id, s.c.types_mask, s.c.sizes_mask, s.c.stages_mask
+            ).where(
                 s.c.is_current,
                 s.c.category.in_(categories),
                 s.c.inst_status == int(Status.APPROVED),
                 s.c.institution_id.in_(sorted(rank)),
             )
-            .order_by(
-                case(rank, value=s.c.institution_id, else_=1000) + case((eligible, 0), else_=100),
-                s.c.item_id,
-            )
-            .limit(limit)
+        ).all()
+        best = sorted(
+            narrow,
+            key=lambda n: (
+                rank[n.institution_id] + (0 if eligible(n[2], n[3], n[4]) else 100),
+                n.item_id,
+            ),
+        )[:limit]
+        if not best:
+            return []
+        order = {n.item_id: i for i, n in enumerate(best)}
+        q = select(s).where(s.c.is_current, s.c.item_id.in_(sorted(order)))
+        items = sorted(
+            (_row_to_item(row) for row in self.session.execute(q)), key=lambda i: order[i.item_id]
         )
-        items = [_row_to_item(row) for row in self.session.execute(q)]
         # Step 3: the institutions of those items.
         wanted = sorted({i.institution_id for i in items})
         institutions = {
