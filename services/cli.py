@@ -13,14 +13,16 @@
     puhui node join / status                           Federation membership of a node.
     puhui serve SERVICE         Run one service in this process (same as python -m puhui.SERVICE).
     puhui migrate SERVICE       Apply the service's database migrations (PUHUI_DATABASE_URL).
-    puhui status [--node N]     Health of the services `puhui run` started.
+    puhui status [--node N] [--json]
+        A node for its operator: each service's health, version, dependencies, RPCs and
+        errors, outbox backlog, consumer lag, replication lag, mirror completeness (from the
+        services' health and /metrics; puhui.kit.nodestatus).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import signal
 import subprocess
@@ -144,12 +146,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    report = {}
-    for service in SERVICES:
-        address = f"127.0.0.1:{ports(args.node, service)[0]}"
-        report[service] = {"address": address, "health": health(address)}
-    print(json.dumps({"node": args.node, "services": report}, indent=2))
-    return 0 if all(r["health"] == "SERVING" for r in report.values()) else 1
+    """One node for its operator: health, version, dependencies, RPCs, outbox, consumer and
+    replication lag, mirror completeness — from each service's health and /metrics."""
+    from puhui.kit import nodestatus
+
+    try:
+        overrides = nodestatus.parse_overrides(args.target or [])
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    targets = nodestatus.targets_for(args.node, SERVICES, ports, args.host, overrides)
+    statuses = nodestatus.collect(targets, args.node)
+    text = nodestatus.as_json if args.json else nodestatus.as_text
+    print(text(args.node, statuses))
+    return 0 if all(s.ok for s in statuses) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,8 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="apply a service's migrations")
     migrate.add_argument("service", choices=SERVICES)
     migrate.set_defaults(func=cmd_migrate)
-    status = sub.add_parser("status", help="health of a local node's services")
+    status = sub.add_parser(
+        "status",
+        help="a node's services: health, versions, lag, outbox, replication, mirrors",
+    )
     status.add_argument("--node", default="440000")
+    status.add_argument("--host", default="127.0.0.1", help="host of the services' default ports")
+    status.add_argument(
+        "--target", action="append", help="SERVICE=GRPC_HOST:PORT,METRICS_HOST:PORT (repeat)"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(func=cmd_status)
     from puhui.federation import client
 
