@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from puhui.identity import crypto, validation
+from puhui.identity import crypto, metrics, validation
 from puhui.identity.errors import (
     AlreadyExists,
     BadCredentials,
@@ -575,10 +575,12 @@ class Identity:
             if person is None:
                 raise Unauthenticated("refresh token is invalid or revoked")
             if record.used_at is not None:
+                metrics.REFRESHES.labels(node=self.node, outcome="reused").inc()
                 # Reuse of a rotated token: someone holds a copy. Kill the whole family.
                 self._revoke_family(repo, family, now)
                 reused = True
             else:
+                metrics.REFRESHES.labels(node=self.node, outcome="rotated").inc()
                 repo.mark_refresh_used(record.token_hash, _utc(now))
                 session = self._issue(repo, person, family, now, new_family=False)
         if reused:
@@ -658,6 +660,7 @@ class Identity:
             if repo.service_account(client_id) is not None:
                 raise AlreadyExists(f"service account {client_id!r} already exists")
             repo.add_service_account(account)
+        metrics.REGISTRATIONS.labels(node=self.node, kind="service_account").inc()
         return account, secret
 
     def issue_service_token(

@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 from sqlalchemy.orm import Session as DbSession
 
-from puhui.identity import domain
+from puhui.identity import domain, metrics
 from puhui.identity.adapters.db import sort_key
 from puhui.identity.v1 import events_pb2, identity_pb2, identity_pb2_grpc
 from puhui.kit.auth import current_principal
@@ -81,6 +81,7 @@ class OutboxEvents(domain.EventSink):
         self.outbox.record(self.session, payload, subject=subject)
 
     def person_registered(self, person: domain.Person) -> None:
+        metrics.REGISTRATIONS.labels(node=self.outbox.node, kind="person").inc()
         self._record(
             events_pb2.PersonRegistered(
                 person_id=person.person_id,
@@ -104,6 +105,7 @@ class OutboxEvents(domain.EventSink):
     def sign_in_attempted(
         self, person_id: str, result: domain.SignInResult, client_network: str
     ) -> None:
+        metrics.SIGN_INS.labels(node=self.outbox.node, result=result.name.lower()).inc()
         self._record(
             events_pb2.SignInAttempted(
                 person_id=person_id, result=_enum(result), client_network=client_network
@@ -132,6 +134,7 @@ class OutboxEvents(domain.EventSink):
         )
 
     def key_set_changed(self, issuer: str, jwks: dict[str, Any], change: str, kid: str) -> None:
+        metrics.KEY_CHANGES.labels(node=self.outbox.node, change=change).inc()
         self._record(
             events_pb2.KeySetChanged(
                 issuer=issuer, jwks_json=domain.jwks_json(jwks), change=change, kid=kid

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from puhui.identity.adapters.db import outbox, persons
@@ -141,10 +142,17 @@ def test_duplicate_registration_is_already_exists(identity):
     assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
 
 
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, {"node": NODE, **labels}) or 0.0
+
+
 def test_unknown_account_and_wrong_password_give_the_same_answer(identity):
     _, stub = identity
     email = unique_email()
+    registered = sample("puhui_identity_registrations_total", kind="person")
     register(stub, email=email)
+    assert sample("puhui_identity_registrations_total", kind="person") == registered + 1
+    failed = sample("puhui_identity_sign_ins_total", result="bad_credentials")
     answers = []
     for login in (unique_email(), email):
         with pytest.raises(grpc.RpcError) as info:
@@ -152,6 +160,7 @@ def test_unknown_account_and_wrong_password_give_the_same_answer(identity):
         answers.append((info.value.code(), info.value.details()))
     assert answers[0] == answers[1]
     assert answers[0][0] == grpc.StatusCode.UNAUTHENTICATED
+    assert sample("puhui_identity_sign_ins_total", result="bad_credentials") == failed + 2
 
 
 def test_throttling_through_grpc_gives_resource_exhausted(settings, redis_url):
