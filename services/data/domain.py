@@ -335,10 +335,6 @@ class RecordRepository(Protocol):
     def record_changes(self, changes: Sequence[Change]) -> list[Change]:
         """Append to the change feed; return the changes with their sequence numbers."""
 
-    def adjust_stats(
-        self, data_set: str, count_delta: int, added: Sequence[str], removed: Sequence[str]
-    ) -> None: ...
-
 
 class PatentRepository(RecordRepository, Protocol):
     def get(self, record_id: str) -> Patent | None: ...
@@ -449,7 +445,6 @@ class DataSets:
                 result = results[change.record_id]
                 result.record = replace(result.record, sequence=change.sequence)
             repo.save([results[i].record for i in inserted], [results[i].record for i in updated])
-            repo.adjust_stats(data_set, len(inserted), [c.content_hash for c in recorded], removed)
             for change in recorded:
                 events.record_changed(change, results[change.record_id].record, announce=announce)
         return [results[r.record_id] for r in records]
@@ -490,12 +485,6 @@ class DataSets:
                     "mirror",
                 )
             ]
-        )
-        repo.adjust_stats(
-            data_set,
-            1 if before is None else 0,
-            [record.content_hash],
-            [before[0]] if before else [],
         )
         return kind
 

@@ -12,11 +12,11 @@ from puhui.data import domain
 from puhui.data.adapters.db import (
     SqlPatentRepository,
     SqlTrademarkRepository,
-    adjust_stats,
     metadata,
 )
 from puhui.data.adapters.quota import MemoryCounters, RedisCounters
 from puhui.data.config import DataConfig
+from puhui.data.importers.runner import Importer
 from puhui.data.quota import GrpcQuota, Quota, parse_limits
 from puhui.data.reference import ReferenceServicer
 from puhui.data.servicer import DataServicer, patent_from_proto, trademark_from_proto
@@ -98,6 +98,16 @@ class DataApp(server.ServiceApp):
             ),
         ]
 
+    def importer(self, batch_size: int = 0) -> Importer:
+        """An importer writing to this app's database and outbox (mirror stream included)."""
+        return Importer(
+            self.db,
+            self.data_sets,
+            self.outbox,
+            mirror_stream=self.data_config.mirror_stream,
+            batch_size=batch_size or self.data_config.import_batch_size,
+        )
+
     # -- mirror ------------------------------------------------------------------------------
     def consumers(self) -> Sequence[EventConsumer]:
         if not (self.data_config.is_mirror and self.data_config.mirror_enabled):
@@ -119,19 +129,18 @@ class DataApp(server.ServiceApp):
             patent_event = events_pb2.PatentChanged()
             envelope.payload.Unpack(patent_event)
             record = patent_from_proto(patent_event.patent, sequence=patent_event.sequence)
-            repo, sequence = SqlPatentRepository(session), patent_event.sequence
+            repo = SqlPatentRepository(session)
         elif envelope.type == events_pb2.TrademarkChanged.DESCRIPTOR.full_name:
             tm_event = events_pb2.TrademarkChanged()
             envelope.payload.Unpack(tm_event)
             record = trademark_from_proto(tm_event.trademark, sequence=tm_event.sequence)
-            repo, sequence = SqlTrademarkRepository(session), tm_event.sequence
+            repo = SqlTrademarkRepository(session)
         else:
             raise InvalidEvent(f"unexpected event type {envelope.type}")
         try:
             self.data_sets.apply_mirrored(repo, record, utcnow())
         except domain.InvalidArgument as exc:
             raise InvalidEvent(str(exc)) from None
-        adjust_stats(session, domain.data_set_of(record), 0, [], [], position=sequence)
 
 
 def build(  # type: ignore[no-untyped-def]

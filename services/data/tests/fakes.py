@@ -13,7 +13,6 @@ class FakePatentRepository:
         self.records: dict[str, domain.Patent] = {}
         self.numbers: dict[str, str] = {}
         self.changes: list[domain.Change] = []
-        self.stats: dict[str, tuple[int, int]] = {}
 
     def hashes(self, record_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         return {
@@ -50,12 +49,6 @@ class FakePatentRepository:
             self.changes.append(recorded)
             out.append(recorded)
         return out
-
-    def adjust_stats(
-        self, data_set: str, count_delta: int, added: Sequence[str], removed: Sequence[str]
-    ) -> None:
-        count, total = self.stats.get(data_set, (0, 0))
-        self.stats[data_set] = (count + count_delta, domain.combine(total, added, removed))
 
 
 class FakeEvents:

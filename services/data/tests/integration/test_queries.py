@@ -10,7 +10,6 @@ from sqlalchemy import select
 from puhui.common.v1 import common_pb2
 from puhui.data import domain
 from puhui.data.adapters.db import patents, trademarks
-from puhui.data.importers.runner import Importer
 from puhui.data.server import build
 from puhui.data.tests.integration.test_imports import PLAN
 from puhui.data.tests.support import FixedVerifier, violations
@@ -33,7 +32,7 @@ def loaded(postgres_admin_url):
             quota_enabled=False,
         )
         with running(app) as host, grpc.insecure_channel(host.address) as channel:
-            imp = Importer(app.db, app.data_sets, app.outbox, batch_size=100)
+            imp = app.importer(100)
             for fmt, files, _n in PLAN:
                 for path in files:
                     imp.run(fmt, path)

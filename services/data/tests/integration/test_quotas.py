@@ -10,7 +10,6 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from puhui.data.importers.runner import Importer
 from puhui.data.server import build
 from puhui.data.tests.integration.test_imports import FIXTURES
 from puhui.data.tests.support import FixedVerifier, bearer
@@ -35,7 +34,7 @@ def limited(database_url, redis_url):
         metrics_port=0,
     )
     with running(app) as host, grpc.insecure_channel(host.address) as channel:
-        Importer(app.db, app.data_sets, app.outbox).run(
+        app.importer().run(
             "uspto-ppubs-csv",
             FIXTURES / "patents/us_uspto_public_search/uspto_ppubs_biblio_129.csv",
         )
