@@ -21,6 +21,6 @@ REFRESHES = Counter(
 )
 KEY_CHANGES = Counter(
     "puhui_identity_key_changes_total",
-    "Changes of the node's signing key set, by change (rotated, retired).",
-    ["node", "change"],
+    "Changes of the node's signing key set, by kind (rotated, retired).",
+    ["node", "kind"],
 )

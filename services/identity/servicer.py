@@ -134,7 +134,7 @@ class OutboxEvents(domain.EventSink):
         )
 
     def key_set_changed(self, issuer: str, jwks: dict[str, Any], change: str, kid: str) -> None:
-        metrics.KEY_CHANGES.labels(node=self.outbox.node, change=change).inc()
+        metrics.KEY_CHANGES.labels(node=self.outbox.node, kind=change).inc()
         self._record(
             events_pb2.KeySetChanged(
                 issuer=issuer, jwks_json=domain.jwks_json(jwks), change=change, kid=kid
