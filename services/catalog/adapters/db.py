@@ -593,7 +593,12 @@ class SqlServiceItemRepository:
         limit cuts the tail only."""
         region = region_filter(profile.region_code)
         code = region.code
-        city_prefix = code[:2] if code.endswith("0000") else code[:4]
+        # "Near but not serving": elsewhere in the innovator's city (not for a whole province).
+        nearby = (
+            t.c.region_code.like(_pattern(code[:4] + "%"))
+            if not code.endswith("0000")
+            else literal(False)
+        )
         approved = t.c.status == int(Status.APPROVED)
         # Step 1: the few institutions in question, by indexed lookups.
         serving_ids = set(
@@ -612,7 +617,7 @@ class SqlServiceItemRepository:
                 approved,
                 or_(
                     t.c.institution_id.in_(sorted(serving_ids)),
-                    t.c.region_code.like(_pattern(city_prefix + "%")),
+                    nearby,
                 ),
             )
         ).all()
