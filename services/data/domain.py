@@ -109,10 +109,41 @@ Record = Patent | Trademark
 
 
 def canonical_content(record: Patent | Trademark) -> str:
-    """The record's content as canonical JSON (what the content hash covers)."""
-    body = asdict(record)
-    for transient in ("content_hash", "updated_at", "sequence"):
-        body.pop(transient)
+    """The record's content as canonical JSON (what the content hash covers): every field
+    except the content hash, the update time and the change sequence."""
+    body: dict[str, Any]
+    if isinstance(record, Patent):
+        p = record
+        body = {
+            "abstract": p.abstract,
+            "applicants": [[a.name, a.region_code, a.country] for a in p.applicants],
+            "application_number": p.application_number,
+            "filing_date": p.filing_date,
+            "grant_date": p.grant_date,
+            "inventors": list(p.inventors),
+            "ipc_codes": list(p.ipc_codes),
+            "kind": p.kind,
+            "legal_status": p.legal_status,
+            "office": p.office,
+            "publication_date": p.publication_date,
+            "publication_number": p.publication_number,
+            "title": p.title,
+        }
+    else:
+        t = record
+        body = {
+            "application_number": t.application_number,
+            "expiry_date": t.expiry_date,
+            "filing_date": t.filing_date,
+            "mark_text": t.mark_text,
+            "nice_classes": list(t.nice_classes),
+            "office": t.office,
+            "owner": [t.owner.name, t.owner.region_code, t.owner.country],
+            "registration_date": t.registration_date,
+            "registration_number": t.registration_number,
+            "similar_groups": list(t.similar_groups),
+            "status": t.status,
+        }
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 

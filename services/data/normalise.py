@@ -28,6 +28,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from puhui.refdata import ipc
 
@@ -180,6 +181,7 @@ def iso_date(value: object) -> str:
 # -- IPC -----------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def ipc_code(symbol: str) -> str:
     """The canonical IPC symbol, validated against the IPC scheme in puhui.refdata.
 
