@@ -21,13 +21,13 @@ import grpc
 
 from puhui.federation.local import HUB, port, state_dir
 
-LEVELS = {
-    "very_satisfied": 1,
-    "satisfied": 2,
-    "basically_satisfied": 3,
-    "dissatisfied": 4,
-    "very_dissatisfied": 5,
-}
+LEVELS = (
+    "very_satisfied",
+    "satisfied",
+    "basically_satisfied",
+    "dissatisfied",
+    "very_dissatisfied",
+)
 
 
 class CliError(Exception):
@@ -169,7 +169,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 
     profile = catalog_pb2.InnovatorProfile(
         region_code=args.region,
-        innovator_type=catalog_pb2.InnovatorType.Value(f"INNOVATOR_TYPE_{args.type.upper()}"),
+        innovator_type=f"INNOVATOR_TYPE_{args.type.upper()}",
         ipc_fields=args.ipc or [],
         needs_text=args.needs,
     )
@@ -202,9 +202,9 @@ def cmd_rate(args: argparse.Namespace) -> int:
         "SubmitRating",
         feedback_pb2.SubmitRatingRequest(
             rating_token=args.rating_token,
-            stage=feedback_pb2.CaseStage.Value(f"CASE_STAGE_{args.stage.upper()}"),
+            stage=f"CASE_STAGE_{args.stage.upper()}",
             channel=feedback_pb2.RATING_CHANNEL_ONLINE,
-            level=LEVELS[args.level],
+            level=f"RATING_LEVEL_{args.level.upper()}",
             comment=args.comment,
             real_name=args.real_name,
         ),

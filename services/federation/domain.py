@@ -137,6 +137,15 @@ def key_set_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     return kids(old) != kids(new)
 
 
+def continues(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Does `new` keep at least one key of `old` (same kid and key material)?"""
+
+    def keys(s: Mapping[str, Any]) -> set[str]:
+        return {json.dumps(k, sort_keys=True) for k in s.get("keys", ())}
+
+    return bool(keys(old) & keys(new))
+
+
 # -- national figures ---------------------------------------------------------------------
 def rating_score(level: int) -> int:
     """RatingLevel 1 (very satisfied) .. 5 (very dissatisfied) → score 5 .. 1 (0: none)."""

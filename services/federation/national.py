@@ -56,35 +56,6 @@ def _source_node(envelope: envelope_pb2.EventEnvelope) -> str:
     return node
 
 
-def _progress(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
-    node = _source_node(envelope)
-    now = utcnow()
-    lag = 0.0
-    when = None
-    if envelope.HasField("time"):
-        when = envelope.time.ToDatetime(UTC)
-        lag = max(0.0, (now - when).total_seconds())
-    row = session.execute(
-        select(t.province_progress.c.events_applied).where(t.province_progress.c.node_id == node)
-    ).first()
-    if row is None:
-        session.execute(
-            t.province_progress.insert().values(
-                node_id=node, events_applied=1, last_event_at=when, last_lag_seconds=lag
-            )
-        )
-    else:
-        session.execute(
-            update(t.province_progress)
-            .where(t.province_progress.c.node_id == node)
-            .values(
-                events_applied=t.province_progress.c.events_applied + 1,
-                last_event_at=when,
-                last_lag_seconds=lag,
-            )
-        )
-
-
 # -- catalog ------------------------------------------------------------------------------
 def apply_catalog(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
     node = _source_node(envelope)
@@ -139,7 +110,6 @@ def apply_catalog(session: Session, envelope: envelope_pb2.EventEnvelope) -> Non
             )
     else:
         return  # another catalog event type: not part of the national model
-    _progress(session, envelope)
 
 
 # -- feedback -----------------------------------------------------------------------------
@@ -220,7 +190,6 @@ def apply_feedback(session: Session, envelope: envelope_pb2.EventEnvelope) -> No
         )
     else:
         return
-    _progress(session, envelope)
 
 
 # -- identity key sets ----------------------------------------------------------------------
@@ -336,16 +305,29 @@ def search(
     return [catalog_pb2.Institution.FromString(bytes(r.body)) for r in rows], total
 
 
-def progress(db: Database) -> dict[str, tuple[int, datetime | None, float]]:
+def progress(db: Database, consumers: list[str]) -> dict[str, tuple[int, datetime | None]]:
+    """Per source node: events applied to the national models (from the inbox rows, so
+    exact and persistent) and when the last one was applied."""
+    ib = t.inbox
     with db.transaction() as s:
-        rows = s.execute(select(t.province_progress)).all()
+        rows = s.execute(
+            select(ib.c.source_node, func.count(), func.max(ib.c.processed_at))
+            .where(ib.c.consumer.in_(consumers), ib.c.outcome == "applied")
+            .group_by(ib.c.source_node)
+        ).all()
     return {
-        r.node_id: (
-            int(r.events_applied),
-            r.last_event_at
-            if r.last_event_at is None or r.last_event_at.tzinfo
-            else r.last_event_at.replace(tzinfo=UTC),
-            float(r.last_lag_seconds),
-        )
-        for r in rows
+        node: (int(n), last if last is None or last.tzinfo else last.replace(tzinfo=UTC))
+        for node, n, last in rows
     }
+
+
+class LagTracker:
+    """Last replication lag per source node, fed by the consumers' `on_applied`."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, tuple[float, datetime]] = {}
+
+    def __call__(self, envelope: envelope_pb2.EventEnvelope) -> None:
+        if envelope.HasField("time"):
+            when = envelope.time.ToDatetime(UTC)
+            self.last[envelope.source_node[:6]] = ((utcnow() - when).total_seconds(), when)

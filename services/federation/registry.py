@@ -318,9 +318,18 @@ class Registry:
         if row.status != domain.STATUS_ACTIVE:
             logger.info("KeySetChanged of removed node %s ignored", issuer)
             return False
-        if _aware(row.jwks_time) >= at or not domain.key_set_changed(
-            json.loads(row.jwks_json), jwks
-        ):
+        current = json.loads(row.jwks_json)
+        if _aware(row.jwks_time) >= at or not domain.key_set_changed(current, jwks):
+            return False
+        if not domain.continues(current, jwks):
+            # Continuity: a rotation keeps the previous key (passive), a retirement keeps the
+            # active one. A set sharing no key with the trusted one is not a rotation of it —
+            # a re-keyed node (or an impostor on the topic) must re-join at the hub.
+            logger.warning(
+                "KeySetChanged of %s shares no key with its trusted key set; ignored "
+                "(re-join the node to replace all its keys)",
+                issuer,
+            )
             return False
         revision = int(row.revision) + 1
         statement, expires = self._sign(

@@ -32,6 +32,7 @@ class FederationApp(server.ServiceApp):
         self.registry: Registry | None = None
         self.keys_relay: StatementRelay | None = None
         self.servicer: FederationServicer | None = None
+        self.lags = national.LagTracker()
 
     @property
     def anchor(self) -> trust.TrustAnchor:
@@ -82,6 +83,11 @@ class FederationApp(server.ServiceApp):
             mirror_probe=grpc_mirror_probe(self.federation_config.status_call_timeout_seconds),
             hub_data_address=self._hub_data_address,
             keys_topic=self.federation_config.keys_topic,
+            lags=self.lags,
+            model_consumers=[
+                f"{self.federation_config.consumer_group}.catalog",
+                f"{self.federation_config.consumer_group}.feedback",
+            ],
         )
         servicer = self.servicer
         return [
@@ -107,11 +113,13 @@ class FederationApp(server.ServiceApp):
                     group=f"{group}.catalog",
                     handler=national.apply_catalog,
                     pattern=kafka.topic_pattern("catalog"),
+                    on_applied=self.lags,
                 ),
                 self.consumer(
                     group=f"{group}.feedback",
                     handler=national.apply_feedback,
                     pattern=kafka.topic_pattern("feedback"),
+                    on_applied=self.lags,
                 ),
             ]
         return out

@@ -90,8 +90,12 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         mirror_probe: MirrorProbe | None = None,
         hub_data_address: Callable[[], str | None] = lambda: None,
         keys_topic: str = trust.KEYS_TOPIC,
+        lags: national.LagTracker | None = None,
+        model_consumers: list[str] | None = None,
     ) -> None:
         self.keys_topic = keys_topic
+        self.lags = lags or national.LagTracker()
+        self.model_consumers = model_consumers or []
         self.registry = registry
         self.db = db
         self.mirror_probe = mirror_probe
@@ -208,14 +212,15 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
     def GetFederationStatus(
         self, request: pb.GetFederationStatusRequest, context: grpc.ServicerContext
     ) -> pb.FederationStatus:
-        progress = national.progress(self.db)
+        progress = national.progress(self.db, self.model_consumers)
         hub_records = 0
         hub_address = self.hub_data_address()
         if self.mirror_probe is not None and hub_address:
             hub_records = _records(self.mirror_probe(hub_address))
         out = pb.FederationStatus(hub_data_records=hub_records)
         for node in self.registry.list(show_removed=True):
-            applied, last_at, lag = progress.get(node.node_id, (0, None, 0.0))
+            applied, last_at = progress.get(node.node_id, (0, None))
+            lag = self.lags.last.get(node.node_id, (0.0, None))[0]
             status = pb.ProvinceStatus(
                 node_id=node.node_id,
                 name=node.name,

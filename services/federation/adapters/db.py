@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Float,
     Index,
     Integer,
     LargeBinary,
@@ -124,13 +123,4 @@ national_tickets = Table(
     Column("node_id", String(6), nullable=False, index=True),
     Column("state", Integer, nullable=False),
     Column("breached", Boolean, nullable=False, default=False),
-)
-
-province_progress = Table(
-    "province_progress",
-    metadata,
-    Column("node_id", String(6), primary_key=True),
-    Column("events_applied", BigInteger, nullable=False),
-    Column("last_event_at", DateTime(timezone=True), nullable=True),
-    Column("last_lag_seconds", Float, nullable=False, default=0.0),
 )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 21:40:04.294286
+Create Date: 2026-11-26 21:53:55.188730
 """
 
 import sqlalchemy as sa
@@ -130,14 +130,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("node_id"),
     )
     op.create_table(
-        "province_progress",
-        sa.Column("node_id", sa.String(length=6), nullable=False),
-        sa.Column("events_applied", sa.BigInteger(), nullable=False),
-        sa.Column("last_event_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_lag_seconds", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("node_id"),
-    )
-    op.create_table(
         "puhui_inbox",
         sa.Column("consumer", sa.String(length=200), nullable=False),
         sa.Column("event_id", sa.String(length=36), nullable=False),
@@ -180,7 +172,6 @@ def downgrade() -> None:
 
     op.drop_table("puhui_outbox")
     op.drop_table("puhui_inbox")
-    op.drop_table("province_progress")
     op.drop_table("nodes")
     with op.batch_alter_table("national_tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_national_tickets_node_id"))

@@ -141,3 +141,12 @@ def test_national_total_is_the_sum_of_provinces() -> None:
     assert total.satisfaction == round(10 / 3 / 5 * 100, 2)
     assert domain.rating_score(1) == 5
     assert domain.rating_score(0) == 0
+
+
+def test_a_key_set_change_must_keep_a_trusted_key() -> None:
+    old = {"keys": [{"kid": "a", "x": "1"}]}
+    rotated = {"keys": [{"kid": "b", "x": "2"}, {"kid": "a", "x": "1"}]}
+    foreign = {"keys": [{"kid": "c", "x": "3"}]}
+    assert domain.continues(old, rotated)
+    assert not domain.continues(old, foreign)
+    assert not domain.continues(old, {"keys": [{"kid": "a", "x": "9"}]})  # same kid, other key
