@@ -362,8 +362,13 @@ r = institution_regions
 s = service_items
 
 
-def _region_ids(region: RegionFilter) -> Any:
-    return select(r.c.institution_id).where(r.c.region_code == region.code)
+def _region_ids(session: Session, region: RegionFilter) -> list[str]:
+    """The institutions a region search finds, resolved first: with the ids as a literal
+    list PostgreSQL plans the item query for its real size (a subquery here led it to walk
+    the whole name index looking for the few rows of one county)."""
+    return list(
+        session.execute(select(r.c.institution_id).where(r.c.region_code == region.code)).scalars()
+    )
 
 
 def _visibility_condition(vis: Visibility) -> ColumnElement[bool] | None:
@@ -474,7 +479,7 @@ class SqlInstitutionRepository:
             conditions.append(_text_condition(t.c.search_text, query.text))
         region = query.region
         if region is not None:
-            conditions.append(t.c.institution_id.in_(_region_ids(region)))
+            conditions.append(t.c.institution_id.in_(_region_ids(self.session, region)))
         if query.tiers:
             conditions.append(t.c.tier.in_(query.tiers))
         if query.statuses:
@@ -563,7 +568,7 @@ class SqlServiceItemRepository:
             conditions.append(s.c.service_code == query.service_code)
         region = query.region
         if region is not None:
-            conditions.append(s.c.institution_id.in_(_region_ids(region)))
+            conditions.append(s.c.institution_id.in_(_region_ids(self.session, region)))
         if query.tiers:
             conditions.append(s.c.inst_tier.in_(query.tiers))
         if query.ipc_prefix:
