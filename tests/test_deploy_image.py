@@ -7,6 +7,7 @@ No Docker engine exists on the build machines, so the recipe is checked statical
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import shutil
 import subprocess
@@ -126,3 +127,90 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_context():
         "tls/ca.pem",
     ):
         assert _ignored(left_out, patterns), left_out
+
+
+def _uv() -> list[str]:
+    """uv as `make setup` installs it (`python3 -m uv`), else from PATH."""
+    probe = subprocess.run(
+        ["python3", "-m", "uv", "--version"], capture_output=True, text=True, check=False
+    )
+    if probe.returncode == 0:
+        return ["python3", "-m", "uv"]
+    found = shutil.which("uv")
+    if found is None:
+        pytest.fail("uv is missing: `make setup` installs it")
+    return [found]
+
+
+def _context(into: Path) -> None:
+    """The build context as Docker sends it: the repository less what .dockerignore excludes."""
+    patterns = [
+        ln.strip()
+        for ln in (ROOT / ".dockerignore").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout.splitlines()
+    for rel in listed:
+        source = ROOT / rel
+        if source.is_file() and not _ignored(rel, patterns):
+            target = into / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+@pytest.mark.slow
+def test_the_builder_steps_install_a_package_that_serves_and_migrates(tmp_path):
+    """Run the builder stage's own `uv sync` lines on the build context, then use the result
+    as the final stage does: `puhui migrate catalog` on an embedded database."""
+    builder = _stages()[0]
+    env_line = next(ln for ln in builder if ln.startswith("ENV "))
+    env = dict(re.findall(r"(\w+)=(\S+)", env_line))
+    venv = tmp_path / "opt-venv"
+    env["UV_PROJECT_ENVIRONMENT"] = str(venv)
+    env.pop("UV_NO_CACHE")  # reuse this machine's cache; the image build starts from none
+    env.pop("UV_COMPILE_BYTECODE")  # saves ~10 s here; the image compiles once, at build
+    context = tmp_path / "src"
+    _context(context)
+    assert not list(context.glob("services/**/tests")), "tests must stay out of the image"
+    assert (context / "uv.lock").exists()
+    syncs = [ln.removeprefix("RUN ").split() for ln in builder if ln.startswith("RUN uv sync")]
+    assert len(syncs) == 2
+    for argv in syncs:
+        result = subprocess.run(
+            [*_uv(), *argv[1:]],
+            capture_output=True,
+            text=True,
+            cwd=context,
+            env={**os.environ, **env},
+            check=False,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+    installed = venv / "lib" / "python3.11" / "site-packages" / "puhui"
+    assert (installed / "catalog" / "migrations" / "versions").is_dir()
+    assert not (installed / "kit" / "tests").exists()
+    assert not (venv / "bin" / "pytest").exists(), "dev dependencies must stay out"
+    state = tmp_path / "state"
+    (state / "440000").mkdir(parents=True)  # `puhui migrate` does not create it (yet)
+    result = subprocess.run(
+        [str(venv / "bin" / "puhui"), "migrate", "catalog"],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+            "PUHUI_STATE": str(state),
+            "PUHUI_NODE_ID": "440000",
+        },
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "catalog: migrated to" in result.stdout
+    assert (state / "440000" / "catalog.db").exists()

@@ -41,7 +41,9 @@ def ensure() -> Path:
     binary = BIN_DIR / "kustomize"
     if binary.exists() and _version(binary) == KUSTOMIZE_VERSION:
         return binary
-    go = shutil.which("go")
+    go = shutil.which("go") or next(
+        (p for p in ("/usr/local/go/bin/go", "/usr/lib/go/bin/go") if Path(p).exists()), None
+    )
     if go is None:
         raise ToolError("kustomize needs Go (1.26 is enough) to be built: `go` is not on PATH")
     BIN_DIR.mkdir(parents=True, exist_ok=True)
