@@ -61,6 +61,8 @@ class ClientInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClient
         self.default_timeout = default_timeout
         self.telemetry = telemetry
         self.tracer = tracing.tracer("puhui.grpc.client")
+        self._handled: dict[tuple[str, grpc.StatusCode], Any] = {}
+        self._handling: dict[str, Any] = {}
 
     def _details(self, details: grpc.ClientCallDetails, span: trace.Span | None) -> _CallDetails:
         metadata = list(details.metadata or ())
@@ -93,10 +95,19 @@ class ClientInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClient
         )
 
     def _done(self, name: str, span: trace.Span, code: grpc.StatusCode, started: float) -> None:
-        metrics.GRPC_CLIENT_HANDLED.labels(method=name, code=code.name, **self.labels).inc()
-        metrics.GRPC_CLIENT_HANDLING.labels(method=name, **self.labels).observe(
-            time.perf_counter() - started
-        )
+        elapsed = time.perf_counter() - started
+        handled = self._handled.get((name, code))
+        if handled is None:  # labelled children looked up once each
+            handled = self._handled[(name, code)] = metrics.GRPC_CLIENT_HANDLED.labels(
+                method=name, code=code.name, **self.labels
+            )
+        handling = self._handling.get(name)
+        if handling is None:
+            handling = self._handling[name] = metrics.GRPC_CLIENT_HANDLING.labels(
+                method=name, **self.labels
+            )
+        handled.inc()
+        handling.observe(elapsed)
         span.set_attribute("rpc.grpc.status_code", code.value[0])
         if code != grpc.StatusCode.OK:
             span.set_status(trace.Status(trace.StatusCode.ERROR, code.name))

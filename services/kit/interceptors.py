@@ -82,6 +82,11 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         self.node = node
         self.verifier = verifier
         self.telemetry = telemetry  # False (PUHUI_TELEMETRY=off): no spans, no RPC metrics
+        # Labelled metric children, looked up once per method/code (labels() costs ~5 µs).
+        self._in_flight = metrics.GRPC_SERVER_IN_FLIGHT.labels(node=node, service=service)
+        self._handling: dict[str, Any] = {}
+        self._handled: dict[tuple[str, grpc.StatusCode], Any] = {}
+        self._attributes: dict[str, dict[str, str]] = {}
         self.tracer = tracing.tracer("puhui.grpc.server")
 
     def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
@@ -117,17 +122,17 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         if not self.telemetry:
             return contextlib.nullcontext(trace.INVALID_SPAN)
         parent = tracing.extract_grpc_metadata(context.invocation_metadata())
-        service, _, rpc = name.partition("/")
-        return self.tracer.start_as_current_span(
-            name,
-            context=parent,
-            kind=trace.SpanKind.SERVER,
-            attributes={
+        attributes = self._attributes.get(name)
+        if attributes is None:
+            service, _, rpc = name.partition("/")
+            attributes = self._attributes[name] = {
                 "rpc.system": "grpc",
                 "rpc.service": service,
                 "rpc.method": rpc,
                 "puhui.node": self.node,
-            },
+            }
+        return self.tracer.start_as_current_span(
+            name, context=parent, kind=trace.SpanKind.SERVER, attributes=attributes
         )
 
     def _fail(self, exc: BaseException, context: grpc.ServicerContext, span: trace.Span) -> grpc.StatusCode:
@@ -145,10 +150,20 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     def _record(self, name: str, code: grpc.StatusCode, started: float) -> None:
         if not self.telemetry:
             return
-        labels = {"node": self.node, "service": self.service}
-        metrics.GRPC_SERVER_HANDLED.labels(method=name, code=code.name, **labels).inc()
-        metrics.GRPC_SERVER_HANDLING.labels(method=name, **labels).observe(time.perf_counter() - started)
-        metrics.GRPC_SERVER_IN_FLIGHT.labels(**labels).dec()
+        elapsed = time.perf_counter() - started
+        handled = self._handled.get((name, code))
+        if handled is None:
+            handled = self._handled[(name, code)] = metrics.GRPC_SERVER_HANDLED.labels(
+                node=self.node, service=self.service, method=name, code=code.name
+            )
+        handling = self._handling.get(name)
+        if handling is None:
+            handling = self._handling[name] = metrics.GRPC_SERVER_HANDLING.labels(
+                node=self.node, service=self.service, method=name
+            )
+        handled.inc()
+        handling.observe(elapsed)
+        self._in_flight.dec()
 
     @staticmethod
     def _code_of(exc: BaseException | None, context: grpc.ServicerContext) -> grpc.StatusCode:
@@ -164,7 +179,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             if self.telemetry:
-                metrics.GRPC_SERVER_IN_FLIGHT.labels(node=self.node, service=self.service).inc()
+                self._in_flight.inc()
             failure: BaseException | None = None
             with self._start(name, context) as span:
                 token = None
@@ -187,7 +202,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             started = time.perf_counter()
             if self.telemetry:
-                metrics.GRPC_SERVER_IN_FLIGHT.labels(node=self.node, service=self.service).inc()
+                self._in_flight.inc()
             failure: BaseException | None = None
             with self._start(name, context) as span:
                 token = None
