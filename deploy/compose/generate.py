@@ -124,6 +124,7 @@ def puhui_service(node: str, service: str) -> tuple[dict[str, Any], list[str]]:
         "PUHUI_OTLP_ENDPOINT": "http://otel-collector:4317",
         "PUHUI_LOG_LEVEL": "${PUHUI_LOG_LEVEL:-INFO}",
         "PUHUI_MIGRATE_ON_START": "true",
+        "PUHUI_STATE": "/tmp/puhui",  # noqa: S108 -- the root file system is read-only
         "PUHUI_TLS_CERT_FILE": "/run/secrets/node_tls_crt",
         "PUHUI_TLS_KEY_FILE": "/run/secrets/node_tls_key",
         "PUHUI_TLS_CLIENT_CA_FILE": "/run/secrets/federation_ca_crt",
