@@ -187,3 +187,31 @@ def test_channel_for_follows_the_service_tls_settings(mtls_catalog, pki):
         assert _call(channel) == grpc.StatusCode.NOT_FOUND
     with tls.channel_for(ServiceConfig(), _address(mtls_catalog)) as channel:
         assert _call(channel) == grpc.StatusCode.UNAVAILABLE  # plaintext is refused
+
+
+def test_peer_node_names_the_calling_node_from_its_certificate(pki):
+    from concurrent import futures
+
+    seen: list[str | None] = []
+
+    def whoami(request: bytes, context: grpc.ServicerContext) -> bytes:
+        seen.append(tls.peer_node(context))
+        return request
+
+    handler = grpc.method_handlers_generic_handler(
+        "test.WhoAmI", {"Call": grpc.unary_unary_rpc_method_handler(whoami)}
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_secure_port(
+        "127.0.0.1:0", tls.server_credentials(pki["server_crt"], pki["server_key"], pki["ca_crt"])
+    )
+    server.start()
+    try:
+        with tls.secure_channel(
+            f"127.0.0.1:{port}", pki["ca_crt"], pki["hub_crt"], pki["hub_key"]
+        ) as channel:
+            assert channel.unary_unary("/test.WhoAmI/Call")(b"x", timeout=5) == b"x"
+    finally:
+        server.stop(0)
+    assert seen == ["000000"]
