@@ -1,10 +1,12 @@
 """Catalog storage: SQLAlchemy tables and the repositories the domain asks for.
 
 Service areas and IPC fields live in their own tables (`institution_areas`,
-`institution_ipc`) so region and IPC filters are joins on indexed columns. Free text is a
-`LIKE '%…%'` on a `search_text` column (name + description); on PostgreSQL the migration
-adds pg_trgm GIN indexes, which serve queries of three or more characters (Chinese
-included: the databases run with a UTF-8 ctype); shorter queries scan.
+`institution_ipc`); `institution_regions` holds, per institution, every region code whose
+search finds it, so a region filter is one indexed equality. Free text is a `LIKE '%…%'` on
+`search_text` (name + description); on PostgreSQL the migrations add pg_trgm GIN indexes,
+which serve queries of three or more characters (Chinese included: the databases run with a
+UTF-8 ctype). Two-character queries go to `search_bigrams`, where each adjacent pair is a
+word, so they are indexed too. SQLite runs the same LIKEs without indexes.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ institutions = Table(
     Column("status_changed_at", DateTime(timezone=True)),
     Column("status_reason", Text, nullable=False, server_default=""),
     Column("search_text", Text, nullable=False, server_default=""),
+    Column("search_bigrams", Text, nullable=False, server_default=""),
     Index("ix_institutions_name_id", "name", "institution_id"),
     Index("ix_institutions_region", "region_code"),
     Index("ix_institutions_status_tier", "status", "tier"),
@@ -174,6 +177,7 @@ service_items = Table(
     Column("created_by", String(120), nullable=False, default=""),
     Column("is_current", Boolean, nullable=False),
     Column("search_text", Text, nullable=False, default=""),
+    Column("search_bigrams", Text, nullable=False, server_default=""),
     # The institution's status and tier, copied so item searches need no join; kept in step
     # by SqlInstitutionRepository.replace in the same transaction.
     Column("inst_status", Integer, nullable=False, server_default="0"),
@@ -240,6 +244,18 @@ def search_text(name: str, description: str) -> str:
     return f"{name}\n{description}"
 
 
+def search_bigrams(name: str, description: str) -> str:
+    """Every pair of adjacent characters of the text as a space-separated word, with spaces
+    at both ends: " 深圳 圳市 市知 … ". A two-character query `xy` is then the word pattern
+    `% xy %`, from which pg_trgm extracts trigrams ("  x", " xy", "xy "), so its GIN index
+    serves two-character queries too (plain `%xy%` yields no trigram and scans)."""
+    grams: dict[str, None] = {}
+    for token in f"{name} {description}".split():
+        for i in range(len(token) - 1):
+            grams[token[i : i + 2]] = None
+    return " " + " ".join(grams) + " "
+
+
 def _row_to_institution(row: Any) -> Institution:
     return Institution(
         institution_id=row.institution_id,
@@ -288,6 +304,7 @@ def institution_values(i: Institution) -> dict[str, Any]:
         "status_changed_at": i.status_changed_at,
         "status_reason": i.status_reason,
         "search_text": search_text(i.name, i.description),
+        "search_bigrams": search_bigrams(i.name, i.description),
     }
 
 
@@ -315,6 +332,7 @@ def item_values(i: ServiceItem, inst_status: int, inst_tier: int) -> dict[str, A
         "created_by": i.created_by,
         "is_current": i.is_current,
         "search_text": search_text(i.name, i.description),
+        "search_bigrams": search_bigrams(i.name, i.description),
     }
 
 
@@ -394,7 +412,9 @@ def _ipc_ids(prefix: str) -> Any:
     )
 
 
-def _text_condition(column: Any, text: str) -> ColumnElement[bool]:
+def _text_condition(column: Any, bigrams: Any, text: str) -> ColumnElement[bool]:
+    if len(text) == 2 and not any(c.isspace() for c in text):
+        return bigrams.like(_pattern(f"% {_like_escape(text)} %"), escape="\\")
     return column.like(_pattern(f"%{_like_escape(text)}%"), escape="\\")
 
 
@@ -476,7 +496,7 @@ class SqlInstitutionRepository:
     def search(self, query: InstitutionQuery, page: Page) -> tuple[list[Institution], int]:
         conditions: list[ColumnElement[bool]] = []
         if query.text:
-            conditions.append(_text_condition(t.c.search_text, query.text))
+            conditions.append(_text_condition(t.c.search_text, t.c.search_bigrams, query.text))
         region = query.region
         if region is not None:
             conditions.append(t.c.institution_id.in_(_region_ids(self.session, region)))
@@ -549,7 +569,7 @@ class SqlServiceItemRepository:
     def search(self, query: ItemQuery, page: Page) -> tuple[list[ServiceItem], int]:
         conditions: list[ColumnElement[bool]] = [s.c.is_current]
         if query.text:
-            conditions.append(_text_condition(s.c.search_text, query.text))
+            conditions.append(_text_condition(s.c.search_text, s.c.search_bigrams, query.text))
         if query.categories:
             conditions.append(s.c.category.in_(query.categories))
         if query.institution_id:

@@ -261,3 +261,12 @@ def test_search_regions(region, area, found_by, not_found_by):
     regions = d.search_regions(_inst(region, area))
     assert found_by <= regions
     assert not (not_found_by & regions)
+
+
+def test_search_bigrams_make_two_character_queries_words():
+    from puhui.catalog.adapters.db import search_bigrams
+
+    grams = search_bigrams("深圳市中心", "专利 检索")
+    assert grams == " 深圳 圳市 市中 中心 专利 检索 "
+    assert " 圳市 " in grams
+    assert " 利检 " not in grams  # not adjacent in the text
