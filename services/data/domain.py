@@ -379,7 +379,7 @@ class TrademarkRepository(RecordRepository, Protocol):
 
 
 class EventSink(Protocol):
-    def record_changed(self, change: Change, record: Record, *, announce: bool) -> None:
+    def records_changed(self, changes: Sequence[tuple[Change, Record]], *, announce: bool) -> None:
         """Publish to the mirror topic (always) and the events topic (if `announce`)."""
 
 
@@ -476,8 +476,10 @@ class DataSets:
                 result = results[change.record_id]
                 result.record = replace(result.record, sequence=change.sequence)
             repo.save([results[i].record for i in inserted], [results[i].record for i in updated])
-            for change in recorded:
-                events.record_changed(change, results[change.record_id].record, announce=announce)
+            events.records_changed(
+                [(change, results[change.record_id].record) for change in recorded],
+                announce=announce,
+            )
         return [results[r.record_id] for r in records]
 
     def upsert_patents(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import grpc
+from google.protobuf import any_pb2
 from sqlalchemy.orm import Session
 
 from puhui.data import domain
@@ -15,14 +16,17 @@ from puhui.data.adapters.db import (
     SqlPatentSearch,
     SqlTrademarkRepository,
     SqlTrademarkSearch,
+    insert_many,
     list_changes,
     stats,
 )
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
-from puhui.kit import auth
+from puhui.events.v1 import envelope_pb2
+from puhui.kit import auth, tracing
 from puhui.kit.db import Database
 from puhui.kit.errors import InvalidArgument, Violations
-from puhui.kit.outbox import Outbox, to_timestamp, utcnow
+from puhui.kit.ids import new_id
+from puhui.kit.outbox import SCHEMA_VERSION, Outbox, to_timestamp, utcnow
 from puhui.kit.pagination import page_request
 
 logger = logging.getLogger(__name__)
@@ -123,31 +127,75 @@ class OutboxEvents:
         self.outbox = outbox
         self.session = session
         self.mirror_stream = mirror_stream
+        self.trace = tracing.inject()
 
-    def record_changed(
-        self, change: domain.Change, record: domain.Record, *, announce: bool
+    def records_changed(
+        self, changes: Sequence[tuple[domain.Change, domain.Record]], *, announce: bool
     ) -> None:
-        event: Any
-        if isinstance(record, domain.Patent):
-            event = events_pb2.PatentChanged(
-                change=change.change,
-                patent=patent_to_proto(record),
-                sequence=change.sequence,
-                previous_hash=change.previous_hash,
-            )
-            subject = f"patent/{record.record_id}"
-        else:
-            event = events_pb2.TrademarkChanged(
-                change=change.change,
-                trademark=trademark_to_proto(record),
-                sequence=change.sequence,
-                previous_hash=change.previous_hash,
-            )
-            subject = f"trademark/{record.record_id}"
-        key = f"{change.data_set}/{record.record_id}"
-        self.outbox.record(self.session, event, subject=subject, stream=self.mirror_stream, key=key)
+        events = [
+            (_event(change, record), *_subject_key(change, record)) for change, record in changes
+        ]
+        if not events:
+            return
+        # Every row but the last in one multi-row INSERT; the last through the kit's
+        # Outbox.record, which also wakes the relay after the commit.
+        rows = [
+            self._row(event, subject, key, self.mirror_stream)
+            for event, subject, key in events[:-1]
+        ]
         if announce:
-            self.outbox.record(self.session, event, subject=subject)
+            rows += [self._row(event, subject, subject, "events") for event, subject, _ in events]
+        insert_many(self.session, self.outbox.table, rows)
+        event, subject, key = events[-1]
+        self.outbox.record(self.session, event, subject=subject, stream=self.mirror_stream, key=key)
+
+    def _row(self, payload: Any, subject: str, key: str, stream: str) -> dict[str, Any]:
+        """An outbox row as the kit's Outbox.record writes it (same envelope, same columns)."""
+        now = utcnow()
+        packed = any_pb2.Any()
+        packed.Pack(payload)
+        envelope = envelope_pb2.EventEnvelope(
+            event_id=new_id(),
+            type=payload.DESCRIPTOR.full_name,
+            source_node=self.outbox.node,
+            source_service=self.outbox.service,
+            subject=subject,
+            time=to_timestamp(now),
+            schema_version=SCHEMA_VERSION,
+            traceparent=self.trace.get("traceparent", ""),
+            tracestate=self.trace.get("tracestate", ""),
+            payload=packed,
+        )
+        return {
+            "event_id": envelope.event_id,
+            "topic": self.outbox.topic(stream),
+            "key": key,
+            "event_type": envelope.type,
+            "envelope": envelope.SerializeToString(),
+            "created_at": now,
+            "attempts": 0,
+        }
+
+
+def _event(change: domain.Change, record: domain.Record) -> Any:
+    if isinstance(record, domain.Patent):
+        return events_pb2.PatentChanged(
+            change=change.change,
+            patent=patent_to_proto(record),
+            sequence=change.sequence,
+            previous_hash=change.previous_hash,
+        )
+    return events_pb2.TrademarkChanged(
+        change=change.change,
+        trademark=trademark_to_proto(record),
+        sequence=change.sequence,
+        previous_hash=change.previous_hash,
+    )
+
+
+def _subject_key(change: domain.Change, record: domain.Record) -> tuple[str, str]:
+    kind = "patent" if isinstance(record, domain.Patent) else "trademark"
+    return f"{kind}/{record.record_id}", f"{change.data_set}/{record.record_id}"
 
 
 DATA_SET_NAMES = {

@@ -213,6 +213,40 @@ def patent_row(p: Patent) -> dict[str, Any]:
     }
 
 
+MAX_PARAMS = 30_000
+
+
+def chunks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows in chunks small enough for one multi-row INSERT (bounded bind parameters)."""
+    if not rows:
+        return []
+    size = max(1, MAX_PARAMS // max(1, len(rows[0])))
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def _driver(session: Session) -> Any:
+    """The psycopg connection under the session (PostgreSQL only), same transaction."""
+    return session.connection().connection.driver_connection
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert: PostgreSQL COPY inside the session's transaction; executemany elsewhere."""
+    if not rows:
+        return
+    if not is_postgres(session):
+        session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with _driver(session).cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
 def upsert_ignore(
     session: Session,
     table: Table,
@@ -225,14 +259,15 @@ def upsert_ignore(
         return
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table)
-    if update_cols:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_cols}
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(stmt, rows)
+    for chunk in chunks(rows):
+        stmt = module.insert(table).values(chunk)
+        if update_cols:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_cols}
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        session.execute(stmt)
 
 
 class SqlPatentRepository:
@@ -269,7 +304,7 @@ class SqlPatentRepository:
     def save(self, inserted: Sequence[Any], updated: Sequence[Any]) -> None:
         s = self.session
         if inserted:
-            s.execute(insert(patents), [patent_row(p) for p in inserted])
+            insert_many(s, patents, [patent_row(p) for p in inserted])
         if updated:
             rows = [{**patent_row(p), "b_record_id": p.record_id} for p in updated]
             values: dict[str, Any] = {
@@ -287,6 +322,14 @@ class SqlPatentRepository:
             s.execute(delete(patent_ipc).where(patent_ipc.c.record_id.in_(ids)))
         everything = [*inserted, *updated]
         keys = {k: p.record_id for p in everything for k in p.lookup_keys()}
+        if is_postgres(s):
+            with _driver(s).cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO patent_numbers (key, record_id) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET record_id = EXCLUDED.record_id",
+                    list(keys.items()),
+                )
+            keys = {}
         upsert_ignore(
             s,
             patent_numbers,
@@ -295,8 +338,22 @@ class SqlPatentRepository:
             ["record_id"],
         )
         ipc_rows = {(c, p.record_id) for p in everything for c in p.ipc_codes}
-        if ipc_rows:
-            s.execute(insert(patent_ipc), [{"ipc_code": c, "record_id": r} for c, r in ipc_rows])
+        insert_many(s, patent_ipc, [{"ipc_code": c, "record_id": r} for c, r in sorted(ipc_rows)])
+
+    def _record_changes_pg(self, rows: list[dict[str, Any]]) -> list[int]:
+        """One INSERT … SELECT FROM unnest(…) for the batch; sequences in input order."""
+        columns = list(rows[0])
+        types = {"changed_at": "timestamptz"}
+        arrays = ", ".join(f"%s::{types.get(c, 'text')}[]" for c in columns)
+        with _driver(self.session).cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO changes ({', '.join(columns)}) "
+                f"SELECT {', '.join(columns)} FROM unnest({arrays}) WITH ORDINALITY "
+                f"AS t({', '.join(columns)}, n) ORDER BY n RETURNING seq, record_id",
+                [[r[c] for r in rows] for c in columns],
+            )
+            by_id = {record_id: seq for seq, record_id in cursor.fetchall()}
+        return [by_id[r["record_id"]] for r in rows]
 
     def record_changes(self, items: Sequence[Change]) -> list[Change]:
         rows = [
@@ -311,10 +368,13 @@ class SqlPatentRepository:
             }
             for c in items
         ]
-        result = self.session.execute(
-            insert(changes).returning(changes.c.seq, sort_by_parameter_order=True), rows
-        )
-        seqs = [r.seq for r in result]
+        if is_postgres(self.session):
+            seqs = self._record_changes_pg(rows)
+        else:
+            result = self.session.execute(
+                insert(changes).returning(changes.c.seq, sort_by_parameter_order=True), rows
+            )
+            seqs = [r.seq for r in result]
         return [
             Change(
                 c.data_set,
@@ -401,7 +461,7 @@ class SqlTrademarkRepository(SqlPatentRepository):
     def save(self, inserted: Sequence[Any], updated: Sequence[Any]) -> None:
         s = self.session
         if inserted:
-            s.execute(insert(trademarks), [trademark_row(r) for r in inserted])
+            insert_many(s, trademarks, [trademark_row(r) for r in inserted])
         if updated:
             rows = [{**trademark_row(r), "b_record_id": r.record_id} for r in updated]
             values: dict[str, Any] = {
@@ -489,6 +549,9 @@ FACET_COLUMNS = {
 }
 
 
+COUNT_CAP = 10_000
+
+
 class SqlPatentSearch:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -500,9 +563,13 @@ class SqlPatentSearch:
             query = query.where(t.c.record_id > after)
         return [row_to_patent(r) for r in self.session.execute(query)]
 
-    def count(self, q: PatentQuery) -> int:
-        query = select(func.count()).select_from(patents).where(*_patent_conditions(q))
-        return int(self.session.execute(query).scalar_one())
+    def count(self, q: PatentQuery, cap: int = COUNT_CAP) -> int:
+        """Matching records, counted up to `cap` + 1 (a search over a million records must not
+        count them all for every page); `cap` + 1 means "more than cap"."""
+        matching = (
+            select(patents.c.record_id).where(*_patent_conditions(q)).limit(cap + 1).subquery()
+        )
+        return int(self.session.execute(select(func.count()).select_from(matching)).scalar_one())
 
     def facets(
         self, q: PatentQuery, names: Sequence[str], limit: int = 50

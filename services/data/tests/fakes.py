@@ -55,7 +55,6 @@ class FakeEvents:
     def __init__(self) -> None:
         self.published: list[tuple[str, str, bool]] = []
 
-    def record_changed(
-        self, change: domain.Change, record: domain.Record, *, announce: bool
-    ) -> None:
-        self.published.append((change.change, record.record_id, announce))
+    def records_changed(self, changes, *, announce: bool) -> None:
+        for change, record in changes:
+            self.published.append((change.change, record.record_id, announce))

@@ -1,0 +1,372 @@
+"""Data service at 1,000,000 generated patent records: import, search, export, mirror.
+
+Records are SYNTHETIC, from the seeded generator `puhui.data.synthetic` (CNIPA-export-style
+CSV rows: check-digit application numbers, kind codes, Chinese titles shaped like the real
+ones, real IPC symbols of the shipped edition, real GB/T 2260 province labels); seed 20260101.
+
+Figures, each beside a ceiling measured in the same run:
+
+* import records/s — `python -m puhui.data import --format cnipa-csv` path (parse, validate,
+  normalise, upsert, change feed, mirror events in the outbox; batches of 1,000) into an empty
+  PostgreSQL database — beside a raw `COPY` of the same normalised rows into a table of the
+  same shape and indexes (ratio = ours / COPY).
+* search p50/p99 at 16 concurrent clients over gRPC — the data service as its own process
+  (`python -m puhui.data`), a fixed mix of realistic searches (3-4 character Chinese text,
+  applicant, IPC prefix, province + date range, office + legal status, a narrow search with
+  facets), page size 20, total counts — beside the no-op gRPC server (bench/harness.py).
+  Target p99 ≤ 50 ms.
+* export records/s over one ExportPatents stream (chunks of 1,000) — beside a raw psycopg
+  keyset read of the same rows. Target ≥ 20,000/s.
+* mirror catch-up records/s: a province node (kit EventConsumer, one transaction per event)
+  consuming the hub's compacted mirror topic — beside a raw kafka-python read of the same
+  topic. Measured on `--mirror-records` (default 5,000) records, not the million.
+
+    python bench/data_patents.py [--quick] [--records N] [--mirror-records N] [--duration S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import grpc
+import psycopg
+from sqlalchemy import create_engine, text
+
+try:  # `python -m bench.data_patents` from the repository root
+    from bench import harness
+except ImportError:  # `python bench/data_patents.py`
+    import harness  # type: ignore[no-redef]
+from puhui.common.v1 import common_pb2
+from puhui.data import synthetic
+from puhui.data.server import build
+from puhui.data.v1 import data_pb2, data_pb2_grpc
+from puhui.kit import migrations
+from puhui.kit.db import normalise_url
+from puhui.kit.testing import infra, running, temporary_database
+
+SEED = 20260101
+SERVICE = "/puhui.data.v1.DataService/"
+
+
+def plain_url(url: str) -> str:
+    return normalise_url(url).replace("postgresql+psycopg://", "postgresql://")
+
+
+# -- import ------------------------------------------------------------------------------------
+
+
+def measure_import(url: str, csv_path: Path, records: int) -> dict[str, float]:
+    app = build(database_url=url, node_id="000000", quota_enabled=False)
+    app.db.start()
+    try:
+        started = time.perf_counter()
+        counts = app.importer(1000).run("cnipa-csv", csv_path)
+        seconds = time.perf_counter() - started
+    finally:
+        app.db.stop()
+    if counts.inserted != records or counts.rejected:
+        raise SystemExit(f"import went wrong: {counts}")
+    return {"records": records, "seconds": seconds, "rps": records / seconds}
+
+
+def measure_copy(url: str) -> dict[str, float]:
+    """Raw COPY of the imported (normalised) rows into a table of the same shape."""
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS patents_copy")
+        conn.execute("CREATE TABLE patents_copy (LIKE patents INCLUDING ALL)")
+        buffer = bytearray()
+        with conn.cursor().copy("COPY patents TO STDOUT") as out:
+            for block in out:
+                buffer += block
+        rows = conn.execute("SELECT count(*) FROM patents").fetchone()[0]
+        started = time.perf_counter()
+        with conn.cursor().copy("COPY patents_copy FROM STDIN") as copy:
+            step = 1 << 20
+            for i in range(0, len(buffer), step):
+                copy.write(bytes(buffer[i : i + step]))
+        seconds = time.perf_counter() - started
+        conn.execute("DROP TABLE patents_copy")
+        conn.execute("ANALYZE")
+    return {"records": rows, "seconds": seconds, "rps": rows / seconds}
+
+
+# -- search --------------------------------------------------------------------------------------
+
+
+def search_mix() -> list[bytes]:
+    dr = common_pb2.DateRange
+    requests = [
+        data_pb2.SearchPatentsRequest(query="无人机", page_size=20),
+        data_pb2.SearchPatentsRequest(query="储能电池", page_size=20),
+        data_pb2.SearchPatentsRequest(query="知识图谱", office="CN", page_size=20),
+        data_pb2.SearchPatentsRequest(applicant="信息技术有限公司", page_size=20),
+        data_pb2.SearchPatentsRequest(ipc_prefix="G06F 16/", page_size=20),
+        data_pb2.SearchPatentsRequest(
+            ipc_prefix="H04L", legal_status="有权-审定授权", page_size=20
+        ),
+        data_pb2.SearchPatentsRequest(
+            region_code="440000",
+            filing_date=dr(**{"from": "2018-01-01", "to": "2020-12-31"}),
+            page_size=20,
+        ),
+        data_pb2.SearchPatentsRequest(
+            office="CN",
+            publication_date=dr(**{"from": "2023-06-01", "to": "2023-06-30"}),
+            page_size=20,
+        ),
+        data_pb2.SearchPatentsRequest(
+            region_code="410000",
+            ipc_prefix="A01B",
+            facets=["ipc_section", "year", "province"],
+            page_size=20,
+        ),
+    ]
+    return [r.SerializeToString() for r in requests]
+
+
+def measure_search(target: str, concurrency: int, duration: float) -> harness.LoadResult:
+    mix = search_mix()
+    return harness.load(
+        target,
+        SERVICE + "SearchPatents",
+        lambda i: mix[i % len(mix)],
+        concurrency=concurrency,
+        duration=duration,
+    )
+
+
+# -- export --------------------------------------------------------------------------------------
+
+
+def measure_export(target: str, limit: int) -> dict[str, float]:
+    request = data_pb2.ExportPatentsRequest(
+        search=data_pb2.SearchPatentsRequest(office="CN"), chunk_size=1000
+    )
+    received = 0
+    with grpc.insecure_channel(
+        target, options=[("grpc.max_receive_message_length", 64 << 20)]
+    ) as channel:
+        stub = data_pb2_grpc.DataServiceStub(channel)
+        started = time.perf_counter()
+        stream = stub.ExportPatents(request, timeout=3600)
+        for chunk in stream:
+            received += len(chunk.patents)
+            if received >= limit:
+                stream.cancel()
+                break
+        seconds = time.perf_counter() - started
+    return {"records": received, "seconds": seconds, "rps": received / seconds}
+
+
+def measure_raw_read(url: str, limit: int) -> dict[str, float]:
+    received, after = 0, ""
+    with psycopg.connect(plain_url(url)) as conn:
+        started = time.perf_counter()
+        while received < limit:
+            rows = conn.execute(
+                "SELECT * FROM patents WHERE office = 'CN' AND record_id > %s"
+                " ORDER BY record_id LIMIT 1000",
+                (after,),
+            ).fetchall()
+            if not rows:
+                break
+            received += len(rows)
+            after = rows[-1][0]
+        seconds = time.perf_counter() - started
+    return {"records": received, "seconds": seconds, "rps": received / seconds}
+
+
+# -- mirror --------------------------------------------------------------------------------------
+
+
+def measure_mirror(
+    admin: str, bootstrap: str, records: int, work: Path
+) -> tuple[dict[str, float], dict[str, float]]:
+    stream = f"mirror.b{uuid.uuid4().hex[:10]}"
+    csv_path = synthetic.write_cnipa_csv(work / "mirror.csv", records, seed=SEED + 1)
+    with (
+        temporary_database(admin, "benchhub") as hub_url,
+        temporary_database(admin, "benchprov") as prov_url,
+    ):
+        hub = build(
+            node_id="000000",
+            database_url=hub_url,
+            kafka_bootstrap=bootstrap,
+            mirror_stream=stream,
+            quota_enabled=False,
+            grpc_port=0,
+            metrics_port=0,
+        )
+        with running(hub):
+            hub.importer(1000).run("cnipa-csv", csv_path)
+            deadline = time.monotonic() + 600
+            while hub.relay is not None and hub.relay.backlog()[0] and time.monotonic() < deadline:
+                time.sleep(0.5)
+            topic = hub.mirror_topic()
+        raw = raw_kafka_read(bootstrap, topic, records)
+        province = build(
+            node_id="440000",
+            database_url=prov_url,
+            kafka_bootstrap=bootstrap,
+            mirror_stream=stream,
+            quota_enabled=False,
+            grpc_port=0,
+            metrics_port=0,
+        )
+        engine = create_engine(normalise_url(prov_url))
+        try:
+            with running(province):
+                started = time.perf_counter()
+                deadline = time.monotonic() + 3600
+                count = 0
+                while count < records and time.monotonic() < deadline:
+                    time.sleep(0.25)
+                    with engine.connect() as conn:
+                        count = conn.execute(text("SELECT count(*) FROM patents")).scalar_one()
+                seconds = time.perf_counter() - started
+        finally:
+            engine.dispose()
+    return {"records": count, "seconds": seconds, "rps": count / seconds}, raw
+
+
+def raw_kafka_read(bootstrap: str, topic: str, records: int) -> dict[str, float]:
+    from puhui.kit import kafka
+
+    consumer = kafka.make_consumer(bootstrap, f"bench-raw-{uuid.uuid4()}", "bench-raw")
+    consumer.subscribe(topics=[topic])
+    received = 0
+    started = time.perf_counter()
+    deadline = time.monotonic() + 300
+    try:
+        while received < records and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                received += len(batch)
+    finally:
+        consumer.close(autocommit=False)
+    seconds = time.perf_counter() - started
+    return {"records": received, "seconds": seconds, "rps": received / seconds}
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 records, short runs")
+    parser.add_argument(
+        "--records", type=int, default=0, help="generated patent records (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--mirror-records", type=int, default=0, help="records for the mirror catch-up (5,000)"
+    )
+    parser.add_argument(
+        "--export-limit", type=int, default=0, help="records read over the export stream (all)"
+    )
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=0)
+    args = parser.parse_args()
+    records = args.records or (20_000 if args.quick else 1_000_000)
+    mirror_records = args.mirror_records or (1_000 if args.quick else 5_000)
+    duration = args.duration or (5.0 if args.quick else 15.0)
+    export_limit = args.export_limit or records
+    admin = normalise_url(infra("PUHUI_POSTGRES_URL"))
+    bootstrap = infra("PUHUI_KAFKA_BOOTSTRAP")
+
+    with tempfile.TemporaryDirectory(prefix="data-bench-") as tmp:
+        work = Path(tmp)
+        started = time.perf_counter()
+        csv_path = synthetic.write_cnipa_csv(work / "patents.csv", records, seed=SEED)
+        print(f"generated {records:,} records in {time.perf_counter() - started:.1f}s", flush=True)
+        with temporary_database(admin, "databench") as url:
+            migrations.upgrade("data", url)
+            imported = measure_import(url, csv_path, records)
+            print(f"import: {imported['rps']:.0f} records/s", flush=True)
+            copied = measure_copy(url)
+            print(f"COPY: {copied['rps']:.0f} records/s", flush=True)
+            env = {
+                "PUHUI_DATABASE_URL": url,
+                "PUHUI_NODE_ID": "000000",
+                "PUHUI_MIGRATE_ON_START": "false",
+                "PUHUI_DATA_QUOTA_ENABLED": "false",
+                "PUHUI_GRPC_WORKERS": str(max(16, args.concurrency)),
+                "PUHUI_KAFKA_BOOTSTRAP": "",
+                "PUHUI_REDIS_URL": "",
+            }
+            with harness.spawn_service("data", env) as target:
+                search = measure_search(target, args.concurrency, duration)
+                print(
+                    f"search: p50 {search.percentile(0.5) * 1000:.1f} ms"
+                    f" p99 {search.percentile(0.99) * 1000:.1f} ms",
+                    flush=True,
+                )
+                exported = measure_export(target, export_limit)
+                print(f"export: {exported['rps']:.0f} records/s", flush=True)
+            raw_read = measure_raw_read(url, export_limit)
+        with harness.noop_ceiling(workers=max(16, args.concurrency)) as noop:
+            ceiling_search = harness.load(
+                noop, harness.NOOP_METHOD, b"", concurrency=args.concurrency, duration=duration
+            )
+        mirrored, raw_kafka = measure_mirror(admin, bootstrap, mirror_records, work)
+        print(f"mirror: {mirrored['rps']:.0f} records/s", flush=True)
+
+    figures = {
+        "import_records_per_s": {"value": round(imported["rps"]), "unit": "rec/s"},
+        **search.summary("search_"),
+        "export_records_per_s": {"value": round(exported["rps"]), "unit": "rec/s"},
+        "mirror_records_per_s": {"value": round(mirrored["rps"], 1), "unit": "rec/s"},
+    }
+    ceiling = {
+        "import_records_per_s": {
+            "value": round(copied["rps"]),
+            "unit": "rec/s",
+            "what": "PostgreSQL COPY",
+        },
+        **ceiling_search.summary("search_"),
+        "export_records_per_s": {
+            "value": round(raw_read["rps"]),
+            "unit": "rec/s",
+            "what": "psycopg keyset read",
+        },
+        "mirror_records_per_s": {
+            "value": round(raw_kafka["rps"]),
+            "unit": "rec/s",
+            "what": "kafka-python read",
+        },
+    }
+    ratios = {
+        "import_vs_copy": imported["rps"] / copied["rps"],
+        "search_rps_vs_noop": search.rps / ceiling_search.rps if ceiling_search.rps else 0.0,
+        "export_vs_raw_read": exported["rps"] / raw_read["rps"],
+        "mirror_vs_raw_kafka": mirrored["rps"] / raw_kafka["rps"] if raw_kafka["rps"] else 0.0,
+    }
+    harness.write_result(
+        "data_patents",
+        figures,
+        ceiling=ceiling,
+        ratios=ratios,
+        conditions={
+            "records": records,
+            "generator": f"puhui.data.synthetic seed {SEED} (synthetic CNIPA-style rows)",
+            "import_batch": 1000,
+            "search_concurrency": args.concurrency,
+            "search_duration_s": duration,
+            "search_mix": "9 searches: Chinese text, applicant, IPC prefix, province+dates,"
+            " office+status, facets",
+            "export_records": exported["records"],
+            "export_chunk": 1000,
+            "mirror_records": mirror_records,
+            "import_seconds": round(imported["seconds"], 1),
+            "mirror_seconds": round(mirrored["seconds"], 1),
+        },
+        targets={"search_p99": "≤ 50 ms", "export_records_per_s": "≥ 20,000 rec/s"},
+    )
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    main()
