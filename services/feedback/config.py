@@ -80,6 +80,12 @@ class FeedbackConfig(ServiceConfig):
         0.6,
         doc="Character-bigram Jaccard similarity at or above which two reports are grouped.",
     )
+    run_consumers: bool = setting(
+        "PUHUI_FEEDBACK_RUN_CONSUMERS",
+        True,
+        doc="Run the index and catalog read-model consumers in this process "
+        "(false for API-only replicas).",
+    )
     token_key: str = setting(
         "PUHUI_FEEDBACK_TOKEN_KEY",
         "",

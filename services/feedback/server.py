@@ -76,6 +76,8 @@ class FeedbackApp(server.ServiceApp):
 
     # -- consumers --------------------------------------------------------------------------
     def consumers(self) -> Sequence[EventConsumer]:
+        if not self.feedback_config.run_consumers:
+            return ()
         feedback_src: dict[str, Any]
         catalog_src: dict[str, Any]
         if self.config.is_hub:  # the hub folds every node's events into national figures

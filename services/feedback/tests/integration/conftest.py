@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from puhui.feedback.server import build
 from puhui.feedback.tests.support import NODE, PRINCIPALS, DictVerifier
 from puhui.feedback.v1 import feedback_pb2_grpc
 from puhui.kit.testing import running, temporary_database
+
+logger = logging.getLogger(__name__)
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +37,28 @@ def module_app(postgres_admin_url, kafka_bootstrap, redis_url):
             yield app, feedback_pb2_grpc.FeedbackServiceStub(channel)
 
 
-def eventually(probe: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll `probe` until it returns something truthy (consumers apply events asynchronously)."""
+def eventually(probe: Callable[[], Any], timeout: float = 90.0) -> Any:
+    """Poll `probe` until it returns something truthy (consumers apply events asynchronously).
+
+    The generous timeout only matters on a loaded machine; a passing probe returns at once.
+    On timeout the consumers' progress is logged to explain why.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
         if value or time.monotonic() > deadline:
+            if not value:
+                logger.error("eventually: gave up; consumer progress %s", consumer_progress())
             return value
         time.sleep(0.2)
+
+
+def consumer_progress() -> dict[str, float]:
+    out: dict[str, float] = {}
+    for metric in REGISTRY.collect():
+        if metric.name == "puhui_kafka_consumed":
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    key = f"{sample.labels['group']}/{sample.labels['outcome']}"
+                    out[key] = out.get(key, 0.0) + sample.value
+    return out

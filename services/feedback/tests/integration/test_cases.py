@@ -9,34 +9,21 @@ import pytest
 from sqlalchemy import func, select
 
 from puhui.feedback.adapters.db import cases, outbox
-from puhui.feedback.server import build
 from puhui.feedback.tests.support import (
     INSTITUTION,
     NODE,
-    PRINCIPALS,
-    DictVerifier,
     bearer,
     violations,
 )
-from puhui.feedback.v1 import events_pb2, feedback_pb2, feedback_pb2_grpc
-from puhui.kit.testing import read_events, running
+from puhui.feedback.v1 import events_pb2, feedback_pb2
+from puhui.kit.testing import read_events
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def feedback(database_url, kafka_bootstrap, redis_url):
-    app = build(
-        node_id=NODE,
-        database_url=database_url,
-        kafka_bootstrap=kafka_bootstrap,
-        redis_url=redis_url,
-        grpc_port=0,
-        metrics_port=0,
-        verifier=DictVerifier(PRINCIPALS),
-    )
-    with running(app) as host, grpc.insecure_channel(host.address) as channel:
-        yield app, feedback_pb2_grpc.FeedbackServiceStub(channel)
+def feedback(module_app):
+    return module_app
 
 
 def counts(app) -> tuple[int, int]:

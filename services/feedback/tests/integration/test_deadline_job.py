@@ -33,6 +33,7 @@ def test_periodic_job_emits_breach_event_and_metric(database_url, kafka_bootstra
         grpc_port=0,
         metrics_port=0,
         breach_check_seconds=0.2,
+        run_consumers=False,
         verifier=DictVerifier(PRINCIPALS),
     )
     before = breaches()
