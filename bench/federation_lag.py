@@ -1,0 +1,367 @@
+"""Federation replication lag: from a province's commit to the hub's national read model.
+
+- Province: a real feedback database (PostgreSQL, migrated) whose events are committed one
+  per transaction through the kit outbox at a steady rate (default 200 events/s), and the
+  kit OutboxRelay publishing them to the shared Kafka (`puhui.440000.feedback.events`).
+- Hub: the federation service's national read model (PostgreSQL) fed by the kit
+  EventConsumer with the federation's handler (`national.apply_feedback`, the same as
+  `FederationApp` runs), subscribed by topic pattern; its consumer group starts at the
+  current end of the topics. Lag = time the hub's transaction committed − the envelope
+  time (set when the province's transaction recorded the event).
+- Outage: the province's relay is stopped for `--outage-seconds` (default 300 = the
+  issue's 5 minutes) while the province keeps committing at the same rate, so the events
+  wait in its outbox; then the relay restarts and the province pauses. Catch-up = time
+  until every event of the outage is in the hub's read model; rate = events / catch-up
+  time (the hub's own apply rate). (The real network cut
+  is exercised by tests/test_federation_survival.py; here the relay is stopped so the
+  outage length is exact.)
+- Ceiling, measured in the same run: the raw Kafka path without databases — the same
+  envelopes produced at the same rate and consumed by a plain consumer (lag p50/p99), and a
+  plain consumer reading the outage backlog (records/s).
+
+    python bench/federation_lag.py [--quick] [--rate 200] [--seconds 30] [--outage-seconds 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+
+try:  # `python -m bench.federation_lag` from the repository root
+    from bench import harness
+except ImportError:  # `python bench/federation_lag.py`
+    import harness  # type: ignore[no-redef]
+from puhui.events.v1 import envelope_pb2
+from puhui.federation import national
+from puhui.federation.adapters import db as hub_tables
+from puhui.federation.groups import start_groups_at_end
+from puhui.feedback.adapters import db as feedback_tables
+from puhui.feedback.v1 import events_pb2 as feedback_events
+from puhui.feedback.v1 import feedback_pb2
+from puhui.kit import kafka, migrations
+from puhui.kit.db import Database
+from puhui.kit.inbox import EventConsumer
+from puhui.kit.outbox import Outbox, OutboxRelay
+from puhui.kit.testing import infra, temporary_database
+
+NODE = "440000"
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Writer(threading.Thread):
+    """Commits one ServiceCaseRecorded per transaction at `rate` per second."""
+
+    def __init__(self, db: Database, outbox: Outbox, rate: float) -> None:
+        super().__init__(daemon=True)
+        self.db, self.outbox, self.rate = db, outbox, rate
+        self.stop_event = threading.Event()
+        self.ids: dict[str, tuple[str, float]] = {}  # event id -> (phase, envelope time)
+        self.phase = "warmup"
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        next_at = time.monotonic()
+        while not self.stop_event.is_set():
+            if self.phase == "paused":
+                time.sleep(0.05)
+                next_at = time.monotonic()
+                continue
+            # A trickle while the hub's consumer joins, then the configured rate.
+            interval = 1.0 / (5.0 if self.phase == "warmup" else self.rate)
+            case = feedback_pb2.ServiceCase(
+                case_id=str(uuid.uuid4()), institution_id=f"{NODE}-000001", node_id=NODE
+            )
+            with self.db.transaction() as session:
+                env = self.outbox.record(
+                    session,
+                    feedback_events.ServiceCaseRecorded(service_case=case),
+                    subject=f"case/{case.case_id}",
+                )
+            with self.lock:
+                self.ids[env.event_id] = (self.phase, env.time.ToDatetime(UTC).timestamp())
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+
+def hub_consumer(
+    db: Database, bootstrap: str, group: str, on_applied: Callable[[Any], None]
+) -> EventConsumer:
+    return EventConsumer(
+        db,
+        hub_tables.inbox,
+        bootstrap,
+        group=group,
+        handler=national.apply_feedback,
+        node="000000",
+        service="federation",
+        pattern=kafka.topic_pattern("feedback"),
+        on_applied=on_applied,
+    )
+
+
+def run_hub(args: argparse.Namespace) -> None:
+    """The hub's side, in its own process (its own GIL, as in production): apply every
+    province's feedback events to the national model; append `event_id applied_at` lines."""
+    import signal
+
+    db = Database(args.hub_url)
+    db.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    out = open(args.out, "a", buffering=1)  # noqa: SIM115 (closed below)
+
+    def on_applied(envelope: envelope_pb2.EventEnvelope) -> None:
+        out.write(f"{envelope.event_id} {time.time():.6f}\n")
+
+    consumer = hub_consumer(db, args.bootstrap, args.group, on_applied)
+    consumer.start()
+    stop.wait()
+    consumer.stop()
+    out.close()
+    db.stop()
+
+
+def read_applied(path: str) -> dict[str, float]:
+    applied: dict[str, float] = {}
+    with contextlib.suppress(FileNotFoundError), open(path) as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) == 2:
+                applied[parts[0]] = float(parts[1])
+    return applied
+
+
+def measure(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[str, Any]:
+    with (
+        temporary_database(admin_url, "benchprov") as prov_url,
+        temporary_database(admin_url, "benchhub") as hub_url,
+    ):
+        migrations.upgrade("feedback", prov_url)
+        migrations.upgrade("federation", hub_url)
+        prov_db, hub_db = Database(prov_url), Database(hub_url)
+        prov_db.start()
+        hub_db.start()
+        outbox = Outbox(feedback_tables.outbox, NODE, "feedback")
+        kafka.ensure_topics(bootstrap, [outbox.topic()])
+        group = f"bench.federation.{uuid.uuid4().hex[:8]}"
+        start_groups_at_end(bootstrap, group, kafka.topic_pattern("feedback"))
+
+        writer = Writer(prov_db, outbox, args.rate)
+        out = tempfile.mktemp(prefix="fedlag-", suffix=".txt")  # noqa: S306 (a path for the child)
+        hub = subprocess.Popen(
+            [sys.executable, __file__, "--role", "hub", "--hub-url", hub_url, "--group", group,
+             "--out", out, "--bootstrap", bootstrap],
+        )  # fmt: skip
+        relay = OutboxRelay(prov_db, outbox, bootstrap)
+        relay.start()
+        writer.start()
+        try:
+            # Warm-up: a trickle until the hub's consumer has joined and applied everything.
+            warm_deadline = time.monotonic() + 120
+            while time.monotonic() < warm_deadline:
+                done_ids = read_applied(out)
+                warm = [i for i, (p, _) in list(writer.ids.items()) if p == "warmup"]
+                if len(warm) > 10 and all(i in done_ids for i in warm):
+                    break
+                time.sleep(0.5)
+            writer.phase = "steady"
+            time.sleep(args.seconds)
+            outage_wall = time.time()
+            # -- outage: the relay stops; the province keeps committing -----------------------
+            relay.stop()
+            writer.phase = "outage"
+            time.sleep(args.outage_seconds)
+            # Reconnection: the province pauses, so the catch-up rate is the hub's own.
+            writer.phase = "paused"
+            time.sleep(0.1)
+            backlog = sum(1 for p, _ in list(writer.ids.values()) if p == "outage")
+            reconnect = time.monotonic()
+            relay = OutboxRelay(prov_db, outbox, bootstrap)
+            relay.start()
+            outage_ids = [i for i, (p, _) in list(writer.ids.items()) if p == "outage"]
+            deadline = reconnect + max(120.0, args.outage_seconds * 3)
+            applied = read_applied(out)
+            while time.monotonic() < deadline and not all(i in applied for i in outage_ids):
+                time.sleep(0.1)
+                applied = read_applied(out)
+            caught_up = time.monotonic() - reconnect
+            done = sum(1 for i in outage_ids if i in applied)
+            time.sleep(2)
+        finally:
+            writer.stop_event.set()
+            writer.join(5)
+            relay.stop()
+        time.sleep(2)
+        hub.terminate()
+        hub.wait(30)
+        applied = read_applied(out)
+        os.unlink(out)
+        lags: dict[str, list[float]] = {"warmup": [], "steady": [], "outage": [], "after": []}
+        for event_id, (phase, committed) in writer.ids.items():
+            if phase == "steady" and committed > outage_wall - 1.0:
+                continue  # committed just before the relay stopped: part of the outage
+            if event_id in applied:
+                lags[phase].append(applied[event_id] - committed)
+        with hub_db.transaction() as s:
+            from sqlalchemy import func, select
+
+            counted = s.execute(
+                select(func.count()).select_from(hub_tables.national_cases)
+            ).scalar_one()
+        prov_db.stop()
+        hub_db.stop()
+    steady = lags["steady"]
+    return {
+        "steady_events": len(steady),
+        "steady_p50_s": percentile(steady, 0.50),
+        "steady_p99_s": percentile(steady, 0.99),
+        "steady_mean_s": statistics.fmean(steady) if steady else float("nan"),
+        "outage_seconds": args.outage_seconds,
+        "outage_backlog_events": backlog,
+        "outage_applied": done,
+        "catch_up_s": caught_up,
+        "catch_up_rate": done / caught_up if caught_up > 0 else float("nan"),
+        "counted_at_hub": counted,
+        "written": len(writer.ids),
+        "steady_missing": sum(
+            1 for i, (p, c) in writer.ids.items() if p == "steady" and i not in applied
+        ),
+    }
+
+
+def ceiling(bootstrap: str, rate: float, seconds: float, backlog: int) -> dict[str, float]:
+    """Raw Kafka: same-size envelopes at the same rate, a plain consumer; then a backlog."""
+    topic = f"puhui.{NODE}.benchceiling.events"
+    kafka.ensure_topics(bootstrap, [topic])
+    producer = kafka.make_producer(bootstrap, "bench-ceiling")
+    consumer = kafka.make_consumer(bootstrap, f"bench-ceiling-{uuid.uuid4().hex[:8]}", "bench")
+    consumer.subscribe(topics=[topic])
+    consumer.poll(timeout_ms=3000)  # join and get an assignment
+    consumer.seek_to_end()
+    consumer.poll(timeout_ms=500)
+    marker = uuid.uuid4().hex.encode()
+    lags: list[float] = []
+    stop = threading.Event()
+
+    def consume(count: int | None) -> int:
+        seen = 0
+        while not stop.is_set() and (count is None or seen < count):
+            for records in consumer.poll(timeout_ms=200, max_records=500).values():
+                for r in records:
+                    if r.key == marker:
+                        seen += 1
+                        if count is None:
+                            lags.append(time.time() - float(r.value.split(b"|", 1)[0]))
+        return seen
+
+    reader = threading.Thread(target=consume, args=(None,), daemon=True)
+    reader.start()
+    pad = b"x" * 300  # about an envelope of ServiceCaseRecorded
+    interval, next_at, end = 1.0 / rate, time.monotonic(), time.monotonic() + seconds
+    while time.monotonic() < end:
+        producer.send(topic, key=marker, value=f"{time.time()}|".encode() + pad)
+        producer.flush()
+        next_at += interval
+        if next_at > time.monotonic():
+            time.sleep(next_at - time.monotonic())
+    time.sleep(1)
+    stop.set()
+    reader.join(5)
+    stop.clear()
+    for _ in range(backlog):
+        producer.send(topic, key=marker, value=b"0|" + pad)
+    producer.flush()
+    started = time.monotonic()
+    got = consume(backlog)
+    backlog_rate = got / (time.monotonic() - started)
+    producer.close()
+    consumer.close(autocommit=False)
+    return {
+        "p50": percentile(lags, 0.5),
+        "p99": percentile(lags, 0.99),
+        "backlog_rate": backlog_rate,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 s steady, 20 s outage")
+    parser.add_argument("--rate", type=float, default=200.0, help="events per second")
+    parser.add_argument("--seconds", type=float, default=30.0, help="steady phase length")
+    parser.add_argument("--outage-seconds", type=float, default=300.0)
+    parser.add_argument("--role", default="bench", choices=["bench", "hub"], help=argparse.SUPPRESS)
+    parser.add_argument("--hub-url", help=argparse.SUPPRESS)
+    parser.add_argument("--group", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "hub":
+        run_hub(args)
+        return
+    if args.quick:
+        args.seconds, args.outage_seconds = 10.0, 20.0
+    bootstrap = infra("PUHUI_KAFKA_BOOTSTRAP")
+    admin_url = infra("PUHUI_POSTGRES_URL")
+    ours = measure(args, bootstrap, admin_url)
+    ceil = ceiling(
+        bootstrap, args.rate, min(args.seconds, 15.0), max(1, ours["outage_backlog_events"])
+    )
+    ms = 1000.0
+    figures = {
+        "lag_p50": {"value": round(ours["steady_p50_s"] * ms, 1), "unit": "ms"},
+        "lag_p99": {"value": round(ours["steady_p99_s"] * ms, 1), "unit": "ms"},
+        "catch_up_rate": {"value": round(ours["catch_up_rate"], 1), "unit": "ev/s"},
+        "catch_up_time": {"value": round(ours["catch_up_s"], 1), "unit": "s"},
+        "outage_backlog": {"value": ours["outage_backlog_events"], "unit": "ev"},
+    }
+    ceiling_figs = {
+        "lag_p50": {"value": round(ceil["p50"] * ms, 1), "unit": "ms"},
+        "lag_p99": {"value": round(ceil["p99"] * ms, 1), "unit": "ms"},
+        "catch_up_rate": {"value": round(ceil["backlog_rate"], 1), "unit": "ev/s"},
+    }
+    harness.write_result(
+        "federation_lag",
+        figures,
+        ceiling=ceiling_figs,
+        ratios={
+            "lag_p99_vs_raw_kafka": ours["steady_p99_s"] / ceil["p99"] if ceil["p99"] else 0.0,
+            "catch_up_vs_raw_consume": ours["catch_up_rate"] / ceil["backlog_rate"]
+            if ceil["backlog_rate"]
+            else 0.0,
+        },
+        conditions={
+            "rate_events_per_s": args.rate,
+            "steady_seconds": args.seconds,
+            "outage_seconds": args.outage_seconds,
+            "steady_events_measured": ours["steady_events"],
+            "events_written": ours["written"],
+            "events_counted_at_hub": ours["counted_at_hub"],
+            "outage_events_applied": ours["outage_applied"],
+            "path": "province PostgreSQL outbox -> OutboxRelay -> Kafka -> hub EventConsumer "
+            "(inbox) -> national read model on PostgreSQL",
+        },
+        targets={"lag_p99": "<= 1000 ms at 200 events/s"},
+    )
+
+
+if __name__ == "__main__":
+    main()
