@@ -259,7 +259,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         with self.db.transaction() as session:
             search = SqlPatentSearch(session)
             items = search.search(query, page.after, page.size)
-            total = search.count(query)
+            # A first page that is not full already is the whole result.
+            full = page.after or len(items) == page.size
+            total = search.count(query) if full else len(items)
             facets = search.facets(query, list(dict.fromkeys(request.facets)))
         next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
         return data_pb2.SearchPatentsResponse(

@@ -561,7 +561,7 @@ class SqlPatentSearch:
         query = select(t).where(*_patent_conditions(q)).order_by(t.c.record_id).limit(limit)
         if after:
             query = query.where(t.c.record_id > after)
-        return [row_to_patent(r) for r in self.session.execute(query)]
+        return [row_to_patent(r) for r in self.session.execute(query).all()]
 
     def count(self, q: PatentQuery, cap: int = COUNT_CAP) -> int:
         """Matching records, counted up to `cap` + 1 (a search over a million records must not
