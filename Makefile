@@ -12,7 +12,7 @@ UV := $(PYTHON) -m uv
 INFRA := $(PYTHON) deploy/local/infra.py
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup proto proto-check up down status run test test-unit lint fmt bench clean
+.PHONY: help setup tools docs proto proto-check up down status run test test-unit lint fmt bench clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,6 +24,15 @@ $(PY): pyproject.toml uv.lock setup.py
 	@touch $(PY)
 
 setup: $(PY) ## create .venv from uv.lock (installs uv if missing)
+
+tools: setup ## build pinned kustomize (Go module proxy) into .state/bin
+	$(PY) tools/kustomize.py
+
+docs: setup ## regenerate the config reference, metrics catalogue and generated deploy files
+	$(PY) tools/configdoc.py
+	$(PY) tools/metricsdoc.py
+	$(PY) deploy/compose/generate.py
+	$(PY) deploy/k8s/generate.py
 
 proto: setup ## regenerate Python code from proto/ into services/
 	$(PY) tools/protogen.py
@@ -44,7 +53,7 @@ run: setup ## run a local node (four services, SQLite, local Kafka); Ctrl-C stop
 	$(INFRA) up --only kafka
 	$(VENV)/bin/puhui run
 
-test: setup up ## set up, start infrastructure, run the whole suite
+test: setup up tools ## set up, start infrastructure, run the whole suite
 	$(PY) tools/protogen.py --check
 	$(VENV)/bin/pytest
 
@@ -54,7 +63,8 @@ test-unit: setup ## unit tests only (no infrastructure)
 lint: setup ## ruff (lint + format check) and mypy, generated code excluded
 	$(VENV)/bin/ruff check services bench tools tests deploy
 	$(VENV)/bin/ruff format --check services bench tools tests deploy
-	$(VENV)/bin/mypy
+	@mkdir -p .state/mypy && ln -sfn ../../services .state/mypy/puhui
+	MYPYPATH=.state/mypy $(VENV)/bin/mypy -p puhui
 
 fmt: setup ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix services bench tools tests deploy
