@@ -30,7 +30,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import MetaData, Table
 
-from puhui.kit import auth, kafka, logs, metrics, migrations, tracing
+from puhui.kit import auth, kafka, logs, metrics, migrations, tracing, trust
 from puhui.kit import redis as kit_redis
 from puhui.kit.config import ServiceConfig
 from puhui.kit.db import Database
@@ -84,7 +84,14 @@ class ServiceApp:
         self.db = Database(config.effective_database_url())
         self.outbox = Outbox(self._table("puhui_outbox"), config.node_id, self.name)
         self.inbox = self._table("puhui_inbox")
-        self.verifier: auth.TokenVerifier = verifier or auth.RejectingVerifier()
+        # No verifier given: the federated one when PUHUI_TRUST_ANCHOR_JWKS is configured
+        # (every node's tokens, key sets followed from the hub-signed keys topic).
+        self._federated: trust.FederatedVerifier | None = None
+        if verifier is None:
+            self._federated = trust.verifier_from_env(
+                node_id=config.node_id, kafka_bootstrap=config.kafka_bootstrap
+            )
+        self.verifier: auth.TokenVerifier = verifier or self._federated or auth.RejectingVerifier()
         self.redis: kit_redis.Redis | None = None
         self.relay: OutboxRelay | None = None
         self._consumers: list[EventConsumer] = []
@@ -124,6 +131,8 @@ class ServiceApp:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
+        if self._federated is not None:
+            self._federated.start()
         self.db.start()
         if self.config.migrate_on_start:
             migrations.upgrade(self.name, self.db.url)
@@ -153,6 +162,8 @@ class ServiceApp:
             self.relay.stop(timeout=2.0)
         if self.redis is not None:
             self.redis.close()
+        if self._federated is not None:
+            self._federated.stop()
         self.db.stop()
 
     def dependencies(self) -> list[Dependency]:
