@@ -22,16 +22,16 @@ from puhui.data.adapters.db import (
 )
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
 from puhui.events.v1 import envelope_pb2
-from puhui.kit import auth, tracing
+from puhui.kit import auth, tokens, tracing
 from puhui.kit.db import Database
-from puhui.kit.errors import InvalidArgument, Violations
+from puhui.kit.errors import InvalidArgument, PermissionDenied, Violations
 from puhui.kit.ids import new_id
 from puhui.kit.outbox import SCHEMA_VERSION, Outbox, to_timestamp, utcnow
 from puhui.kit.pagination import page_request
 
 logger = logging.getLogger(__name__)
 
-WRITER_ROLES = ("national_admin", "node_service")
+WRITER_ROLES = (tokens.ROLE_NATIONAL_ADMIN, tokens.ROLE_NODE_SERVICE)
 
 
 def patent_to_proto(p: domain.Patent) -> data_pb2.Patent:
@@ -245,6 +245,15 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self.quota = quota
         self.node_id = node_id
 
+    def _authorize_writer(self) -> None:
+        """National administrators, or a service account of this node (the hub)."""
+        principal = tokens.authorize(roles=WRITER_ROLES)
+        if not (
+            principal.has_role(tokens.ROLE_NATIONAL_ADMIN)
+            or principal.has_role(tokens.ROLE_NODE_SERVICE, self.node_id)
+        ):
+            raise PermissionDenied(f"requires role national_admin or node_service:{self.node_id}")
+
     def _charge(self, context: grpc.ServicerContext, records: int = 0) -> None:
         """Count one request (and exported records) against the caller's quota."""
         if self.quota is not None:
@@ -392,7 +401,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
     def PutPatent(
         self, request: data_pb2.PutPatentRequest, context: grpc.ServicerContext
     ) -> data_pb2.PutPatentResponse:
-        auth.require_role(*WRITER_ROLES)
+        self._authorize_writer()
         self.data_sets.require_writable()
         patent = domain.normalise_patent(patent_from_proto(request.patent))  # before any write
         with self.db.transaction() as session:

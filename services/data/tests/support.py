@@ -14,7 +14,16 @@ ROLES = {
         subject="000000:admin", issuer="test", roles=frozenset({"national_admin"})
     ),
     "node-token": Principal(
-        subject="000000:node", issuer="test", roles=frozenset({"node_service"})
+        subject="000000:node",
+        issuer="test",
+        roles=frozenset({"node_service"}),
+        role_scopes=(("node_service", "000000"),),
+    ),
+    "province-node-token": Principal(
+        subject="440000:node",
+        issuer="test",
+        roles=frozenset({"node_service"}),
+        role_scopes=(("node_service", "440000"),),
     ),
     "innovator-token": Principal(
         subject="440000:alice", issuer="test", roles=frozenset({"innovator"})

@@ -186,3 +186,14 @@ def test_put_requires_a_writer_role(hub):
             timeout=10,
         )
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as err:  # another node's service account
+        stub.PutPatent(
+            data_pb2.PutPatentRequest(patent=patent(written)),
+            metadata=bearer("province-node-token"),
+            timeout=10,
+        )
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    put = stub.PutPatent(
+        data_pb2.PutPatentRequest(patent=patent(written)), metadata=bearer("node-token"), timeout=10
+    )
+    assert put.outcome == "inserted"
