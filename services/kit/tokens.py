@@ -301,7 +301,7 @@ def _b64(segment: str) -> bytes:
 
 
 def _b64json(segment: str) -> Any:
-    return json.loads(_b64(segment))
+    return json.loads(_b64(segment).decode("utf-8"))
 
 
 def _signature_ok(key: Any, alg: str, signing_input: bytes, signature: bytes) -> bool:
@@ -395,6 +395,7 @@ class JwtVerifier:
         self._clock = clock
         # token -> (principal, nbf, kid, key-set generation)
         self._cache: dict[str, tuple[Principal, float, str, int]] = {}
+        self._headers: dict[str, dict[str, Any]] = {}
         self._cache_size = cache_size
 
     def verify(self, token: str) -> Principal:
@@ -421,7 +422,11 @@ class JwtVerifier:
             raise Unauthenticated("malformed token")
         parts = token.split(".")
         try:
-            header = _b64json(parts[0])
+            header = self._headers.get(parts[0])
+            if header is None:  # one node key → one header segment: parse it once
+                header = _b64json(parts[0])
+                if len(self._headers) < 256 and isinstance(header, dict):
+                    self._headers[parts[0]] = header
             claims = _b64json(parts[1])
             signature = _b64(parts[2])
         except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -442,7 +447,8 @@ class JwtVerifier:
         key, alg = found
         if header["alg"] != alg:
             raise Unauthenticated("token algorithm does not match its key")
-        if not _signature_ok(key, alg, f"{parts[0]}.{parts[1]}".encode(), signature):
+        signing_input = token[: len(parts[0]) + 1 + len(parts[1])].encode("ascii")
+        if not _signature_ok(key, alg, signing_input, signature):
             raise Unauthenticated("token signature is invalid")
         exp, nbf = claims.get("exp"), claims.get("nbf", 0)
         if not isinstance(exp, int | float) or not isinstance(nbf, int | float):
