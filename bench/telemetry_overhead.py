@@ -23,6 +23,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from contextlib import ExitStack, contextmanager
@@ -84,6 +85,37 @@ def seed_institution(url: str) -> str:
     finally:
         db.stop()
     return next(i.institution_id for i in institutions if i.status == domain.Status.APPROVED)
+
+
+def interceptor_cpu_us(telemetry: bool, calls: int = 20000) -> float:
+    """CPU microseconds per call of the server interceptor around a no-op handler, in this
+    process (less noisy than throughput on a shared machine: process time, not wall time)."""
+    from puhui.kit import auth, tracing
+    from puhui.kit.interceptors import ServiceInterceptor
+
+    tracing.setup("catalog", "440000")
+
+    class Context:
+        def invocation_metadata(self):  # type: ignore[no-untyped-def]
+            return (("user-agent", "grpc-python"),)
+
+        def peer(self) -> str:
+            return "ipv4:127.0.0.1:5555"
+
+        def code(self) -> None:
+            return None
+
+    interceptor = ServiceInterceptor(
+        "catalog", "440000", auth.RejectingVerifier(), telemetry=telemetry
+    )
+    handle = interceptor._unary(lambda request, context: request, "CatalogService/GetInstitution")
+    context = Context()
+    for _ in range(1000):
+        handle(b"x", context)
+    started = time.process_time()
+    for _ in range(calls):
+        handle(b"x", context)
+    return (time.process_time() - started) / calls * 1e6
 
 
 def merge(results: list[harness.LoadResult]) -> harness.LoadResult:
@@ -156,7 +188,20 @@ def main() -> None:
                 )
 
     off, on, export = (merge(rounds[v]) for v in VARIANTS)
-    figures = {**off.summary("off_"), **on.summary("on_"), **export.summary("export_")}
+    cpu_off = min(interceptor_cpu_us(False) for _ in range(3))
+    cpu_on = min(interceptor_cpu_us(True) for _ in range(3))
+    figures = {
+        **off.summary("off_"),
+        **on.summary("on_"),
+        **export.summary("export_"),
+        "interceptor_cpu_per_call_off": {"value": round(cpu_off, 1), "unit": "us"},
+        "interceptor_cpu_per_call_on": {"value": round(cpu_on, 1), "unit": "us"},
+        "telemetry_cpu_per_rpc": {"value": round(cpu_on - cpu_off, 1), "unit": "us"},
+        "telemetry_cpu_share_of_off_rpc": {
+            "value": round((cpu_on - cpu_off) * off.rps / 1e6 * 100, 2),
+            "unit": "% of 1 core at off req/s",
+        },
+    }
     per_round = {v: [round(r.rps, 1) for r in rounds[v]] for v in VARIANTS}
     harness.write_result(
         "telemetry_overhead",
