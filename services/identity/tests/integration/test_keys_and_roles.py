@@ -344,3 +344,47 @@ def test_another_service_verifies_with_the_jwks_loader(identity_host, identity, 
             verifier.verify(session.access_token)
     finally:
         client.close()
+
+
+def test_verify_person_raises_assurance_and_requires_a_verified_admin(
+    identity, settings, capsys, kafka_bootstrap
+):
+    _, stub = identity
+    admin_email, user_email = unique_email(), unique_email()
+    admin = register(stub, email=admin_email)
+    user = register(stub, email=user_email)
+    request = identity_pb2.VerifyPersonRequest(
+        person_id=user.person_id,
+        assurance_level=identity_pb2.ASSURANCE_LEVEL_SUBSTANTIAL,
+        method="id_check",
+    )
+    cli(settings, capsys, "roles", "grant", admin.person_id, "province_admin", "--scope", NODE)
+    with pytest.raises(grpc.RpcError) as info:  # an admin still at LOW assurance
+        stub.VerifyPerson(
+            request, metadata=bearer(sign_in(stub, admin_email).access_token), timeout=10
+        )
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "assurance" in info.value.details()
+
+    cli(settings, capsys, "persons", "verify", admin.person_id, "--level", "high")
+    verified = stub.VerifyPerson(
+        request, metadata=bearer(sign_in(stub, admin_email).access_token), timeout=10
+    )
+    assert verified.assurance_level == identity_pb2.ASSURANCE_LEVEL_SUBSTANTIAL
+    claims = json.loads(
+        base64.urlsafe_b64decode(sign_in(stub, user_email).access_token.split(".")[1] + "==")
+    )
+    assert claims["acr"] == "http://eidas.europa.eu/LoA/substantial"
+
+    (event,) = read_events(
+        kafka_bootstrap,
+        TOPIC,
+        lambda e: e.type.endswith("PersonVerified") and e.subject == f"person/{user.person_id}",
+    )
+    payload = events_pb2.PersonVerified()
+    event.payload.Unpack(payload)
+    assert (payload.assurance_level, payload.method, payload.actor) == (
+        identity_pb2.ASSURANCE_LEVEL_SUBSTANTIAL,
+        "id_check",
+        admin.person_id,
+    )
