@@ -1084,6 +1084,8 @@ class Catalog:
         inst = institutions.get(current.institution_id)
         if inst is None or inst.owning_node != self.node or not can_edit_items(caller, inst):
             _deny(f"not allowed to edit items of institution {current.institution_id}")
+        if inst.status == Status.RETIRED:
+            raise FailedPrecondition(f"institution {inst.institution_id} is retired")
         if expected_version != current.version:
             raise Aborted(f"item {item_id} is at version {current.version}, not {expected_version}")
         item = self._item_from(new, item_id, current.version + 1, inst, now, caller)
