@@ -509,6 +509,7 @@ class Identity:
             else ""
         )
         now = self.clock()
+        signer = self._active_signer()  # outside the transaction: it may read the key table
         with self.uow() as (repo, events):
             if new_hash:
                 repo.set_password_hash(person.person_id, new_hash)
@@ -518,7 +519,7 @@ class Identity:
                 audience=audience,
                 expires_at=_utc(now + self.settings.refresh_ttl),
             )
-            session = self._issue(repo, person, family, now, new_family=True)
+            session = self._issue(repo, person, family, now, signer, new_family=True)
             events.sign_in_attempted(person.person_id, SignInResult.SUCCESS, network)
         return session
 
@@ -528,6 +529,7 @@ class Identity:
         person: Person,
         family: RefreshFamily,
         now: float,
+        signer: tuple[str, Any],
         *,
         new_family: bool,
     ) -> Session:
@@ -547,7 +549,8 @@ class Identity:
                 "acr": kt.ACR_BY_LEVEL[int(person.assurance)],
                 "roles": sorted(g.claim() for g in person.grants),
                 "orgs": [[m.organisation_id, m.role.claim_name] for m in person.memberships],
-            }
+            },
+            signer,
         )
         family = replace(family, last_jti=jti, last_jti_expires_at=_utc(exp))
         if new_family:
@@ -564,6 +567,7 @@ class Identity:
         v.raise_if_any()
         now = self.clock()
         reused = False
+        signer = self._active_signer()  # outside the transaction: it may read the key table
         with self.uow() as (repo, _):
             record = repo.refresh_for_update(crypto.opaque_hash(refresh_token))
             family = repo.family(record.family_id) if record else None
@@ -582,7 +586,7 @@ class Identity:
             else:
                 metrics.REFRESHES.labels(node=self.node, outcome="rotated").inc()
                 repo.mark_refresh_used(record.token_hash, _utc(now))
-                session = self._issue(repo, person, family, now, new_family=False)
+                session = self._issue(repo, person, family, now, signer, new_family=False)
         if reused:
             logger.warning(
                 "refresh token reuse detected; family of person %s revoked", family.person_id
@@ -1047,8 +1051,8 @@ class Identity:
             self._signer = (key.kid, private, now)
             return key.kid, private
 
-    def sign(self, claims: dict[str, Any]) -> str:
-        kid, private = self._active_signer()
+    def sign(self, claims: dict[str, Any], signer: tuple[str, Any] | None = None) -> str:
+        kid, private = signer or self._active_signer()
         return crypto.sign_access_token(claims, private, kid)
 
 
