@@ -56,6 +56,23 @@ PRINCIPALS = {
     "admin": province_admin(),
 }
 
+# Integration tests run as a node no other suite uses (Xinjiang), so the node's Kafka
+# topics and consumer groups are not shared with other services' tests running at the
+# same time on the shared broker (a shared group would split the partitions between apps
+# with different databases).
+IT_NODE = "650000"
+IT_INSTITUTION = f"{IT_NODE}-000001"
+IT_OTHER_INSTITUTION = f"{IT_NODE}-000002"
+IT_PERSON = f"{IT_NODE}:person-1"
+IT_STAFF = f"{IT_NODE}:staff-1"
+IT_ADMIN = f"{IT_NODE}:admin-1"
+IT_PRINCIPALS = {
+    "staff": staff(IT_INSTITUTION, IT_STAFF),
+    "other-staff": staff(IT_OTHER_INSTITUTION, f"{IT_NODE}:staff-2"),
+    "person": person(IT_PERSON),
+    "admin": province_admin(IT_NODE, IT_ADMIN),
+}
+
 
 def bearer(name: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {name}"),)

@@ -12,7 +12,15 @@ import pytest
 from prometheus_client import REGISTRY
 
 from puhui.feedback.server import build
-from puhui.feedback.tests.support import NODE, PRINCIPALS, DictVerifier
+from puhui.feedback.tests.support import (
+    IT_NODE as NODE,
+)
+from puhui.feedback.tests.support import (
+    IT_PRINCIPALS as PRINCIPALS,
+)
+from puhui.feedback.tests.support import (
+    DictVerifier,
+)
 from puhui.feedback.v1 import feedback_pb2_grpc
 from puhui.kit.testing import running, temporary_database
 

@@ -10,8 +10,12 @@ from sqlalchemy import func, select
 
 from puhui.feedback.adapters.db import cases, outbox
 from puhui.feedback.tests.support import (
-    INSTITUTION,
-    NODE,
+    IT_INSTITUTION as INSTITUTION,
+)
+from puhui.feedback.tests.support import (
+    IT_NODE as NODE,
+)
+from puhui.feedback.tests.support import (
     bearer,
     violations,
 )
@@ -38,7 +42,7 @@ def record(stub, **kw):
     fields = {
         "institution_id": INSTITUTION,
         "service_item_id": "item-patent-search",
-        "person_id": "440000:person-1",
+        "person_id": f"{NODE}:person-1",
         "request_id": str(uuid.uuid4()),
     }
     fields.update(kw)

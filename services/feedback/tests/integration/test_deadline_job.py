@@ -10,7 +10,19 @@ import pytest
 from prometheus_client import REGISTRY
 
 from puhui.feedback.server import build
-from puhui.feedback.tests.support import INSTITUTION, NODE, PRINCIPALS, DictVerifier, bearer
+from puhui.feedback.tests.support import (
+    IT_INSTITUTION as INSTITUTION,
+)
+from puhui.feedback.tests.support import (
+    IT_NODE as NODE,
+)
+from puhui.feedback.tests.support import (
+    IT_PRINCIPALS as PRINCIPALS,
+)
+from puhui.feedback.tests.support import (
+    DictVerifier,
+    bearer,
+)
 from puhui.feedback.v1 import feedback_pb2 as fb
 from puhui.feedback.v1 import feedback_pb2_grpc
 from puhui.kit.testing import read_events, running

@@ -12,7 +12,17 @@ from sqlalchemy import func, select
 
 from puhui.feedback.adapters.db import outbox, ratings, tickets
 from puhui.feedback.tests.integration.conftest import eventually
-from puhui.feedback.tests.support import NODE, bearer, reason, violations
+from puhui.feedback.tests.support import (
+    IT_INSTITUTION as INSTITUTION,
+)
+from puhui.feedback.tests.support import (
+    IT_NODE as NODE,
+)
+from puhui.feedback.tests.support import (
+    bearer,
+    reason,
+    violations,
+)
 from puhui.feedback.v1 import events_pb2, feedback_pb2
 from puhui.kit.testing import read_events
 
@@ -24,14 +34,14 @@ TOPIC = f"puhui.{NODE}.feedback.events"
 
 def new_institution() -> str:
     # The test verifier scopes "staff" to this institution; items are unique per test instead.
-    return "440000-000001"
+    return INSTITUTION
 
 
 def record(stub, item: str, **kw):
     fields = {
         "institution_id": new_institution(),
         "service_item_id": item,
-        "person_id": "440000:person-1",
+        "person_id": f"{NODE}:person-1",
         "request_id": str(uuid.uuid4()),
     }
     fields.update(kw)
@@ -222,9 +232,10 @@ def test_bad_review_ticket_lifecycle_and_appeal_removes_it_from_the_index(
         timeout=10,
     )
     assert [h.to for h in moved.history] == [fb.TICKET_STATE_OPEN, fb.TICKET_STATE_VERIFYING]
-    assert moved.history[-1].stamp.actor == "440000:staff-1"
+    assert moved.history[-1].stamp.actor == f"{NODE}:staff-1"
 
-    assert eventually(lambda: index(stub, item).bad_review_count == 1)
+    # The two ratings' events may sit on different partitions: wait for both.
+    assert eventually(lambda: index(stub, item).rating_count == 2)
     before = index(stub, item)
     assert before.rating_count == 2
     assert before.bad_review_rate == 0.5
@@ -253,7 +264,7 @@ def test_bad_review_ticket_lifecycle_and_appeal_removes_it_from_the_index(
         timeout=10,
     )
     assert decided.decision == fb.APPEAL_DECISION_UPHELD
-    assert decided.decided.actor == "440000:admin-1"
+    assert decided.decided.actor == f"{NODE}:admin-1"
     got = stub.GetRating(fb.GetRatingRequest(rating_id=bad.rating_id), metadata=staff, timeout=10)
     assert got.excluded
     voided = stub.GetTicket(

@@ -12,7 +12,13 @@ from google.protobuf import any_pb2
 from puhui.catalog.v1 import catalog_pb2, events_pb2
 from puhui.events.v1 import envelope_pb2
 from puhui.feedback.tests.integration.conftest import eventually
-from puhui.feedback.tests.support import NODE, bearer, violations
+from puhui.feedback.tests.support import (
+    IT_NODE as NODE,
+)
+from puhui.feedback.tests.support import (
+    bearer,
+    violations,
+)
 from puhui.feedback.v1 import feedback_pb2 as fb
 from puhui.kit import kafka
 from puhui.kit.ids import new_id
@@ -53,8 +59,8 @@ def unmet(stub, region: str) -> set[tuple[str, str, int]]:
 
 def test_reports_are_grouped_and_demand_meets_catalog_supply(module_app, kafka_bootstrap):
     _, stub = module_app
-    # A county other tests leave alone: 441825 (连山, Qingyuan); the database is per module.
-    region = "441825"
+    # A county (轮台县) of the test node; the database is per module.
+    region = "652822"
     marker = uuid.uuid4().hex[:6]
     texts = [
         f"希望提供集成电路布图设计登记咨询服务{marker}",
@@ -104,15 +110,15 @@ def test_reports_are_grouped_and_demand_meets_catalog_supply(module_app, kafka_b
         len(texts) + sum(n for *_, n in base) - len(texts),
     ) in base
 
-    # The catalog publishes an approved institution in Qingyuan offering IC layout consultation.
-    institution_id = f"440000-t{marker}"
+    # The catalog publishes an approved institution in 巴音郭楞 offering IC layout consultation.
+    institution_id = f"{NODE}-t{marker}"
     publish_catalog(
         kafka_bootstrap,
         events_pb2.InstitutionChanged(
             change="approved",
             institution=catalog_pb2.Institution(
                 institution_id=institution_id,
-                region_code="441800",
+                region_code="652800",
                 status=catalog_pb2.INSTITUTION_STATUS_APPROVED,
                 revision=2,
             ),
