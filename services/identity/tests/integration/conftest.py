@@ -8,14 +8,22 @@ import pytest
 from puhui.identity.server import build
 from puhui.identity.tests.integration.support import ID_KEY, KEK, NODE
 from puhui.identity.v1 import identity_pb2_grpc
-from puhui.kit.testing import running
+from puhui.kit.testing import running, temporary_database
 
 
-@pytest.fixture
-def settings(database_url, kafka_bootstrap, redis_url):
+@pytest.fixture(scope="module")
+def module_database(postgres_admin_url):
+    """One database per test module: tests use their own unique accounts, so they can share
+    a server (starting one per test would double the suite's time)."""
+    with temporary_database(postgres_admin_url, "identity") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def settings(module_database, kafka_bootstrap, redis_url):
     return {
         "node_id": NODE,
-        "database_url": database_url,
+        "database_url": module_database,
         "kafka_bootstrap": kafka_bootstrap,
         "redis_url": redis_url,
         "grpc_port": 0,
@@ -29,7 +37,7 @@ def settings(database_url, kafka_bootstrap, redis_url):
     }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def identity_host(settings):
     with running(build(**settings)) as host:
         yield host
