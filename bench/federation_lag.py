@@ -45,6 +45,7 @@ except ImportError:  # `python bench/federation_lag.py`
 from puhui.events.v1 import envelope_pb2
 from puhui.federation import national
 from puhui.federation.adapters import db as hub_tables
+from puhui.federation.batching import BatchingEventConsumer
 from puhui.federation.groups import start_groups_at_end
 from puhui.feedback.adapters import db as feedback_tables
 from puhui.feedback.v1 import events_pb2 as feedback_events
@@ -105,7 +106,7 @@ class Writer(threading.Thread):
 def hub_consumer(
     db: Database, bootstrap: str, group: str, on_applied: Callable[[Any], None]
 ) -> EventConsumer:
-    return EventConsumer(
+    return BatchingEventConsumer(  # what FederationApp runs for its national models
         db,
         hub_tables.inbox,
         bootstrap,
@@ -200,9 +201,14 @@ def measure(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[st
             outage_ids = [i for i, (p, _) in list(writer.ids.items()) if p == "outage"]
             deadline = reconnect + max(120.0, args.outage_seconds * 3)
             applied = read_applied(out)
+            last_report = time.monotonic()
             while time.monotonic() < deadline and not all(i in applied for i in outage_ids):
                 time.sleep(0.1)
                 applied = read_applied(out)
+                if time.monotonic() - last_report > 10:
+                    last_report = time.monotonic()
+                    done_now = sum(1 for i in outage_ids if i in applied)
+                    print(f"catch-up: {done_now}/{len(outage_ids)} outage events at the hub")
             caught_up = time.monotonic() - reconnect
             done = sum(1 for i in outage_ids if i in applied)
             time.sleep(2)
@@ -215,7 +221,7 @@ def measure(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[st
         hub.wait(30)
         applied = read_applied(out)
         os.unlink(out)
-        lags: dict[str, list[float]] = {"warmup": [], "steady": [], "outage": [], "after": []}
+        lags: dict[str, list[float]] = {p: [] for p in ("warmup", "steady", "outage", "paused")}
         for event_id, (phase, committed) in writer.ids.items():
             if phase == "steady" and committed > outage_wall - 1.0:
                 continue  # committed just before the relay stopped: part of the outage

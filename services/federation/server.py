@@ -9,6 +9,7 @@ from typing import Any
 
 from puhui.federation import national
 from puhui.federation.adapters.db import metadata
+from puhui.federation.batching import BatchingEventConsumer
 from puhui.federation.config import FederationConfig
 from puhui.federation.registry import Registry, StatementRelay, load_anchor
 from puhui.federation.servicer import FederationServicer, grpc_mirror_probe
@@ -97,6 +98,19 @@ class FederationApp(server.ServiceApp):
             )
         ]
 
+    def batching_consumer(self, *, group: str, handler: Any, **kw: Any) -> EventConsumer:
+        """Like `ServiceApp.consumer`, applying each polled batch in one transaction."""
+        return BatchingEventConsumer(
+            self.db,
+            self.inbox,
+            self.config.kafka_bootstrap,
+            group=group,
+            handler=handler,
+            node=self.node,
+            service=self.name,
+            **kw,
+        )
+
     def consumers(self) -> Sequence[EventConsumer]:
         assert self.registry is not None
         group = self.federation_config.consumer_group
@@ -109,13 +123,13 @@ class FederationApp(server.ServiceApp):
         ]
         if self.federation_config.national_models:
             out += [
-                self.consumer(
+                self.batching_consumer(
                     group=f"{group}.catalog",
                     handler=national.apply_catalog,
                     pattern=kafka.topic_pattern("catalog"),
                     on_applied=self.lags,
                 ),
-                self.consumer(
+                self.batching_consumer(
                     group=f"{group}.feedback",
                     handler=national.apply_feedback,
                     pattern=kafka.topic_pattern("feedback"),
