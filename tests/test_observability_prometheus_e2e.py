@@ -159,10 +159,12 @@ def test_prometheus_scrapes_a_service_and_the_nation_federates_it(database_url, 
             assert up["metric"]["node"] == NODE
             assert up["metric"]["service"] == "catalog"
             assert up["value"][1] == "1"
-            # honor_labels: the service's own labels, no exported_node
-            build_info = query(prov, "puhui_build_info")
-            assert [s["metric"]["node"] for s in build_info] == [NODE]
+            # honor_labels: the service's own labels, no exported_node (the registry is
+            # process-wide: series of apps other tests ran in this process show up too)
+            build_info = query(prov, f'puhui_build_info{{node="{NODE}",service="catalog"}}')
+            assert len(build_info) == 1
             assert "exported_node" not in build_info[0]["metric"]
+            assert query(prov, '{__name__=~"puhui_.+",exported_node!=""}') == []
             pools = query(prov, f'puhui_db_pool_max_connections{{node="{NODE}",pool="write"}}')
             assert pools
             assert float(pools[0]["value"][1]) > 0
