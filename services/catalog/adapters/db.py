@@ -15,6 +15,7 @@ import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -36,7 +37,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
-    union,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -430,6 +431,29 @@ def _keyset(name_col: Any, id_col: Any, after: str) -> ColumnElement[bool]:
     return tuple_(name_col, id_col) > tuple_(literal(name), literal(ident))
 
 
+def _page_and_total(
+    session: Session,
+    table: Table,
+    where: ColumnElement[bool],
+    keyset: ColumnElement[bool] | None,
+    order: tuple[Any, ...],
+    size: int,
+) -> tuple[list[Any], int]:
+    """One page and the total count in one round trip: the count is an uncorrelated scalar
+    subquery, which PostgreSQL evaluates once. Only a page past the end needs a second
+    query for the total."""
+    total_q = select(func.count()).select_from(table).where(where)
+    q = select(table, total_q.scalar_subquery().label("total_size")).where(where)
+    if keyset is not None:
+        q = q.where(keyset)
+    rows = list(session.execute(q.order_by(*order).limit(size)))
+    if rows:
+        return rows, int(rows[0].total_size)
+    if keyset is None:
+        return [], 0
+    return [], int(session.execute(total_q).scalar_one())
+
+
 def sort_key(name: str, ident: str) -> str:
     return f"{name}\x00{ident}"
 
@@ -518,11 +542,11 @@ class SqlInstitutionRepository:
         if vis is not None:
             conditions.append(vis)
         where = and_(true(), *conditions)
-        total = self.session.execute(select(func.count()).select_from(t).where(where)).scalar_one()
-        rows_q = select(t).where(where).order_by(t.c.name, t.c.institution_id).limit(page.size)
-        if page.after:
-            rows_q = rows_q.where(_keyset(t.c.name, t.c.institution_id, page.after))
-        return [_row_to_institution(r) for r in self.session.execute(rows_q)], total
+        keyset = _keyset(t.c.name, t.c.institution_id, page.after) if page.after else None
+        rows, total = _page_and_total(
+            self.session, t, where, keyset, (t.c.name, t.c.institution_id), page.size
+        )
+        return [_row_to_institution(r) for r in rows], total
 
 
 def _level(region_code: str, tier: int) -> int:
@@ -602,11 +626,11 @@ class SqlServiceItemRepository:
                 else approved
             )
         where = and_(*conditions)
-        total = self.session.execute(select(func.count()).select_from(s).where(where)).scalar_one()
-        q = select(s).where(where).order_by(s.c.name, s.c.item_id).limit(page.size)
-        if page.after:
-            q = q.where(_keyset(s.c.name, s.c.item_id, page.after))
-        return [_row_to_item(row) for row in self.session.execute(q)], total
+        keyset = _keyset(s.c.name, s.c.item_id, page.after) if page.after else None
+        rows, total = _page_and_total(
+            self.session, s, where, keyset, (s.c.name, s.c.item_id), page.size
+        )
+        return [_row_to_item(row) for row in rows], total
 
     def match_candidates(
         self, profile: Profile, categories: tuple[int, ...], limit: int
@@ -625,29 +649,24 @@ class SqlServiceItemRepository:
             else literal(False)
         )
         approved = t.c.status == int(Status.APPROVED)
-        # Step 1: the few institutions in question, by indexed lookups.
-        serving_ids = set(
-            self.session.execute(
-                union(
-                    select(t.c.institution_id).where(
-                        approved, t.c.region_code.in_(region.covering)
-                    ),
-                    select(t.c.institution_id).where(approved, t.c.tier == int(Tier.NATIONAL)),
-                    select(a.c.institution_id).where(a.c.region_code.in_(region.covering)),
-                )
-            ).scalars()
-        )
-        facts = self.session.execute(
-            select(t.c.institution_id, t.c.region_code, t.c.tier, t.c.monthly_capacity).where(
-                approved,
-                or_(
-                    t.c.institution_id.in_(sorted(serving_ids)),
-                    nearby,
+        # Step 1: the few institutions in question, by indexed lookups in one statement.
+        cols = (t.c.institution_id, t.c.region_code, t.c.tier, t.c.monthly_capacity)
+        facts_rows = self.session.execute(
+            union_all(
+                select(*cols, literal(1).label("serving")).where(
+                    approved, t.c.region_code.in_(region.covering)
                 ),
+                select(*cols, literal(1)).where(approved, t.c.tier == int(Tier.NATIONAL)),
+                select(*cols, literal(1))
+                .select_from(a.join(t, t.c.institution_id == a.c.institution_id))
+                .where(approved, a.c.region_code.in_(region.covering)),
+                select(*cols, literal(0)).where(approved, nearby),
             )
         ).all()
-        if not facts:
+        if not facts_rows:
             return []
+        serving_ids = {f.institution_id for f in facts_rows if f.serving}
+        facts = {f.institution_id: f for f in facts_rows}.values()
         # The domain's order (gaps, then nearness) as far as the institution decides it;
         # eligibility is added per item below.
         rank = {
@@ -689,17 +708,24 @@ class SqlServiceItemRepository:
         if not best:
             return []
         order = {n.item_id: i for i, n in enumerate(best)}
-        q = select(s).where(s.c.is_current, s.c.item_id.in_(sorted(order)))
-        items = sorted(
-            (_row_to_item(row) for row in self.session.execute(q)), key=lambda i: order[i.item_id]
+        # Step 3: those items with their institutions.
+        q = (
+            select(s, *[c.label(f"i_{c.name}") for c in t.c])
+            .select_from(s.join(t, t.c.institution_id == s.c.institution_id))
+            .where(s.c.is_current, s.c.item_id.in_(sorted(order)))
         )
-        # Step 3: the institutions of those items.
-        wanted = sorted({i.institution_id for i in items})
-        institutions = {
-            row.institution_id: _row_to_institution(row)
-            for row in self.session.execute(select(t).where(t.c.institution_id.in_(wanted)))
-        }
-        return [(i, institutions[i.institution_id]) for i in items]
+        out: list[tuple[ServiceItem, Institution]] = []
+        institutions: dict[str, Institution] = {}
+        for row in self.session.execute(q):
+            m = row._mapping
+            inst = institutions.get(m["i_institution_id"])
+            if inst is None:
+                fields = {k[2:]: v for k, v in m.items() if isinstance(k, str) and k[:2] == "i_"}
+                inst = _row_to_institution(SimpleNamespace(**fields))
+                institutions[inst.institution_id] = inst
+            out.append((_row_to_item(row), inst))
+        out.sort(key=lambda pair: order[pair[0].item_id])
+        return out
 
 
 __all__ = [
