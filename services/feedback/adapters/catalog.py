@@ -57,7 +57,7 @@ def apply_catalog_event(session: Session, envelope: envelope_pb2.EventEnvelope) 
             "institution_id": item.institution_id,
             "category": category_name(item.category),
             "version": item.version,
-            # A change event without the flag set describes the item's current version.
+            # "created" and "versioned" describe the item's newest version.
             "is_current": item.is_current or sc.change in ("created", "versioned"),
         }
         if current is None:
