@@ -46,7 +46,7 @@ from typing import Any, Protocol
 import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from puhui.kit.auth import Principal, current_principal
@@ -307,17 +307,19 @@ def _b64json(segment: str) -> Any:
 def _signature_ok(key: Any, alg: str, signing_input: bytes, signature: bytes) -> bool:
     """RFC 7518 §3.4 (ES256: raw R||S, 64 bytes) or RFC 8037 (EdDSA), with `cryptography`
     directly: PyJWT's decode path spends more time re-validating base64 than verifying."""
+    # `key` came from parse_jwks for this `alg` (PyJWK checked the key type); a mismatch
+    # surfaces as TypeError/AttributeError below and fails the check.
     try:
-        if alg == "ES256" and isinstance(key, ec.EllipticCurvePublicKey):
-            if len(signature) != 64 or not isinstance(key.curve, ec.SECP256R1):
+        if alg == "ES256":
+            if len(signature) != 64 or key.curve.name != "secp256r1":
                 return False
             r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
             key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
             return True
-        if alg == "EdDSA" and isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        if alg == "EdDSA":
             key.verify(signature, signing_input)
             return True
-    except InvalidSignature:
+    except (InvalidSignature, TypeError, AttributeError, ValueError):
         return False
     return False
 
@@ -455,8 +457,13 @@ class JwtVerifier:
             raise Unauthenticated("token lacks a valid exp/nbf")
         self._check_time(float(exp), float(nbf), now)
         aud = claims.get("aud")
-        auds = {aud} if isinstance(aud, str) else set(aud) if isinstance(aud, list) else set()
-        if not auds & self.audiences:
+        if isinstance(aud, str):
+            for_us = aud in self.audiences
+        else:
+            for_us = isinstance(aud, list) and any(
+                a in self.audiences for a in aud if isinstance(a, str)
+            )
+        if not for_us:
             raise Unauthenticated("token is for another audience")
         if not claims.get("sub") or not claims.get("jti"):
             raise Unauthenticated("token lacks sub or jti")

@@ -327,3 +327,30 @@ def test_memory_revocation_expires():
     assert not store.is_revoked("b")
     clock.advance(11)
     assert not store.is_revoked("a")
+
+
+def test_eddsa_keys_verify_and_algorithm_must_match_the_key():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(private.public_key()))
+    jwk.update({"kid": "440000-ed", "alg": "EdDSA", "use": "sig"})
+    key_sets = kt.KeySets()
+    key_sets.put("440000", {"keys": [jwk]})
+    verifier = kt.JwtVerifier(key_sets, "puhui", clock=Clock(NOW))
+    claims = {
+        "iss": "440000",
+        "sub": "440000:p",
+        "aud": "puhui",
+        "nbf": NOW,
+        "exp": NOW + 900,
+        "jti": "e1",
+    }
+    headers = {"kid": "440000-ed", "typ": "at+jwt"}
+    assert (
+        verifier.verify(jwt.encode(claims, private, algorithm="EdDSA", headers=headers)).subject
+        == "440000:p"
+    )
+    es_key = crypto.load_private_key(crypto.generate_key_pair("440000").private_pem)
+    with pytest.raises(Unauthenticated, match="algorithm"):
+        verifier.verify(jwt.encode(claims, es_key, algorithm="ES256", headers=headers))
