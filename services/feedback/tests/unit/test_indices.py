@@ -11,8 +11,6 @@ from puhui.events.v1 import envelope_pb2
 from puhui.feedback.adapters.indices import apply_event, read_index
 from puhui.feedback.v1 import events_pb2
 from puhui.feedback.v1 import feedback_pb2 as fb
-from puhui.kit import migrations
-from puhui.kit.db import Database
 from puhui.kit.inbox import InvalidEvent
 from puhui.kit.outbox import to_timestamp
 
@@ -20,13 +18,8 @@ WHEN = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path):
-    url = f"sqlite:///{tmp_path / 'feedback.db'}"
-    migrations.upgrade("feedback", url)
-    database = Database(url)
-    database.start()
-    yield database
-    database.stop()
+def db(sqlite_db):
+    return sqlite_db
 
 
 def envelope(payload, node: str) -> envelope_pb2.EventEnvelope:

@@ -9,24 +9,18 @@ import pytest
 from puhui.feedback import domain
 from puhui.feedback.adapters.db import SqlRepository
 from puhui.feedback.tests.unit.fakes import FakeRepository
-from puhui.kit import migrations
-from puhui.kit.db import Database
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["fake", "sql"])
-def repo(request, tmp_path):
+def repo(request):
     if request.param == "fake":
         yield FakeRepository()
         return
-    url = f"sqlite:///{tmp_path / 'feedback.db'}"
-    migrations.upgrade("feedback", url)
-    db = Database(url)
-    db.start()
+    db = request.getfixturevalue("sqlite_db")
     with db.transaction() as session:
         yield SqlRepository(session)
-    db.stop()
 
 
 def case(case_id: str = "c1", request_id: str = "q1") -> domain.ServiceCase:
