@@ -474,6 +474,21 @@ class Feedback:
             raise errors.RatingNotFound(rating_id)
         return rating
 
+    @staticmethod
+    def list_ratings(
+        repo: FeedbackRepository, principal: Principal, query: RatingQuery, size: int, after: str
+    ) -> tuple[list[Rating], int]:
+        v = Violations()
+        v.require(query.institution_id, "institution_id")
+        v.raise_if_any()
+        if not (staff_of(principal, query.institution_id) or admin_of(principal, query.node)):
+            if principal.is_anonymous:
+                raise Unauthenticated("sign in first")
+            raise PermissionDenied(
+                f"requires institution_staff of {query.institution_id} or an admin"
+            )
+        return repo.list_ratings(query, size, after)
+
     # -- rectification tickets --------------------------------------------------------------
     @staticmethod
     def _ticket_for(
@@ -1025,6 +1040,26 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 @dataclass(frozen=True)
+class RatingQuery:
+    institution_id: str
+    node: str
+    flagged_only: bool = False
+    bad_only: bool = False
+
+    def filters(self) -> dict[str, object]:
+        return {
+            "institution": self.institution_id,
+            "flagged": self.flagged_only,
+            "bad": self.bad_only,
+        }
+
+
+def rating_sort_key(rating: Rating) -> str:
+    """Newest first: the page cursor is (rated_at, rating_id) of the last rating shown."""
+    return f"{rating.rated_at.isoformat()}|{rating.rating_id}"
+
+
+@dataclass(frozen=True)
 class TicketQuery:
     institution_id: str
     node: str
@@ -1106,6 +1141,10 @@ class FeedbackRepository(CaseRepository, Protocol):
     def rating_by_client(self, kiosk_id: str, client_rating_id: str) -> Rating | None: ...
 
     def set_excluded(self, rating_id: str) -> None: ...
+
+    def list_ratings(
+        self, query: RatingQuery, size: int, after: str
+    ) -> tuple[list[Rating], int]: ...
 
     def add_ticket(self, ticket: Ticket) -> None: ...
 

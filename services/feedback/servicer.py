@@ -380,6 +380,27 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
             )
         return rating_to_proto(rating)
 
+    def ListRatings(
+        self, request: feedback_pb2.ListRatingsRequest, context: grpc.ServicerContext
+    ) -> feedback_pb2.ListRatingsResponse:
+        query = domain.RatingQuery(
+            institution_id=request.institution_id,
+            node=self.node,
+            flagged_only=request.flagged_only,
+            bad_only=request.bad_only,
+        )
+        page = page_request(request.page_size, request.page_token, query.filters())
+        with self.db.read() as session:
+            items, total = self.feedback.list_ratings(
+                SqlRepository(session), current_principal(), query, page.size, page.after
+            )
+        last = domain.rating_sort_key(items[-1]) if items else ""
+        return feedback_pb2.ListRatingsResponse(
+            ratings=[rating_to_proto(r) for r in items],
+            next_page_token=page.next_token(last) if len(items) == page.size else "",
+            total_size=total,
+        )
+
     # -- tickets ----------------------------------------------------------------------------
     def GetTicket(
         self, request: feedback_pb2.GetTicketRequest, context: grpc.ServicerContext

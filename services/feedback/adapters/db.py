@@ -31,6 +31,7 @@ from puhui.feedback.domain import (
     Decision,
     Level,
     Rating,
+    RatingQuery,
     Report,
     ReportGroup,
     ReportKind,
@@ -307,6 +308,25 @@ class SqlRepository:
         self.session.execute(
             update(ratings).where(ratings.c.rating_id == rating_id).values(excluded=True)
         )
+
+    def list_ratings(self, query: RatingQuery, size: int, after: str) -> tuple[list[Rating], int]:
+        r = ratings
+        conditions = [r.c.institution_id == query.institution_id]
+        if query.flagged_only:
+            conditions.append(r.c.flagged.is_(True))
+        if query.bad_only:
+            conditions.append(r.c.level >= int(Level.DISSATISFIED))
+        where = and_(*conditions)
+        total = self.session.execute(select(func.count()).select_from(r).where(where)).scalar_one()
+        rows_q = (
+            select(r).where(where).order_by(r.c.rated_at.desc(), r.c.rating_id.desc()).limit(size)
+        )
+        if after:
+            moment, _, rid = after.partition("|")
+            rows_q = rows_q.where(
+                tuple_(r.c.rated_at, r.c.rating_id) < tuple_(datetime.fromisoformat(moment), rid)
+            )
+        return [_row_to_rating(row) for row in self.session.execute(rows_q)], total
 
     # tickets --------------------------------------------------------------------------------
     def add_ticket(self, t: Ticket) -> None:

@@ -273,6 +273,30 @@ class GetRatingRequest(_message.Message):
     rating_id: str
     def __init__(self, rating_id: _Optional[str] = ...) -> None: ...
 
+class ListRatingsRequest(_message.Message):
+    __slots__ = ("institution_id", "flagged_only", "bad_only", "page_size", "page_token")
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    BAD_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    institution_id: str
+    flagged_only: bool
+    bad_only: bool
+    page_size: int
+    page_token: str
+    def __init__(self, institution_id: _Optional[str] = ..., flagged_only: _Optional[bool] = ..., bad_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRatingsResponse(_message.Message):
+    __slots__ = ("ratings", "next_page_token", "total_size")
+    RATINGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ratings: _containers.RepeatedCompositeFieldContainer[Rating]
+    next_page_token: str
+    total_size: int
+    def __init__(self, ratings: _Optional[_Iterable[_Union[Rating, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
 class TicketTransition(_message.Message):
     __slots__ = ("to", "stamp", "note")
     FROM_FIELD_NUMBER: _ClassVar[int]

@@ -64,6 +64,11 @@ class FeedbackServiceStub:
                 request_serializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.GetRatingRequest.SerializeToString,
                 response_deserializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.Rating.FromString,
                 _registered_method=True)
+        self.ListRatings = channel.unary_unary(
+                '/puhui.feedback.v1.FeedbackService/ListRatings',
+                request_serializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.ListRatingsRequest.SerializeToString,
+                response_deserializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.ListRatingsResponse.FromString,
+                _registered_method=True)
         self.GetTicket = channel.unary_unary(
                 '/puhui.feedback.v1.FeedbackService/GetTicket',
                 request_serializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.GetTicketRequest.SerializeToString,
@@ -156,6 +161,13 @@ class FeedbackServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRatings(self, request, context):
+        """An institution's ratings, newest first (e.g. those flagged for review).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetTicket(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -243,6 +255,11 @@ def add_FeedbackServiceServicer_to_server(servicer, server):
                     servicer.GetRating,
                     request_deserializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.GetRatingRequest.FromString,
                     response_serializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.Rating.SerializeToString,
+            ),
+            'ListRatings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRatings,
+                    request_deserializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.ListRatingsRequest.FromString,
+                    response_serializer=puhui_dot_feedback_dot_v1_dot_feedback__pb2.ListRatingsResponse.SerializeToString,
             ),
             'GetTicket': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTicket,
@@ -452,6 +469,33 @@ class FeedbackService:
             '/puhui.feedback.v1.FeedbackService/GetRating',
             puhui_dot_feedback_dot_v1_dot_feedback__pb2.GetRatingRequest.SerializeToString,
             puhui_dot_feedback_dot_v1_dot_feedback__pb2.Rating.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRatings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/puhui.feedback.v1.FeedbackService/ListRatings',
+            puhui_dot_feedback_dot_v1_dot_feedback__pb2.ListRatingsRequest.SerializeToString,
+            puhui_dot_feedback_dot_v1_dot_feedback__pb2.ListRatingsResponse.FromString,
             options,
             channel_credentials,
             insecure,

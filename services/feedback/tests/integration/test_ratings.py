@@ -190,6 +190,23 @@ def test_burst_from_one_device_is_flagged_via_redis(module_app):
     ]
     assert flags == [False, False, False, True, True]
 
+    # The institution's staff see the flagged ones in their review list.
+    flagged = stub.ListRatings(
+        fb.ListRatingsRequest(institution_id=INSTITUTION, flagged_only=True, page_size=500),
+        metadata=bearer("staff"),
+        timeout=10,
+    )
+    mine = [r for r in flagged.ratings if r.service_item_id == item]
+    assert len(mine) == 2
+    assert all(r.flagged_for_review for r in mine)
+    with pytest.raises(grpc.RpcError) as info:
+        stub.ListRatings(
+            fb.ListRatingsRequest(institution_id=INSTITUTION),
+            metadata=bearer("other-staff"),
+            timeout=10,
+        )
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
 
 def test_bad_review_ticket_lifecycle_and_appeal_removes_it_from_the_index(
     module_app, kafka_bootstrap

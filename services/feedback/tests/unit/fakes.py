@@ -69,6 +69,28 @@ class FakeRepository:
     def set_excluded(self, rating_id: str) -> None:
         self.ratings[rating_id] = replace(self.ratings[rating_id], excluded=True)
 
+    def list_ratings(
+        self, query: domain.RatingQuery, size: int, after: str
+    ) -> tuple[list[domain.Rating], int]:
+        found = sorted(
+            (
+                r
+                for r in self.ratings.values()
+                if r.institution_id == query.institution_id
+                and (not query.flagged_only or r.flagged)
+                and (not query.bad_only or r.level.is_bad)
+            ),
+            key=lambda r: (r.rated_at, r.rating_id),
+            reverse=True,
+        )
+        if after:
+            moment, _, rid = after.partition("|")
+            cursor = (datetime.fromisoformat(moment), rid)
+            found_after = [r for r in found if (r.rated_at, r.rating_id) < cursor]
+        else:
+            found_after = found
+        return found_after[:size], len(found)
+
     def add_ticket(self, ticket: domain.Ticket) -> None:
         self.tickets[ticket.ticket_id] = ticket
 

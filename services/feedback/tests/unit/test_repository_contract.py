@@ -132,3 +132,36 @@ def test_reports_and_groups(repo):
     assert sorted(repo.need_counts("")) == [("TRAINING", "440106", 1), ("TRAINING", "440300", 2)]
     assert list(repo.need_counts("440300")) == [("TRAINING", "440300", 2)]
     assert list(repo.suppliers("TRAINING")) == []
+
+
+def test_list_ratings_newest_first_with_filters_and_cursor(repo):
+    base = {
+        "stage": domain.Stage.COMPLETION,
+        "channel": domain.Channel.ONLINE,
+        "institution_id": "i1",
+        "service_item_id": "s1",
+        "node_id": "440000",
+        "received_at": NOW,
+    }
+    for n in range(5):
+        repo.add_rating(
+            domain.Rating(
+                rating_id=f"r{n}",
+                case_id=f"c{n}",
+                level=domain.Level.DISSATISFIED if n % 2 else domain.Level.SATISFIED,
+                rated_at=NOW.replace(hour=n),
+                flagged=n >= 3,
+                **base,
+            )
+        )
+    page, total = repo.list_ratings(domain.RatingQuery("i1", "440000"), 2, "")
+    assert ([r.rating_id for r in page], total) == (["r4", "r3"], 5)
+    after = domain.rating_sort_key(page[-1])
+    page, _ = repo.list_ratings(domain.RatingQuery("i1", "440000"), 2, after)
+    assert [r.rating_id for r in page] == ["r2", "r1"]
+    flagged, total = repo.list_ratings(
+        domain.RatingQuery("i1", "440000", flagged_only=True), 10, ""
+    )
+    assert ([r.rating_id for r in flagged], total) == (["r4", "r3"], 2)
+    bad, _ = repo.list_ratings(domain.RatingQuery("i1", "440000", bad_only=True), 10, "")
+    assert [r.rating_id for r in bad] == ["r3", "r1"]
