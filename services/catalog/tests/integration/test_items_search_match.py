@@ -183,6 +183,9 @@ def test_filters_text_and_visibility(world):
     assert ids(search(c, query="科技园")) == {n["county"]}
     assert ids(search(c, query="骨干")) == {n["backbone"]}
     assert ids(search(c, query="南山区")) == {n["county"]}  # the pending one is hidden
+    # LIKE metacharacters and quotes are text, not patterns or SQL.
+    for literal_text in ("%", "_", "\\", "区'", "'; drop table institutions; --"):
+        assert ids(search(c, query=literal_text)) == set()
     # Pending entries: hidden from the public and other provinces, shown to the node's admin.
     pending = [S.INSTITUTION_STATUS_PENDING]
     assert ids(search(c, statuses=pending)) == set()
