@@ -41,6 +41,24 @@ def _is(payload: Any, message: type[Message]) -> bool:
     return bool(payload.TypeName() == message.DESCRIPTOR.full_name)
 
 
+def _insert_new(session: Session, table: Any, values: dict[str, Any]) -> None:
+    """INSERT unless the primary key exists (one statement on PostgreSQL and SQLite)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+    else:  # pragma: no cover - other databases
+        key = {c.name: values[c.name] for c in table.primary_key.columns}
+        cond = and_(*[table.c[k] == v for k, v in key.items()])
+        if session.execute(select(*table.primary_key.columns).where(cond)).first() is None:
+            session.execute(table.insert().values(**values))
+
+
 def _upsert(session: Session, table, key: dict, values: dict) -> None:  # type: ignore[no-untyped-def]
     cond = and_(*[table.c[k] == v for k, v in key.items()])
     if session.execute(select(*[table.c[k] for k in key]).where(cond)).first() is None:
@@ -122,35 +140,23 @@ def apply_feedback(session: Session, envelope: envelope_pb2.EventEnvelope) -> No
         case_id = recorded.service_case.case_id
         if not case_id:
             raise InvalidEvent("ServiceCaseRecorded without a case id")
-        if (
-            session.execute(
-                select(t.national_cases.c.case_id).where(t.national_cases.c.case_id == case_id)
-            ).first()
-            is None
-        ):
-            session.execute(t.national_cases.insert().values(case_id=case_id, node_id=node))
+        _insert_new(session, t.national_cases, {"case_id": case_id, "node_id": node})
     elif _is(payload, feedback_events.RatingSubmitted):
         submitted = feedback_events.RatingSubmitted()
         payload.Unpack(submitted)
         rating = submitted.rating
         if not rating.rating_id:
             raise InvalidEvent("RatingSubmitted without a rating id")
-        if (
-            session.execute(
-                select(t.national_ratings.c.rating_id).where(
-                    t.national_ratings.c.rating_id == rating.rating_id
-                )
-            ).first()
-            is None
-        ):
-            session.execute(
-                t.national_ratings.insert().values(
-                    rating_id=rating.rating_id,
-                    node_id=node,
-                    level=int(rating.level),
-                    excluded=bool(rating.excluded),
-                )
-            )
+        _insert_new(
+            session,
+            t.national_ratings,
+            {
+                "rating_id": rating.rating_id,
+                "node_id": node,
+                "level": int(rating.level),
+                "excluded": bool(rating.excluded),
+            },
+        )
     elif _is(payload, feedback_events.AppealChanged):
         appeal = feedback_events.AppealChanged()
         payload.Unpack(appeal)
