@@ -241,6 +241,8 @@ class ServiceItem:
     created_at: datetime | None = None
     created_by: str = ""
     is_current: bool = True
+    # The offering institution's status (stored with the item; public while approved).
+    institution_status: Status = Status.PENDING
 
 
 @dataclass(frozen=True)
@@ -416,6 +418,9 @@ class ServiceItemRepository(Protocol):
     ) -> ServiceItem | None: ...
 
     def versions(self, item_id: str, page: Page) -> tuple[list[ServiceItem], int]: ...
+
+    def current_of(self, institution_id: str) -> list[ServiceItem]:
+        """The current version of every item of an institution."""
 
     def search(self, query: ItemQuery, page: Page) -> tuple[list[ServiceItem], int]: ...
 
@@ -990,7 +995,10 @@ class Catalog:
         reason: str,
         now: datetime,
         caller: Caller,
+        items: ServiceItemRepository | None = None,
     ) -> Institution:
+        """Approve, suspend or retire; with `items`, each current item's event follows, so a
+        catalog rebuilt from events knows which items are public."""
         v = Violations()
         v.check(len(reason) <= 500, "reason", "at most 500 characters")
         v.raise_if_any()
@@ -1004,6 +1012,8 @@ class Catalog:
         updated = transition(current, change, caller.subject, reason.strip(), now)
         repo.replace(updated)
         sink.institution_changed(change, updated)
+        for item in items.current_of(institution_id) if items is not None else ():
+            sink.item_changed(change, item)
         return updated
 
     def search_institutions(
@@ -1120,6 +1130,7 @@ class Catalog:
             created_at=now,
             created_by=caller.subject,
             is_current=True,
+            institution_status=inst.status,
         )
 
     def get_item(

@@ -2,8 +2,8 @@
 
 Events carry complete entities (`InstitutionChanged.institution`, `ServiceItemChanged.item`),
 so applying them in any order gives the same catalog: an institution keeps its highest
-revision, an item keeps every version and the highest is current. Applying an event twice
-changes nothing.
+revision, an item keeps every version and the highest is current, and every item carries its
+institution's latest status. Applying an event twice changes nothing.
 """
 
 from __future__ import annotations
@@ -30,10 +30,16 @@ class CatalogReplica:
             known = self.institutions.get(inst.institution_id)
             if known is None or known.revision < inst.revision:
                 self.institutions[inst.institution_id] = inst
+                for item in self.items.values():
+                    if item.institution_id == inst.institution_id:
+                        item.institution_status = inst.status
             return True
         item_changed = events_pb2.ServiceItemChanged()
         if envelope.payload.Unpack(item_changed):
             item = item_changed.item
+            owner = self.institutions.get(item.institution_id)
+            if owner is not None:  # the institution's latest status wins over the item's copy
+                item.institution_status = owner.status
             self.items[(item.item_id, item.version)] = item
             return True
         return False

@@ -95,6 +95,7 @@ def item_to_proto(i: domain.ServiceItem) -> catalog_pb2.ServiceItem:
         owning_node=i.owning_node,
         is_current=i.is_current,
         created_by=i.created_by,
+        institution_status=int(i.institution_status),  # type: ignore[arg-type]
     )
     if i.created_at is not None:
         msg.created_at.CopyFrom(_ts(i.created_at))
@@ -212,6 +213,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
                 request.reason,
                 utcnow(),
                 current_principal(),
+                SqlServiceItemRepository(session),
             )
         return institution_to_proto(changed)
 

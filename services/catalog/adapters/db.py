@@ -358,6 +358,7 @@ def _row_to_item(row: Any) -> ServiceItem:
         created_at=_aware(row.created_at),
         created_by=row.created_by,
         is_current=row.is_current,
+        institution_status=Status(row.inst_status) if row.inst_status else Status.PENDING,
     )
 
 
@@ -589,6 +590,14 @@ class SqlServiceItemRepository:
         if page.after:
             q = q.where(s.c.version > int(page.after))
         return [_row_to_item(r) for r in self.session.execute(q)], total
+
+    def current_of(self, institution_id: str) -> list[ServiceItem]:
+        q = (
+            select(s)
+            .where(s.c.institution_id == institution_id, s.c.is_current)
+            .order_by(s.c.item_id)
+        )
+        return [_row_to_item(row) for row in self.session.execute(q)]
 
     def search(self, query: ItemQuery, page: Page) -> tuple[list[ServiceItem], int]:
         conditions: list[ColumnElement[bool]] = [s.c.is_current]

@@ -250,7 +250,7 @@ class Eligibility(_message.Message):
     def __init__(self, innovator_types: _Optional[_Iterable[_Union[InnovatorType, str]]] = ..., enterprise_sizes: _Optional[_Iterable[_Union[EnterpriseSize, str]]] = ..., stages: _Optional[_Iterable[_Union[InnovationStage, str]]] = ...) -> None: ...
 
 class ServiceItem(_message.Message):
-    __slots__ = ("item_id", "version", "institution_id", "service_code", "name", "description", "category", "channel", "eligibility", "cost_class", "processing_days", "required_materials", "is_example", "created_at", "owning_node", "is_current", "created_by")
+    __slots__ = ("item_id", "version", "institution_id", "service_code", "name", "description", "category", "channel", "eligibility", "cost_class", "processing_days", "required_materials", "is_example", "created_at", "owning_node", "is_current", "created_by", "institution_status")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -268,6 +268,7 @@ class ServiceItem(_message.Message):
     OWNING_NODE_FIELD_NUMBER: _ClassVar[int]
     IS_CURRENT_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_STATUS_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     version: int
     institution_id: str
@@ -285,7 +286,8 @@ class ServiceItem(_message.Message):
     owning_node: str
     is_current: bool
     created_by: str
-    def __init__(self, item_id: _Optional[str] = ..., version: _Optional[int] = ..., institution_id: _Optional[str] = ..., service_code: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., category: _Optional[_Union[ServiceCategory, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., eligibility: _Optional[_Union[Eligibility, _Mapping]] = ..., cost_class: _Optional[_Union[CostClass, str]] = ..., processing_days: _Optional[int] = ..., required_materials: _Optional[_Iterable[str]] = ..., is_example: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owning_node: _Optional[str] = ..., is_current: _Optional[bool] = ..., created_by: _Optional[str] = ...) -> None: ...
+    institution_status: InstitutionStatus
+    def __init__(self, item_id: _Optional[str] = ..., version: _Optional[int] = ..., institution_id: _Optional[str] = ..., service_code: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., category: _Optional[_Union[ServiceCategory, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., eligibility: _Optional[_Union[Eligibility, _Mapping]] = ..., cost_class: _Optional[_Union[CostClass, str]] = ..., processing_days: _Optional[int] = ..., required_materials: _Optional[_Iterable[str]] = ..., is_example: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owning_node: _Optional[str] = ..., is_current: _Optional[bool] = ..., created_by: _Optional[str] = ..., institution_status: _Optional[_Union[InstitutionStatus, str]] = ...) -> None: ...
 
 class CreateServiceItemRequest(_message.Message):
     __slots__ = ("item",)

@@ -14,6 +14,11 @@ pytestmark = pytest.mark.integration
 S = catalog_pb2
 
 
+def _change(envelope) -> str:
+    changed = events_pb2.ServiceItemChanged()
+    return changed.change if envelope.payload.Unpack(changed) else ""
+
+
 def test_rebuild_from_kafka_events_equals_the_database(fresh_catalog, kafka_bootstrap):
     c = fresh_catalog
     admin = c.as_(GD_ADMIN)
@@ -65,6 +70,9 @@ def test_rebuild_from_kafka_events_equals_the_database(fresh_catalog, kafka_boot
     v2.name = "专利检索（第三版）"
     own.UpdateServiceItem(S.UpdateServiceItemRequest(item=v2, expected_version=2))
     writes += 4
+    # A status change of the institution re-announces its current items with the status.
+    admin.SuspendInstitution(status(institution_id=a.institution_id, reason="年检"))
+    writes += 1 + 2
 
     # Ids restart with every fresh test database and topics persist: take this run's events
     # by the institutions' creation times and the items' (unique) ids.
@@ -90,11 +98,17 @@ def test_rebuild_from_kafka_events_equals_the_database(fresh_catalog, kafka_boot
         in_db = admin.GetInstitution(S.GetInstitutionRequest(institution_id=iid))
         assert replica.institutions[iid] == in_db
     assert replica.institutions[b.institution_id].status == S.INSTITUTION_STATUS_SUSPENDED
+    assert replica.institutions[a.institution_id].status == S.INSTITUTION_STATUS_SUSPENDED
     for item_id in item_ids:
-        in_db = c.as_(None).ListServiceItemVersions(
-            S.ListServiceItemVersionsRequest(item_id=item_id)
-        )
+        in_db = admin.ListServiceItemVersions(S.ListServiceItemVersionsRequest(item_id=item_id))
         assert replica.item_versions(item_id) == list(in_db.versions)
+    suspended = [
+        e for e in events if e.subject == f"item/{i2.item_id}" and _change(e) == "suspended"
+    ]
+    assert len(suspended) == 1
+    assert {v.institution_status for v in replica.item_versions(i1.item_id)} == {
+        S.INSTITUTION_STATUS_SUSPENDED
+    }
     assert [v.name for v in replica.item_versions(i1.item_id)] == [
         "专利检索服务",
         "专利检索（第二版）",
