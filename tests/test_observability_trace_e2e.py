@@ -17,6 +17,7 @@ import pytest
 from google.protobuf import wrappers_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2
+from prometheus_client import REGISTRY
 
 from puhui.kit import config, grpc_client, kafka, tracing
 from puhui.kit.db import new_metadata
@@ -176,6 +177,18 @@ def test_one_trace_from_a_grpc_call_through_the_outbox_to_a_consumer_on_another_
                     assert call(subject.encode()) == b"ok"
                 trace_id = root.get_span_context().trace_id.to_bytes(16, "big")
                 assert hub.applied.wait(60), "the hub never applied the event"
+                sink = {"node": HUB, "service": "tracesink"}
+                group = {**sink, "group": f"tracesink-{subject}"}
+                polled = REGISTRY.get_sample_value(
+                    "puhui_kafka_consumer_last_poll_timestamp_seconds", group
+                )
+                assert polled is not None
+                assert 1.7e9 < polled <= time.time()  # a unix time, set by the consumer
+                lag = REGISTRY.get_sample_value(
+                    "puhui_replication_lag_seconds", {**sink, "source_node": PROVINCE}
+                )
+                assert lag is not None
+                assert lag >= 0
                 deadline = time.monotonic() + 30
                 while not any(
                     s.kind == trace_pb2.Span.SPAN_KIND_CONSUMER for s in received.trace(trace_id)

@@ -146,6 +146,7 @@ class EventConsumer:
         """Poll once, apply what arrived, commit offsets of what was applied; return count."""
         consumer = self._ensure_consumer()
         batches = consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+        metrics.KAFKA_CONSUMER_LAST_POLL.labels(**self._labels).set_to_current_time()
         processed = 0
         for tp, records in batches.items():
             next_offset = None

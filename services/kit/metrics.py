@@ -65,6 +65,11 @@ KAFKA_CONSUMER_LAG = Gauge(
     "Records between a consumer group's position and the end of the partition.",
     ["node", "service", "group", "topic", "partition"],
 )
+KAFKA_CONSUMER_LAST_POLL = Gauge(
+    "puhui_kafka_consumer_last_poll_timestamp_seconds",
+    "Unix time of a consumer's last poll (stops moving when its thread died or hangs).",
+    ["node", "service", "group"],
+)
 OUTBOX_BACKLOG = Gauge(
     "puhui_outbox_backlog_events",
     "Events recorded but not yet acknowledged by Kafka.",
