@@ -66,6 +66,13 @@ def test_access_token_verifies_with_an_independent_library_given_only_the_jwks(i
     assert decoded.claims["roles"] == ["innovator"]
     assert decoded.claims["exp"] - decoded.claims["iat"] == 900
 
+    # the kit's verifier, given the same JWKS: accepts it for "puhui", not for another audience
+    assert kit_verifier(stub).verify(token).subject == person.person_id
+    jwks_only = kt.KeySets()
+    jwks_only.put(jwks.issuer, jwks.jwks_json)
+    with pytest.raises(kt.Unauthenticated, match="audience"):
+        kt.JwtVerifier(jwks_only, "puhui-data", [NODE]).verify(token)
+
 
 def test_rotation_keeps_old_tokens_valid_until_retired(identity, settings, capsys, kafka_bootstrap):
     _, stub = identity
