@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     func,
     select,
     tuple_,
@@ -251,6 +252,13 @@ def _case_values(c: ServiceCase) -> dict[str, object]:
     }
 
 
+def _update(session: Session, table: Table, key: str, values: dict[str, object]) -> None:
+    """UPDATE one row by its key, parameters bound at execution (the statement is cached)."""
+    params = {k: v for k, v in values.items() if k != key}
+    params["_key"] = values[key]
+    session.execute(table.update().where(table.c[key] == bindparam("_key")), params)
+
+
 class SqlRepository:
     """All feedback repositories over one session (one transaction)."""
 
@@ -259,12 +267,10 @@ class SqlRepository:
 
     # cases ----------------------------------------------------------------------------------
     def add_case(self, case: ServiceCase) -> None:
-        self.session.execute(cases.insert().values(**_case_values(case)))
+        self.session.execute(cases.insert(), _case_values(case))
 
     def update_case(self, case: ServiceCase) -> None:
-        values = _case_values(case)
-        del values["case_id"]
-        self.session.execute(cases.update().where(cases.c.case_id == case.case_id).values(**values))
+        _update(self.session, cases, "case_id", _case_values(case))
 
     def _case_where(self, *conditions, lock: bool = False) -> ServiceCase | None:  # type: ignore[no-untyped-def]
         query = select(cases).where(*conditions)
@@ -287,7 +293,7 @@ class SqlRepository:
 
     # ratings --------------------------------------------------------------------------------
     def add_rating(self, r: Rating) -> None:
-        self.session.execute(ratings.insert().values(**rating_values(r)))
+        self.session.execute(ratings.insert(), rating_values(r))
 
     def get_rating(self, rating_id: str, lock: bool = False) -> Rating | None:
         query = select(ratings).where(ratings.c.rating_id == rating_id)
@@ -330,7 +336,7 @@ class SqlRepository:
 
     # tickets --------------------------------------------------------------------------------
     def add_ticket(self, t: Ticket) -> None:
-        self.session.execute(tickets.insert().values(**_ticket_values(t)))
+        self.session.execute(tickets.insert(), _ticket_values(t))
 
     def get_ticket(self, ticket_id: str, lock: bool = False) -> Ticket | None:
         query = select(tickets).where(tickets.c.ticket_id == ticket_id)
@@ -340,11 +346,7 @@ class SqlRepository:
         return _row_to_ticket(row) if row else None
 
     def update_ticket(self, t: Ticket) -> None:
-        values = _ticket_values(t)
-        del values["ticket_id"]
-        self.session.execute(
-            update(tickets).where(tickets.c.ticket_id == t.ticket_id).values(**values)
-        )
+        _update(self.session, tickets, "ticket_id", _ticket_values(t))
 
     def list_tickets(self, query: TicketQuery, size: int, after: str) -> tuple[list[Ticket], int]:
         t = tickets
@@ -377,7 +379,7 @@ class SqlRepository:
 
     # appeals --------------------------------------------------------------------------------
     def add_appeal(self, a: Appeal) -> None:
-        self.session.execute(appeals.insert().values(**_appeal_values(a)))
+        self.session.execute(appeals.insert(), _appeal_values(a))
 
     def get_appeal(self, appeal_id: str, lock: bool = False) -> Appeal | None:
         query = select(appeals).where(appeals.c.appeal_id == appeal_id)
@@ -387,11 +389,7 @@ class SqlRepository:
         return _row_to_appeal(row) if row else None
 
     def update_appeal(self, a: Appeal) -> None:
-        values = _appeal_values(a)
-        del values["appeal_id"]
-        self.session.execute(
-            update(appeals).where(appeals.c.appeal_id == a.appeal_id).values(**values)
-        )
+        _update(self.session, appeals, "appeal_id", _appeal_values(a))
 
     def appeals_for(self, rating_id: str) -> list[Appeal]:
         rows = self.session.execute(select(appeals).where(appeals.c.rating_id == rating_id))
