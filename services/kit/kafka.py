@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 TOPIC_RE = re.compile(r"^puhui\.(?P<node>\d{6})\.(?P<service>[a-z]+)\.(?P<stream>[a-z0-9_.-]+)$")
 
 
+DELIVERY_TIMEOUT_MS = 12_000
+
+
 def topic_name(node: str, service: str, stream: str = "events") -> str:
     return f"puhui.{node}.{service}.{stream}"
 
@@ -54,7 +57,10 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
         linger_ms=5,
         compression_type=None,
         request_timeout_ms=10_000,
-        delivery_timeout_ms=30_000,
+        # Shorter than the relay's flush wait: once flush returns, every record is either
+        # acknowledged or expired, so a retried outbox row never races a buffered copy of
+        # itself (which would put the event in the log twice).
+        delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
         max_block_ms=10_000,
         reconnect_backoff_max_ms=2_000,
     )

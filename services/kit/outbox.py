@@ -199,6 +199,14 @@ class OutboxRelay:
             )
         return self._producer
 
+    def _discard_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=0)
+            except Exception:  # unflushed records: close refuses politely, then we let go
+                logger.debug("outbox relay: discarded producer with unsent records", exc_info=True)
+
     def publish_once(self) -> int:
         """Publish one batch of pending events; return how many Kafka acknowledged."""
         t = self.table
@@ -235,7 +243,15 @@ class OutboxRelay:
                         ),
                     )
                 )
-            producer.flush(timeout=15)
+            try:
+                producer.flush(timeout=kafka.DELIVERY_TIMEOUT_MS / 1000 + 5)
+            except Exception:
+                # Records may still sit in the producer's buffer: drop the producer so they
+                # cannot be delivered behind the retry's back.
+                for _row, span, _future in futures:
+                    span.end()
+                self._discard_producer()
+                raise
             done: list[int] = []
             failed: list[tuple[int, str]] = []
             for row, span, future in futures:
