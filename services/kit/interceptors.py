@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -88,6 +89,22 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         self._handled: dict[tuple[str, grpc.StatusCode], Any] = {}
         self._attributes: dict[str, dict[str, str]] = {}
         self.tracer = tracing.tracer("puhui.grpc.server")
+        # Drain accounting (always on, independent of telemetry): handlers running now, and
+        # handlers that finished after their RPC had been cancelled under them.
+        self._lock = threading.Lock()
+        self.running = 0
+        self.cut_short = 0
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.running += 1
+
+    def _leave(self, context: grpc.ServicerContext) -> None:
+        cancelled = not context.is_active()
+        with self._lock:
+            self.running -= 1
+            if cancelled:
+                self.cut_short += 1
 
     def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
         handler = continuation(handler_call_details)
@@ -178,6 +195,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     def _unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any], name: str):  # type: ignore[no-untyped-def]
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
+            self._enter()
             if self.telemetry:
                 self._in_flight.inc()
             failure: BaseException | None = None
@@ -195,12 +213,14 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                     if token is not None:
                         auth.reset_current(token)
                     self._record(name, self._code_of(failure, context), started)
+                    self._leave(context)
 
         return handle
 
     def _streaming(self, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]], name: str):  # type: ignore[no-untyped-def]
         def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             started = time.perf_counter()
+            self._enter()
             if self.telemetry:
                 self._in_flight.inc()
             failure: BaseException | None = None
@@ -218,6 +238,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                     if token is not None:
                         auth.reset_current(token)
                     self._record(name, self._code_of(failure, context), started)
+                    self._leave(context)
 
         return handle
 

@@ -214,13 +214,12 @@ class ServiceHost:
         self.metrics_server.start()
         self.app.start()
         metrics.watch_database(cfg.node_id, self.app.name, self.app.db)
+        self.interceptor = ServiceInterceptor(
+            self.app.name, cfg.node_id, self.app.verifier, telemetry=cfg.telemetry
+        )
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=cfg.grpc_workers, thread_name_prefix=f"{self.app.name}-rpc"),
-            interceptors=[
-                ServiceInterceptor(
-                    self.app.name, cfg.node_id, self.app.verifier, telemetry=cfg.telemetry
-                )
-            ],
+            interceptors=[self.interceptor],
             options=[
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", 8 * 1024 * 1024),
@@ -315,7 +314,18 @@ class ServiceHost:
         grace = self.config.shutdown_grace_seconds if grace is None else grace
         self.health.enter_graceful_shutdown()
         if self.server is not None:
+            in_flight = self.interceptor.running
             self.server.stop(grace).wait(grace + 0.5)
+            logger.info(
+                "%s: drained %d in-flight RPCs",
+                self.app.name,
+                in_flight,
+                extra={
+                    "drain_in_flight_at_stop": in_flight,
+                    "drain_still_running": self.interceptor.running,
+                    "drain_cut_short": self.interceptor.cut_short,
+                },
+            )
         if self.health_server is not None:
             self.health_server.stop(0)
         self.app.stop()
