@@ -15,32 +15,28 @@ from __future__ import annotations
 import argparse
 import os
 
-import grpc
-
 from bench import harness
-from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from puhui.catalog import domain, seed
+from puhui.catalog.v1 import catalog_pb2
+from puhui.kit import migrations
+from puhui.kit.db import Database
 from puhui.kit.testing import infra, temporary_database
 
 GET = "/puhui.catalog.v1.CatalogService/GetInstitution"
 
 
-def seed(target: str) -> str:
-    with grpc.insecure_channel(target) as channel:
-        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
-        created = stub.CreateInstitution(
-            catalog_pb2.CreateInstitutionRequest(
-                institution=catalog_pb2.Institution(
-                    name="广州市知识产权信息服务中心",
-                    tier=catalog_pb2.INSTITUTION_TIER_PREFECTURE_CENTRE,
-                    region_code="440100",
-                    description="专利检索、分析与培训",
-                    ipc_fields=["G06F", "H04L 9/00"],
-                    monthly_capacity=200,
-                )
-            ),
-            timeout=10,
-        )
-    return created.institution_id
+def seed_institution(url: str) -> str:
+    """Bulk-load a small generated catalog into the service's database; return the id of an
+    approved institution, which any caller (anonymous too) may read."""
+    institutions, items = seed.generate("440000", 20, 8)
+    migrations.upgrade("catalog", url)
+    db = Database(url)
+    db.start()
+    try:
+        seed.bulk_load(db, institutions, items)
+    finally:
+        db.stop()
+    return next(i.institution_id for i in institutions if i.status == domain.Status.APPROVED)
 
 
 def main() -> None:
@@ -55,7 +51,9 @@ def main() -> None:
     extra = dict(kv.split("=", 1) for kv in args.env)
 
     with harness.noop_ceiling() as noop:
-        request = catalog_pb2.GetInstitutionRequest(institution_id="440000-000001").SerializeToString()
+        request = catalog_pb2.GetInstitutionRequest(
+            institution_id="440000-000001"
+        ).SerializeToString()
         ceiling = harness.load(
             noop, harness.NOOP_METHOD, request, concurrency=args.concurrency, duration=args.duration
         )
@@ -64,13 +62,19 @@ def main() -> None:
         env = {
             "PUHUI_NODE_ID": "440000",
             "PUHUI_DATABASE_URL": url,
-            "PUHUI_KAFKA_BOOTSTRAP": os.environ.get("PUHUI_KAFKA_BOOTSTRAP", infra("PUHUI_KAFKA_BOOTSTRAP")),
+            "PUHUI_KAFKA_BOOTSTRAP": os.environ.get(
+                "PUHUI_KAFKA_BOOTSTRAP", infra("PUHUI_KAFKA_BOOTSTRAP")
+            ),
             **extra,
         }
+        institution_id = seed_institution(url)
         with harness.spawn_service("catalog", env) as target:
-            institution_id = seed(target)
-            request = catalog_pb2.GetInstitutionRequest(institution_id=institution_id).SerializeToString()
-            real = harness.load(target, GET, request, concurrency=args.concurrency, duration=args.duration)
+            request = catalog_pb2.GetInstitutionRequest(
+                institution_id=institution_id
+            ).SerializeToString()
+            real = harness.load(
+                target, GET, request, concurrency=args.concurrency, duration=args.duration
+            )
 
     figures = real.summary()
     ceil = ceiling.summary()

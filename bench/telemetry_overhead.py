@@ -31,11 +31,8 @@ from contextlib import ExitStack, contextmanager
 import grpc
 
 from bench import harness
-from bench.grpc_read import GET
-from puhui.catalog import domain, seed
+from bench.grpc_read import GET, seed_institution
 from puhui.catalog.v1 import catalog_pb2
-from puhui.kit import migrations
-from puhui.kit.db import Database
 from puhui.kit.testing import infra, temporary_database
 
 VARIANTS = ("off", "on", "export")
@@ -71,20 +68,6 @@ def collector() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
-
-
-def seed_institution(url: str) -> str:
-    """Bulk-load a small generated catalog (as bench/catalog_search does); return the id of
-    an approved institution, which any caller may read."""
-    institutions, items = seed.generate("440000", 20, 8)
-    migrations.upgrade("catalog", url)
-    db = Database(url)
-    db.start()
-    try:
-        seed.bulk_load(db, institutions, items)
-    finally:
-        db.stop()
-    return next(i.institution_id for i in institutions if i.status == domain.Status.APPROVED)
 
 
 def interceptor_cpu_us(telemetry: bool, calls: int = 20000) -> float:
