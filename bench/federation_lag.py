@@ -327,6 +327,7 @@ def main() -> None:
         args.seconds, args.outage_seconds = 10.0, 20.0
     bootstrap = infra("PUHUI_KAFKA_BOOTSTRAP")
     admin_url = infra("PUHUI_POSTGRES_URL")
+    load_before = os.getloadavg()
     ours = measure(args, bootstrap, admin_url)
     ceil = ceiling(
         bootstrap, args.rate, min(args.seconds, 15.0), max(1, ours["outage_backlog_events"])
@@ -359,9 +360,14 @@ def main() -> None:
             "steady_seconds": args.seconds,
             "outage_seconds": args.outage_seconds,
             "steady_events_measured": ours["steady_events"],
+            "steady_rate_achieved_per_s": round(ours["steady_events"] / args.seconds, 1),
             "events_written": ours["written"],
             "events_counted_at_hub": ours["counted_at_hub"],
             "outage_events_applied": ours["outage_applied"],
+            "steady_events_missing": ours["steady_missing"],
+            "load_average_before_and_after": [
+                round(x, 1) for x in (*load_before, *os.getloadavg())
+            ],
             "path": "province PostgreSQL outbox -> OutboxRelay -> Kafka -> hub EventConsumer "
             "(inbox) -> national read model on PostgreSQL",
         },

@@ -248,6 +248,10 @@ def test_national_catalog_and_indices_equal_the_sum_of_the_provinces(
     by_node = {p.node_id: p for p in status.provinces}
     assert by_node["440000"].events_applied > 0
     assert by_node["320000"].status == fpb.NODE_STATUS_ACTIVE
+    # Data distribution: the hub reached 320000's data service (its registered endpoint)
+    # and reports its mirror completeness; 440000 runs no data service here: unknown.
+    assert by_node["320000"].mirror_completeness >= 0
+    assert by_node["440000"].mirror_completeness == -1
 
 
 def test_a_removed_nodes_tokens_are_rejected_at_the_other_province(

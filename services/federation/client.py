@@ -1,7 +1,7 @@
 """Client commands of the `puhui` CLI: register, signin, search, match, rate, node join /
 status / list. Addresses default to the local federation (`puhui run`) of `--node`.
 
-    puhui node join --hub 10.0.0.1:50055 --node 440000 --identity 127.0.0.1:50061 \\
+    puhui node join --hub 10.0.0.1:30055 --node 440000 --identity 127.0.0.1:30061 \\
         --endpoint catalog=gd.example.cn:443 ... --join-code pjc_...
 
 Every failure is one clear line on stderr and exit status 1 (2 for usage errors).

@@ -42,14 +42,14 @@ logger = logging.getLogger(__name__)
 HUB = "000000"
 NODES = (HUB, "440000", "320000")
 SERVICES = ("identity", "catalog", "data", "feedback")
-BASE_PORT = 50050
+BASE_PORT = 30050  # below the Linux ephemeral range (32768-60999): no clash with client sockets
 OFFSET = {"identity": 1, "catalog": 2, "data": 3, "feedback": 4, "federation": 5}
 NODE_INDEX = {HUB: 0, "440000": 1, "320000": 2}
 SEED_EXAMPLES = {HUB: 60, "440000": 40, "320000": 30}
 
 
 def port(node: str, service: str) -> int:
-    """gRPC ports: hub 50051-50055, 440000 50061-50064, 320000 50071-50074 (metrics +100)."""
+    """gRPC ports: hub 30051-30055, 440000 30061-30064, 320000 30071-30074 (metrics +100)."""
     return BASE_PORT + NODE_INDEX.get(node, 3) * 10 + OFFSET[service]
 
 
@@ -133,6 +133,9 @@ def run_node(args: argparse.Namespace) -> int:
             _seed(node, hosts)
         print(f"node {node} ready", flush=True)
         stop.wait()
+    except BaseException:
+        logger.exception("node %s failed", node)
+        raise
     finally:
         # Whatever happens, this process is gone 8 s after the signal (the launcher's
         # Ctrl-C promise is 10 s): hosts stop in parallel, then a hard exit skips waiting

@@ -270,7 +270,10 @@ class KeySetFollower:
             statement = verify_statement(value, self.anchors, now=self._clock(), check_expiry=False)
         except TrustError as exc:
             self.rejected += 1
-            logger.warning("keys topic: rejected a statement for %r: %s", node or "?", exc)
+            # Statements of another (e.g. a retired) anchor are expected on a long-lived
+            # topic; anything else (bad signature, malformed) deserves a warning.
+            level = logging.INFO if "unknown anchor" in str(exc) else logging.WARNING
+            logger.log(level, "keys topic: rejected a statement for %r: %s", node or "?", exc)
             return
         if node and node != statement.node:
             self.rejected += 1
