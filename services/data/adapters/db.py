@@ -23,6 +23,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -77,6 +78,10 @@ patents = Table(
     Index("ix_patents_filing_date", "filing_date"),
     Index("ix_patents_publication_date", "publication_date"),
     Index("ix_patents_province_code", "province_code"),
+    # Record ids follow filing years, so "province + date range ORDER BY record_id" must not
+    # walk the primary key: these let the planner take the few matching rows and sort them.
+    Index("ix_patents_province_filing", "province_code", "filing_date"),
+    Index("ix_patents_office_publication", "office", "publication_date"),
     Index("ix_patents_region_code", "region_code"),
     Index("ix_patents_office_status", "office", "legal_status"),
 )
@@ -501,6 +506,11 @@ def stats(session: Session) -> dict[str, tuple[int, str, int, datetime | None]]:
 # -- queries -------------------------------------------------------------------------------
 
 
+def _selective(q: PatentQuery) -> bool:
+    """Filters served by B-tree indexes that narrow the result to a few thousand rows."""
+    return bool(q.region_code or q.filing_from or q.filing_to or q.published_from or q.published_to)
+
+
 def _patent_conditions(q: PatentQuery) -> list[Any]:
     t = patents
     found: list[Any] = []
@@ -515,11 +525,12 @@ def _patent_conditions(q: PatentQuery) -> list[Any]:
         found.append(t.c.applicant_names.contains(q.applicant, autoescape=True))
     if q.ipc_prefix:
         found.append(
-            t.c.record_id.in_(
-                select(patent_ipc.c.record_id).where(
-                    patent_ipc.c.ipc_code.startswith(q.ipc_prefix, autoescape=True)
-                )
+            select(patent_ipc.c.record_id)
+            .where(
+                patent_ipc.c.record_id == t.c.record_id,
+                patent_ipc.c.ipc_code.startswith(q.ipc_prefix, autoescape=True),
             )
+            .exists()
         )
     if q.region_code:
         prefix = region_prefix(q.region_code)
@@ -549,7 +560,7 @@ FACET_COLUMNS = {
 }
 
 
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 
 
 class SqlPatentSearch:
@@ -558,9 +569,18 @@ class SqlPatentSearch:
 
     def search(self, q: PatentQuery, after: str, limit: int) -> list[Patent]:
         t = patents
-        query = select(t).where(*_patent_conditions(q)).order_by(t.c.record_id).limit(limit)
+        conditions = _patent_conditions(q)
         if after:
-            query = query.where(t.c.record_id > after)
+            conditions.append(t.c.record_id > after)
+        if is_postgres(self.session) and _selective(q):
+            # Record ids follow filing years: walking the primary key in order to find the
+            # first rows of a province/date-range search can cross most of the table. Fence
+            # the filter (OFFSET 0) so the planner takes the matching rows by their indexes
+            # and sorts just those.
+            matching = select(t).where(*conditions).offset(0).subquery()
+            query = select(matching).order_by(matching.c.record_id).limit(limit)
+        else:
+            query = select(t).where(*conditions).order_by(t.c.record_id).limit(limit)
         return [row_to_patent(r) for r in self.session.execute(query).all()]
 
     def count(self, q: PatentQuery, cap: int = COUNT_CAP) -> int:
@@ -574,6 +594,8 @@ class SqlPatentSearch:
     def facets(
         self, q: PatentQuery, names: Sequence[str], limit: int = 50
     ) -> dict[str, list[tuple[str, int]]]:
+        if len(names) > 1 and is_postgres(self.session):
+            return _grouping_facets(self.session, q, names, limit)
         found: dict[str, list[tuple[str, int]]] = {}
         for name in names:
             column = FACET_COLUMNS[name].label("value")
@@ -587,6 +609,31 @@ class SqlPatentSearch:
             )
             found[name] = [(r.value or "", int(r.n)) for r in self.session.execute(query)]
         return found
+
+
+def _grouping_facets(
+    session: Session, q: PatentQuery, names: Sequence[str], limit: int
+) -> dict[str, list[tuple[str, int]]]:
+    """All facets in one pass over the matching rows (GROUPING SETS, PostgreSQL)."""
+    columns = [FACET_COLUMNS[n].label(n) for n in names]
+    query = (
+        select(*columns, func.count().label("n"))
+        .select_from(patents)
+        .where(*_patent_conditions(q))
+        .group_by(func.grouping_sets(*[tuple_(FACET_COLUMNS[n]) for n in names]))
+    )
+    found: dict[str, list[tuple[str, int]]] = {n: [] for n in names}
+    rows = session.execute(query).all()
+    for row in rows:
+        for i, name in enumerate(names):
+            value = row[i]
+            others_null = all(row[j] is None for j in range(len(names)) if j != i)
+            if value is not None and others_null:
+                found[name].append((value, int(row.n)))
+                break
+    for name in names:
+        found[name] = sorted(found[name], key=lambda vc: (-vc[1], vc[0]))[:limit]
+    return found
 
 
 def _trademark_conditions(q: TrademarkQuery) -> list[Any]:
