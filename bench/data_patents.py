@@ -27,15 +27,19 @@ Figures, each beside a ceiling measured in the same run:
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
 import psycopg
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 try:  # `python -m bench.data_patents` from the repository root
     from bench import harness
@@ -47,7 +51,32 @@ from puhui.data.server import build
 from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.kit import migrations
 from puhui.kit.db import normalise_url
-from puhui.kit.testing import infra, running, temporary_database
+from puhui.kit.testing import infra, running
+
+logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def temporary_database(admin_url: str, label: str) -> Iterator[str]:
+    """CREATE a scratch database; DROP it afterwards, retrying while autovacuum holds it."""
+    name = f"puhui_{label}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        for _attempt in range(10):
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                break
+            except Exception:  # e.g. an autovacuum worker still attached
+                time.sleep(3)
+        else:
+            print(f"warning: could not drop {name}; drop it by hand", flush=True)
+        engine.dispose()
+
 
 SEED = 20260101
 SERVICE = "/puhui.data.v1.DataService/"
@@ -252,6 +281,32 @@ def raw_kafka_read(bootstrap: str, topic: str, records: int) -> dict[str, float]
     return {"records": received, "seconds": seconds, "rps": received / seconds}
 
 
+def measure_serving(
+    url: str, concurrency: int, duration: float, export_limit: int
+) -> tuple[harness.LoadResult, dict[str, float], dict[str, float]]:
+    env = {
+        "PUHUI_DATABASE_URL": url,
+        "PUHUI_NODE_ID": "000000",
+        "PUHUI_MIGRATE_ON_START": "false",
+        "PUHUI_DATA_QUOTA_ENABLED": "false",
+        "PUHUI_GRPC_WORKERS": str(max(16, concurrency)),
+        "PUHUI_KAFKA_BOOTSTRAP": "",
+        "PUHUI_REDIS_URL": "",
+    }
+    with harness.spawn_service("data", env) as target:
+        search = measure_search(target, concurrency, duration)
+        print(
+            f"search: p50 {search.percentile(0.5) * 1000:.1f} ms"
+            f" p99 {search.percentile(0.99) * 1000:.1f} ms",
+            flush=True,
+        )
+        exported = measure_export(target, export_limit)
+        print(f"export: {exported['rps']:.0f} records/s", flush=True)
+    raw_read = measure_raw_read(url, export_limit)
+    print(f"raw read: {raw_read['rps']:.0f} records/s", flush=True)
+    return search, exported, raw_read
+
+
 # -- main ----------------------------------------------------------------------------------------
 
 
@@ -269,6 +324,13 @@ def main() -> None:
     )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=0)
+    parser.add_argument(
+        "--reuse-database",
+        default="",
+        help="measure search/export/mirror on an already loaded data database (no import)",
+    )
+    parser.add_argument("--import-rps", type=float, default=0, help="with --reuse-database")
+    parser.add_argument("--copy-rps", type=float, default=0, help="with --reuse-database")
     args = parser.parse_args()
     records = args.records or (20_000 if args.quick else 1_000_000)
     mirror_records = args.mirror_records or (1_000 if args.quick else 5_000)
@@ -279,34 +341,31 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="data-bench-") as tmp:
         work = Path(tmp)
-        started = time.perf_counter()
-        csv_path = synthetic.write_cnipa_csv(work / "patents.csv", records, seed=SEED)
-        print(f"generated {records:,} records in {time.perf_counter() - started:.1f}s", flush=True)
-        with temporary_database(admin, "databench") as url:
-            migrations.upgrade("data", url)
-            imported = measure_import(url, csv_path, records)
-            print(f"import: {imported['rps']:.0f} records/s", flush=True)
-            copied = measure_copy(url)
-            print(f"COPY: {copied['rps']:.0f} records/s", flush=True)
-            env = {
-                "PUHUI_DATABASE_URL": url,
-                "PUHUI_NODE_ID": "000000",
-                "PUHUI_MIGRATE_ON_START": "false",
-                "PUHUI_DATA_QUOTA_ENABLED": "false",
-                "PUHUI_GRPC_WORKERS": str(max(16, args.concurrency)),
-                "PUHUI_KAFKA_BOOTSTRAP": "",
-                "PUHUI_REDIS_URL": "",
+        if args.reuse_database:
+            url = args.reuse_database
+            imported = {
+                "rps": args.import_rps,
+                "seconds": records / args.import_rps if args.import_rps else 0,
             }
-            with harness.spawn_service("data", env) as target:
-                search = measure_search(target, args.concurrency, duration)
-                print(
-                    f"search: p50 {search.percentile(0.5) * 1000:.1f} ms"
-                    f" p99 {search.percentile(0.99) * 1000:.1f} ms",
-                    flush=True,
+            copied = {"rps": args.copy_rps}
+            search, exported, raw_read = measure_serving(
+                url, args.concurrency, duration, export_limit
+            )
+        else:
+            started = time.perf_counter()
+            csv_path = synthetic.write_cnipa_csv(work / "patents.csv", records, seed=SEED)
+            print(
+                f"generated {records:,} records in {time.perf_counter() - started:.1f}s", flush=True
+            )
+            with temporary_database(admin, "databench") as url:
+                migrations.upgrade("data", url)
+                imported = measure_import(url, csv_path, records)
+                print(f"import: {imported['rps']:.0f} records/s", flush=True)
+                copied = measure_copy(url)
+                print(f"COPY: {copied['rps']:.0f} records/s", flush=True)
+                search, exported, raw_read = measure_serving(
+                    url, args.concurrency, duration, export_limit
                 )
-                exported = measure_export(target, export_limit)
-                print(f"export: {exported['rps']:.0f} records/s", flush=True)
-            raw_read = measure_raw_read(url, export_limit)
         with harness.noop_ceiling(workers=max(16, args.concurrency)) as noop:
             ceiling_search = harness.load(
                 noop, harness.NOOP_METHOD, b"", concurrency=args.concurrency, duration=duration
@@ -339,7 +398,7 @@ def main() -> None:
         },
     }
     ratios = {
-        "import_vs_copy": imported["rps"] / copied["rps"],
+        "import_vs_copy": imported["rps"] / copied["rps"] if copied["rps"] else 0.0,
         "search_rps_vs_noop": search.rps / ceiling_search.rps if ceiling_search.rps else 0.0,
         "export_vs_raw_read": exported["rps"] / raw_read["rps"],
         "mirror_vs_raw_kafka": mirrored["rps"] / raw_kafka["rps"] if raw_kafka["rps"] else 0.0,
@@ -361,6 +420,7 @@ def main() -> None:
             "export_chunk": 1000,
             "mirror_records": mirror_records,
             "import_seconds": round(imported["seconds"], 1),
+            "reused_database": bool(args.reuse_database),
             "mirror_seconds": round(mirrored["seconds"], 1),
         },
         targets={"search_p99": "≤ 50 ms", "export_records_per_s": "≥ 20,000 rec/s"},
