@@ -524,14 +524,9 @@ def _patent_conditions(q: PatentQuery) -> list[Any]:
     if q.applicant:
         found.append(t.c.applicant_names.contains(q.applicant, autoescape=True))
     if q.ipc_prefix:
-        found.append(
-            select(patent_ipc.c.record_id)
-            .where(
-                patent_ipc.c.record_id == t.c.record_id,
-                patent_ipc.c.ipc_code.startswith(q.ipc_prefix, autoescape=True),
-            )
-            .exists()
-        )
+        # ipc_codes is the JSON list ["G06F 16/29", ...]: '"' + prefix marks a code's start;
+        # served by the trigram index on PostgreSQL (migration 0005).
+        found.append(t.c.ipc_codes.contains(f'"{q.ipc_prefix}', autoescape=True))
     if q.region_code:
         prefix = region_prefix(q.region_code)
         if len(prefix) == 2:
