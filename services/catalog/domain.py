@@ -550,7 +550,12 @@ def transition(
 
 
 def _enum_ok(value: int, kind: type[enum.IntEnum]) -> bool:
-    return value in {m.value for m in kind}
+    return value in _enum_values(kind)
+
+
+@functools.cache
+def _enum_values(kind: type[enum.IntEnum]) -> frozenset[int]:
+    return frozenset(m.value for m in kind)
 
 
 def _ipc_list(v: Violations, symbols: Sequence[str], path: str) -> tuple[str, ...]:
@@ -721,13 +726,24 @@ def nearness(inst: Institution, profile_region: str) -> int | None:
     area covers the innovator's region; None if it does not serve it."""
     if inst.tier == Tier.NATIONAL:
         return 3
-    covering = (
-        set(region_filter(profile_region).covering) if divisions.is_valid(profile_region) else set()
-    )
+    covering = _covering(profile_region)
     serves = inst.region_code in covering or any(code in covering for code in inst.service_area)
     if not serves:
         return None
-    division = divisions.get(inst.region_code)
+    return _division_nearness(inst.region_code)
+
+
+@functools.lru_cache(maxsize=4096)
+def _covering(profile_region: str) -> frozenset[str]:
+    """The region codes whose institutions serve `profile_region` (refdata is immutable)."""
+    if not divisions.is_valid(profile_region):
+        return frozenset()
+    return frozenset(region_filter(profile_region).covering)
+
+
+@functools.lru_cache(maxsize=8192)
+def _division_nearness(region_code: str) -> int:
+    division = divisions.get(region_code)
     level = division.level if division is not None else "province"
     return {"county": 0, "city": 1, "province": 2}[level]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from puhui.catalog.adapters.db import metadata
+from puhui.catalog.adapters.db import custom_plans, metadata
 from puhui.catalog.config import CatalogConfig
 from puhui.catalog.domain import Catalog
 from puhui.catalog.servicer import CatalogServicer
@@ -13,6 +13,7 @@ from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from puhui.kit import config as kit_config
 from puhui.kit import server
 from puhui.kit.auth import TokenVerifier
+from puhui.kit.db import Database
 
 
 class CatalogApp(server.ServiceApp):
@@ -20,6 +21,8 @@ class CatalogApp(server.ServiceApp):
 
     def __init__(self, config: CatalogConfig, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__(config, metadata, **kw)
+        # Searches bind their LIKE patterns and id arrays: plan each execution for them.
+        self.db = Database(custom_plans(config.effective_database_url()))
         self.servicer = CatalogServicer(Catalog(node=config.node_id), self.db, self.outbox)
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
