@@ -216,7 +216,7 @@ def test_national_catalog_and_indices_equal_the_sum_of_the_provinces(
         enough = ok and provinces["440000"].ratings >= 2 and provinces["320000"].ratings >= 3
         return stats if enough else None
 
-    stats = wait_until(national, timeout=60)
+    stats = wait_until(national, timeout=120)
     provinces = {p.node_id: p for p in stats.provinces}
     for field in (
         "institutions",

@@ -71,13 +71,26 @@ class BatchingEventConsumer(EventConsumer):
                         )
                     ).scalars()
                 )
+                now = utcnow()
+                rows: list[dict[str, Any]] = []
                 for envelope in envelopes:
                     if envelope.event_id in seen:
                         continue
                     seen.add(envelope.event_id)
-                    self._mark(session, envelope, "applied")
                     self.handler(session, envelope)
+                    rows.append(
+                        {
+                            "consumer": self.group,
+                            "event_id": envelope.event_id,
+                            "event_type": envelope.type[:255],
+                            "source_node": envelope.source_node[:6],
+                            "outcome": "applied",
+                            "processed_at": now,
+                        }
+                    )
                     applied.append(envelope)
+                if rows:  # the inbox rows of the whole batch in one statement
+                    session.execute(t.insert(), rows)
         except Exception as exc:
             logger.info(
                 "consumer %s: batch of %d replayed one by one: %s", self.group, len(records), exc
