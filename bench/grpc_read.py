@@ -92,7 +92,7 @@ def main() -> None:
             "client": "grpc.aio, one process",
             "concurrency": args.concurrency,
             "duration_s": args.duration,
-            "service_env": {k: v for k, v in extra.items()},
+            "service_env": dict(extra),
         },
         targets={"req_per_s ratio": ">= 0.60", "p99 ratio": "<= 2.0"},
     )

@@ -37,7 +37,13 @@ def test_every_proto_is_versioned_and_imports_as_puhui_module():
 
 def test_no_sys_path_edits_anywhere():
     offenders = []
-    for path in [*ROOT.glob("services/**/*.py"), *ROOT.glob("bench/**/*.py"), *ROOT.glob("tests/**/*.py"), *ROOT.glob("tools/**/*.py"), *ROOT.glob("deploy/**/*.py")]:
+    for path in [
+        *ROOT.glob("services/**/*.py"),
+        *ROOT.glob("bench/**/*.py"),
+        *ROOT.glob("tests/**/*.py"),
+        *ROOT.glob("tools/**/*.py"),
+        *ROOT.glob("deploy/**/*.py"),
+    ]:
         if path.name.endswith(("_pb2.py", "_pb2_grpc.py")) or path == Path(__file__):
             continue
         text = path.read_text(encoding="utf-8")

@@ -46,7 +46,9 @@ def generate(out: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed (see the message above)")
-    generated = sorted(p.relative_to(out / "puhui") for p in (out / "puhui").rglob("*") if p.is_file())
+    generated = sorted(
+        p.relative_to(out / "puhui") for p in (out / "puhui").rglob("*") if p.is_file()
+    )
     # Generated folders must be packages: add an empty __init__.py to each.
     for folder in {p.parent for p in generated}:
         for part in [folder, *folder.parents]:

@@ -49,7 +49,9 @@ class Principal:
 
 ANONYMOUS = Principal()
 
-_current: contextvars.ContextVar[Principal] = contextvars.ContextVar("puhui_principal", default=ANONYMOUS)
+_current: contextvars.ContextVar[Principal] = contextvars.ContextVar(
+    "puhui_principal", default=ANONYMOUS
+)
 
 
 def current_principal() -> Principal:

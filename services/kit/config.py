@@ -87,7 +87,7 @@ def load(cls: type[C], environ: Mapping[str, str] | None = None, **overrides: An
         raw = env.get(name)
         if not raw and env.get(f"{name}_FILE"):
             raw = _read_file(f"{name}_FILE", env[f"{name}_FILE"])
-        if raw is None or raw == "" and f.default is not dataclasses.MISSING:
+        if raw is None or (raw == "" and f.default is not dataclasses.MISSING):
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ConfigError(f"configuration: {name} is required ({f.metadata['doc']})")
             continue
@@ -160,7 +160,10 @@ class ServiceConfig:
     kafka_bootstrap: str = setting(
         "PUHUI_KAFKA_BOOTSTRAP",
         "",
-        doc="Kafka bootstrap servers; empty disables the relay and consumers (events wait in the outbox).",
+        doc=(
+            "Kafka bootstrap servers; empty disables the relay and consumers "
+            "(events wait in the outbox)."
+        ),
         example="127.0.0.1:19092",
     )
     redis_url: str = setting(
@@ -180,7 +183,9 @@ class ServiceConfig:
     )
     log_level: str = setting("PUHUI_LOG_LEVEL", "INFO", doc="Log level.")
     state_dir: Path = setting(
-        "PUHUI_STATE", Path(".state"), doc="Folder for embedded databases and local state."
+        "PUHUI_STATE",
+        Path(".state"),
+        doc="Folder for embedded databases and local state.",
     )
     token_audience: str = setting(
         "PUHUI_TOKEN_AUDIENCE", "puhui", doc="Audience (`aud`) access tokens must carry."

@@ -97,10 +97,10 @@ class Unavailable(PuhuiError):
 class Violations:
     """Collects field violations so a request reports all its bad fields at once.
 
-        v = Violations()
-        v.require(req.name, "name")
-        v.check(len(req.name) <= 200, "name", "at most 200 characters")
-        v.raise_if_any()
+    v = Violations()
+    v.require(req.name, "name")
+    v.check(len(req.name) <= 200, "name", "at most 200 characters")
+    v.raise_if_any()
     """
 
     items: list[FieldViolation] = field(default_factory=list)

@@ -91,7 +91,9 @@ class EventConsumer:
 
     # lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"consumer-{self.group}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"consumer-{self.group}", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -122,7 +124,10 @@ class EventConsumer:
                     backoff = 0.5
                 except Exception:
                     logger.warning(
-                        "consumer %s: poll failed; retrying in %.1fs", self.group, backoff, exc_info=True
+                        "consumer %s: poll failed; retrying in %.1fs",
+                        self.group,
+                        backoff,
+                        exc_info=True,
                     )
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
@@ -158,9 +163,15 @@ class EventConsumer:
                 except Exception:
                     logger.warning(
                         "consumer %s: %s[%d]@%d failed; will retry",
-                        self.group, tp.topic, tp.partition, record.offset, exc_info=True,
+                        self.group,
+                        tp.topic,
+                        tp.partition,
+                        record.offset,
+                        exc_info=True,
                     )
-                    metrics.KAFKA_CONSUMED.labels(topic=tp.topic, outcome="retried", **self._labels).inc()
+                    metrics.KAFKA_CONSUMED.labels(
+                        topic=tp.topic, outcome="retried", **self._labels
+                    ).inc()
                     consumer.seek(tp, record.offset)
                     break
                 next_offset = record.offset + 1
@@ -261,8 +272,9 @@ class EventConsumer:
         return True
 
     def _dead_letter(self, record, envelope, reason: str) -> None:  # type: ignore[no-untyped-def]
-        if self._dlq_producer is None:
-            self._dlq_producer = kafka.make_producer(self.bootstrap, f"{self.group}-dlq")
+        producer = self._dlq_producer
+        if producer is None:
+            producer = self._dlq_producer = kafka.make_producer(self.bootstrap, f"{self.group}-dlq")
         letter = envelope_pb2.DeadLetter(
             reason=reason[:2000],
             consumer_group=self.group,
@@ -275,7 +287,7 @@ class EventConsumer:
             letter.envelope.CopyFrom(envelope)
         else:
             letter.raw = record.value or b""
-        self._dlq_producer.send(
+        producer.send(
             kafka.dlq_topic(record.topic),
             key=record.key,
             value=letter.SerializeToString(),
@@ -287,6 +299,12 @@ class EventConsumer:
                     self._mark(session, envelope, "dead_lettered")
         logger.warning(
             "consumer %s: dead-lettered %s[%d]@%d: %s",
-            self.group, record.topic, record.partition, record.offset, reason,
+            self.group,
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
         )
-        metrics.KAFKA_CONSUMED.labels(topic=record.topic, outcome="dead_lettered", **self._labels).inc()
+        metrics.KAFKA_CONSUMED.labels(
+            topic=record.topic, outcome="dead_lettered", **self._labels
+        ).inc()

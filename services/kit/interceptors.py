@@ -27,14 +27,18 @@ def to_status(error: PuhuiError, service: str = "") -> grpc.Status:
     """A domain error as a gRPC status with ErrorInfo (+ BadRequest / RetryInfo) details."""
     details: list[Any] = [
         error_details_pb2.ErrorInfo(
-            reason=error.reason, domain=ERROR_DOMAIN, metadata={"service": service} if service else {}
+            reason=error.reason,
+            domain=ERROR_DOMAIN,
+            metadata={"service": service} if service else {},
         )
     ]
     if isinstance(error, InvalidArgument):
         details.append(
             error_details_pb2.BadRequest(
                 field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description
+                    )
                     for v in error.violations
                 ]
             )
@@ -54,7 +58,11 @@ def to_status(error: PuhuiError, service: str = "") -> grpc.Status:
 
 def internal_status(trace_id: str) -> grpc.Status:
     info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN, metadata={"trace_id": trace_id}))
+    info.Pack(
+        error_details_pb2.ErrorInfo(
+            reason="INTERNAL", domain=ERROR_DOMAIN, metadata={"trace_id": trace_id}
+        )
+    )
     status = status_pb2.Status(
         code=grpc.StatusCode.INTERNAL.value[0],
         message=f"internal error; quote trace id {trace_id or '(none)'} when reporting it",
@@ -152,7 +160,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):
             name, context=parent, kind=trace.SpanKind.SERVER, attributes=attributes
         )
 
-    def _fail(self, exc: BaseException, context: grpc.ServicerContext, span: trace.Span) -> grpc.StatusCode:
+    def _fail(
+        self, exc: BaseException, context: grpc.ServicerContext, span: trace.Span
+    ) -> grpc.StatusCode:
         """Abort the RPC for `exc`; return the code (abort raises, so callers re-raise)."""
         if isinstance(exc, PuhuiError):
             span.set_attribute("rpc.grpc.status_code", exc.code.value[0])

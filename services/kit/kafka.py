@@ -7,6 +7,7 @@ policy copies a province's topics to the hub's cluster without renaming them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
@@ -102,10 +103,8 @@ def ensure_topics(
             if t not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently
                 admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # created concurrently by another process
     finally:
         admin.close()
 

@@ -45,7 +45,7 @@ def page_request(
     default: int = DEFAULT_PAGE_SIZE,
     maximum: int = MAX_PAGE_SIZE,
     size_field: str = "page_size",
-    token_field: str = "page_token",
+    token_field: str = "page_token",  # noqa: S107 (a field name, not a secret)
 ) -> Page:
     """Validate page size and token; raise InvalidArgument naming the field."""
     if page_size < 0:

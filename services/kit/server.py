@@ -115,7 +115,15 @@ class ServiceApp:
         return (self.outbox.topic(),)
 
     # -- helpers for subclasses ------------------------------------------------------------
-    def consumer(self, *, group: str, handler: Any, topics: Sequence[str] = (), pattern: str | None = None, **kw: Any) -> EventConsumer:
+    def consumer(
+        self,
+        *,
+        group: str,
+        handler: Any,
+        topics: Sequence[str] = (),
+        pattern: str | None = None,
+        **kw: Any,
+    ) -> EventConsumer:
         return EventConsumer(
             self.db,
             self.inbox,
@@ -136,9 +144,7 @@ class ServiceApp:
         self.db.start()
         if self.config.migrate_on_start:
             migrations.upgrade(self.name, self.db.url)
-        self.redis = kit_redis.connect(
-            self.config.redis_url, node=self.node, service=self.name
-        )
+        self.redis = kit_redis.connect(self.config.redis_url, node=self.node, service=self.name)
         if self.config.kafka_bootstrap:
             self.relay = OutboxRelay(self.db, self.outbox, self.config.kafka_bootstrap)
             self.relay.start()
@@ -150,7 +156,11 @@ class ServiceApp:
         try:
             kafka.ensure_topics(self.config.kafka_bootstrap, self.topics())
         except Exception:
-            logger.warning("%s: could not create topics; the broker may auto-create them", self.name, exc_info=True)
+            logger.warning(
+                "%s: could not create topics; the broker may auto-create them",
+                self.name,
+                exc_info=True,
+            )
         self._consumers = list(self.consumers())
         for c in self._consumers:
             c.start()
@@ -218,7 +228,9 @@ class ServiceHost:
             self.app.name, cfg.node_id, self.app.verifier, telemetry=cfg.telemetry
         )
         self.server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=cfg.grpc_workers, thread_name_prefix=f"{self.app.name}-rpc"),
+            futures.ThreadPoolExecutor(
+                max_workers=cfg.grpc_workers, thread_name_prefix=f"{self.app.name}-rpc"
+            ),
             interceptors=[self.interceptor],
             options=[
                 ("grpc.so_reuseport", 0),
@@ -247,7 +259,9 @@ class ServiceHost:
         self.server.start()
         if cfg.health_port:
             self._start_health_server()
-        self._readiness = threading.Thread(target=self._watch_readiness, name="readiness", daemon=True)
+        self._readiness = threading.Thread(
+            target=self._watch_readiness, name="readiness", daemon=True
+        )
         self._readiness.start()
         logger.info(
             "%s serving on %s (metrics :%d)", self.app.name, self.address, self.metrics_server.port
@@ -280,7 +294,9 @@ class ServiceHost:
                 up = 0
                 ok = False
                 logger.warning("%s: dependency %s not ready: %s", self.app.name, dep.name, exc)
-            metrics.DEPENDENCY_UP.labels(node=self.config.node_id, service=self.app.name, dependency=dep.name).set(up)
+            metrics.DEPENDENCY_UP.labels(
+                node=self.config.node_id, service=self.app.name, dependency=dep.name
+            ).set(up)
         return ok
 
     def _watch_readiness(self) -> None:
@@ -295,7 +311,9 @@ class ServiceHost:
             if ok != serving and not self._stopping.is_set():
                 serving = ok
                 self._set_health(
-                    health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+                    health_pb2.HealthCheckResponse.SERVING
+                    if ok
+                    else health_pb2.HealthCheckResponse.NOT_SERVING
                 )
                 if ok:
                     self._ready.set()
@@ -339,7 +357,9 @@ class ServiceHost:
         stop_requested = threading.Event()
 
         def on_signal(signum: int, _frame: object) -> None:
-            logger.info("%s: received %s, shutting down", self.app.name, signal.Signals(signum).name)
+            logger.info(
+                "%s: received %s, shutting down", self.app.name, signal.Signals(signum).name
+            )
             stop_requested.set()
 
         signal.signal(signal.SIGTERM, on_signal)
@@ -355,5 +375,9 @@ def run(app_factory: Callable[[], ServiceApp]) -> None:
     logs.configure(app.name, app.config.node_id, app.config.log_level)
     host = ServiceHost(app)
     host.start()
-    print(f"{app.name} node={app.config.node_id} grpc={host.address} metrics={host.metrics_server.port}", flush=True)
+    metrics_port = host.metrics_server.port
+    print(
+        f"{app.name} node={app.config.node_id} grpc={host.address} metrics={metrics_port}",
+        flush=True,
+    )
     host.serve_forever()

@@ -35,7 +35,9 @@ def apply_string(session, envelope: envelope_pb2.EventEnvelope) -> None:
 def applied_count(db, subject_prefix: str) -> int:
     with db.transaction() as s:
         return s.execute(
-            select(func.count()).select_from(applied_t).where(applied_t.c.subject.like(subject_prefix + "%"))
+            select(func.count())
+            .select_from(applied_t)
+            .where(applied_t.c.subject.like(subject_prefix + "%"))
         ).scalar_one()
 
 
@@ -50,7 +52,9 @@ def publish(db, outbox, bootstrap, *values: str, run: str) -> list[str]:
     ids = []
     with db.transaction() as s:
         for v in values:
-            ids.append(outbox.record(s, wrappers_pb2.StringValue(value=v), subject=f"{run}/{v}").event_id)
+            ids.append(
+                outbox.record(s, wrappers_pb2.StringValue(value=v), subject=f"{run}/{v}").event_id
+            )
     relay = OutboxRelay(db, outbox, bootstrap)
     try:
         assert relay.publish_once() == len(values)
@@ -59,7 +63,9 @@ def publish(db, outbox, bootstrap, *values: str, run: str) -> list[str]:
     return ids
 
 
-def test_crash_after_apply_before_offset_commit_does_not_apply_twice(db, outbox_for, kafka_bootstrap):
+def test_crash_after_apply_before_offset_commit_does_not_apply_twice(
+    db, outbox_for, kafka_bootstrap
+):
     run = secrets.token_hex(4)
     outbox = outbox_for(service="kittest")
     topic = kafka.topic_name("440000", "kittest", f"crash-{run}")
@@ -71,8 +77,15 @@ def test_crash_after_apply_before_offset_commit_does_not_apply_twice(db, outbox_
         raise Crash()
 
     first = EventConsumer(
-        db, inbox_t, kafka_bootstrap, group=group, handler=apply_string, node="440000",
-        service="kittest", topics=[topic], on_applied=crash,
+        db,
+        inbox_t,
+        kafka_bootstrap,
+        group=group,
+        handler=apply_string,
+        node="440000",
+        service="kittest",
+        topics=[topic],
+        on_applied=crash,
     )
     first.start()
     first._thread.join(30)
@@ -80,8 +93,14 @@ def test_crash_after_apply_before_offset_commit_does_not_apply_twice(db, outbox_
     assert applied_count(db, run) == 1  # the database transaction had committed
 
     second = EventConsumer(
-        db, inbox_t, kafka_bootstrap, group=group, handler=apply_string, node="440000",
-        service="kittest", topics=[topic],
+        db,
+        inbox_t,
+        kafka_bootstrap,
+        group=group,
+        handler=apply_string,
+        node="440000",
+        service="kittest",
+        topics=[topic],
     )
     try:
         delivered = []
@@ -92,7 +111,11 @@ def test_crash_after_apply_before_offset_commit_does_not_apply_twice(db, outbox_
             if second.poll_once() >= 1:
                 break
         with db.transaction() as s:
-            outcomes = s.execute(select(inbox_t.c.outcome).where(inbox_t.c.consumer == group)).scalars().all()
+            outcomes = (
+                s.execute(select(inbox_t.c.outcome).where(inbox_t.c.consumer == group))
+                .scalars()
+                .all()
+            )
         # … and the inbox makes it a no-op.
         assert applied_count(db, run) == 1
         assert delivered == []
@@ -101,13 +124,25 @@ def test_crash_after_apply_before_offset_commit_does_not_apply_twice(db, outbox_
         second._close()
 
 
-def test_never_valid_events_are_dead_lettered_with_reason_and_the_rest_applies(db, outbox_for, kafka_bootstrap):
+def test_never_valid_events_are_dead_lettered_with_reason_and_the_rest_applies(
+    db, outbox_for, kafka_bootstrap
+):
     run = secrets.token_hex(4)
     topic = kafka.topic_name("440000", "kittest", f"dlq-{run}")
     producer = kafka.make_producer(kafka_bootstrap, "kittest")
-    wrong = envelope_pb2.EventEnvelope(event_id="00000000-0000-7000-8000-000000000001", type="x", source_node="440000", subject=f"{run}/wrong")
+    wrong = envelope_pb2.EventEnvelope(
+        event_id="00000000-0000-7000-8000-000000000001",
+        type="x",
+        source_node="440000",
+        subject=f"{run}/wrong",
+    )
     wrong.payload.Pack(wrappers_pb2.Int64Value(value=1))
-    good = envelope_pb2.EventEnvelope(event_id="00000000-0000-7000-8000-000000000002", type="y", source_node="440000", subject=f"{run}/good")
+    good = envelope_pb2.EventEnvelope(
+        event_id="00000000-0000-7000-8000-000000000002",
+        type="y",
+        source_node="440000",
+        subject=f"{run}/good",
+    )
     good.payload.Pack(wrappers_pb2.StringValue(value="ok"))
     producer.send(topic, key=b"k", value=b"\xff\xfe not a protobuf")
     producer.send(topic, key=b"k", value=wrong.SerializeToString())
@@ -117,8 +152,14 @@ def test_never_valid_events_are_dead_lettered_with_reason_and_the_rest_applies(d
 
     group = f"kittest-{run}"
     consumer = EventConsumer(
-        db, inbox_t, kafka_bootstrap, group=group, handler=apply_string, node="440000",
-        service="kittest", topics=[topic],
+        db,
+        inbox_t,
+        kafka_bootstrap,
+        group=group,
+        handler=apply_string,
+        node="440000",
+        service="kittest",
+        topics=[topic],
     )
     try:
         run_until(consumer, lambda: applied_count(db, run) == 1)
@@ -134,10 +175,15 @@ def test_never_valid_events_are_dead_lettered_with_reason_and_the_rest_applies(d
             letters += [envelope_pb2.DeadLetter.FromString(r.value) for r in records]
     dlq.close()
     assert len(letters) == 2
-    assert "not an EventEnvelope" in letters[0].reason and letters[0].raw
+    assert "not an EventEnvelope" in letters[0].reason
+    assert letters[0].raw
     assert "unexpected payload" in letters[1].reason
     assert letters[1].envelope.event_id == wrong.event_id
     assert letters[1].source_topic == topic
     with db.transaction() as s:
-        outcomes = dict(s.execute(select(inbox_t.c.event_id, inbox_t.c.outcome).where(inbox_t.c.consumer == group)).all())
+        outcomes = dict(
+            s.execute(
+                select(inbox_t.c.event_id, inbox_t.c.outcome).where(inbox_t.c.consumer == group)
+            ).all()
+        )
     assert outcomes == {wrong.event_id: "dead_lettered", good.event_id: "applied"}

@@ -29,7 +29,11 @@ class BareApp(ServiceApp):
 
 def health_status(address: str) -> int:
     with grpc.insecure_channel(address) as channel:
-        return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2).status
+        return (
+            health_pb2_grpc.HealthStub(channel)
+            .Check(health_pb2.HealthCheckRequest(), timeout=2)
+            .status
+        )
 
 
 def test_not_serving_until_kafka_answers_then_serving(database_url, tmp_path):
@@ -56,11 +60,19 @@ def test_not_serving_until_kafka_answers_then_serving(database_url, tmp_path):
 
         with grpc.insecure_channel(host.address) as channel:
             stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-            responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            responses = stub.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+            )
             names = {s.name for r in responses for s in r.list_services_response.service}
         assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= names
 
-        body = urllib.request.urlopen(f"http://127.0.0.1:{host.metrics_server.port}/metrics", timeout=5).read().decode()
+        body = (
+            urllib.request.urlopen(
+                f"http://127.0.0.1:{host.metrics_server.port}/metrics", timeout=5
+            )
+            .read()
+            .decode()
+        )
         assert 'puhui_dependency_up{dependency="kafka",node="440000",service="kittest"} 1.0' in body
     finally:
         host.stop(grace=1)

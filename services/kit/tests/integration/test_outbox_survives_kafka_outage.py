@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def pending(db) -> int:
     with db.transaction() as s:
-        return s.execute(select(func.count()).select_from(outbox_t).where(outbox_t.c.published_at.is_(None))).scalar_one()
+        return s.execute(
+            select(func.count()).select_from(outbox_t).where(outbox_t.c.published_at.is_(None))
+        ).scalar_one()
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:

@@ -11,14 +11,13 @@ the client side was one the server refused, never a handler's error.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-
-import json
 
 import grpc
 import pytest
@@ -47,7 +46,10 @@ def wait_serving(address: str, proc: subprocess.Popen, timeout: float = 60) -> N
         while time.monotonic() < deadline:
             assert proc.poll() is None, "service exited during start-up"
             try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
                     return
             except grpc.RpcError:
                 pass
@@ -56,7 +58,9 @@ def wait_serving(address: str, proc: subprocess.Popen, timeout: float = 60) -> N
 
 
 @pytest.mark.parametrize("service", sorted(READS))
-def test_sigterm_under_load_drains_and_exits_within_10s(service, database_url, kafka_bootstrap, tmp_path):
+def test_sigterm_under_load_drains_and_exits_within_10s(
+    service, database_url, kafka_bootstrap, tmp_path
+):
     method, body = READS[service]
     port = free_port()
     env = {

@@ -6,7 +6,9 @@ from puhui.kit.config import ConfigError, ServiceConfig, describe, load, setting
 
 
 def test_defaults_and_overrides():
-    cfg = load(ServiceConfig, {"PUHUI_NODE_ID": "440000", "PUHUI_GRPC_WORKERS": "8"}, service="catalog")
+    cfg = load(
+        ServiceConfig, {"PUHUI_NODE_ID": "440000", "PUHUI_GRPC_WORKERS": "8"}, service="catalog"
+    )
     assert cfg.node_id == "440000"
     assert cfg.grpc_workers == 8
     assert cfg.service == "catalog"

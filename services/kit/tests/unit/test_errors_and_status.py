@@ -1,19 +1,28 @@
 import grpc
-from google.rpc import error_details_pb2
-
-from puhui.kit.errors import FieldViolation, InvalidArgument, NotFound, ResourceExhausted, Violations
-from puhui.kit.interceptors import internal_status, to_status
-from google.rpc import status_pb2
 import pytest
+from google.rpc import error_details_pb2, status_pb2
+
+from puhui.kit.errors import (
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Violations,
+)
+from puhui.kit.interceptors import internal_status, to_status
 
 
 def unpack(status: grpc.Status):
     details = {}
-    for (key, value) in status.trailing_metadata:
+    for key, value in status.trailing_metadata:
         if key == "grpc-status-details-bin":
             st = status_pb2.Status.FromString(value)
             for d in st.details:
-                for cls in (error_details_pb2.BadRequest, error_details_pb2.ErrorInfo, error_details_pb2.RetryInfo):
+                for cls in (
+                    error_details_pb2.BadRequest,
+                    error_details_pb2.ErrorInfo,
+                    error_details_pb2.RetryInfo,
+                ):
                     if d.Is(cls.DESCRIPTOR):
                         msg = cls()
                         d.Unpack(msg)
@@ -22,11 +31,19 @@ def unpack(status: grpc.Status):
 
 
 def test_invalid_argument_carries_field_violations():
-    err = InvalidArgument([FieldViolation("institution.name", "is required"), FieldViolation("page_size", "must not be negative")])
+    err = InvalidArgument(
+        [
+            FieldViolation("institution.name", "is required"),
+            FieldViolation("page_size", "must not be negative"),
+        ]
+    )
     status = to_status(err, "catalog")
     assert status.code == grpc.StatusCode.INVALID_ARGUMENT
     details = unpack(status)
-    assert [v.field for v in details["BadRequest"].field_violations] == ["institution.name", "page_size"]
+    assert [v.field for v in details["BadRequest"].field_violations] == [
+        "institution.name",
+        "page_size",
+    ]
     assert details["ErrorInfo"].reason == "FIELD_INVALID"
     assert details["ErrorInfo"].domain == "puhui.cn"
 

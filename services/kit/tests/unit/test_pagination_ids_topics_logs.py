@@ -14,10 +14,12 @@ from puhui.kit.pagination import MAX_PAGE_SIZE, page_request
 def test_page_token_round_trip_and_binding():
     filters = {"region": "440100"}
     first = page_request(0, "", filters)
-    assert first.size == 50 and first.after == ""
+    assert first.size == 50
+    assert first.after == ""
     token = first.next_token("name\x00id")
     again = page_request(10, token, filters)
-    assert again.after == "name\x00id" and again.size == 10
+    assert again.after == "name\x00id"
+    assert again.size == 10
     with pytest.raises(InvalidArgument) as info:
         page_request(10, token, {"region": "440300"})
     assert info.value.violations[0].field == "page_token"
@@ -60,12 +62,15 @@ def test_json_logs_redact_secret_fields():
     stream = io.StringIO()
     logs.configure("identity", "440000", "INFO", stream=stream)
     try:
-        logging.getLogger("puhui.test").info("signed in", extra={"password": "hunter2", "login": "a@b.cn"})
+        logging.getLogger("puhui.test").info(
+            "signed in", extra={"password": "hunter2", "login": "a@b.cn"}
+        )
     finally:
         for h in [h for h in logging.getLogger().handlers if getattr(h, "_puhui", False)]:
             logging.getLogger().removeHandler(h)
     line = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert line["password"] == "[redacted]"
     assert line["login"] == "a@b.cn"
-    assert line["node"] == "440000" and line["service"] == "identity"
+    assert line["node"] == "440000"
+    assert line["service"] == "identity"
     assert "hunter2" not in stream.getvalue()

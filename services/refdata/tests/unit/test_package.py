@@ -10,8 +10,9 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
-import puhui.refdata
 import pytest
+
+import puhui.refdata
 
 PACKAGE_DIR = Path(puhui.refdata.__file__).parent
 DATA_FILES = [
