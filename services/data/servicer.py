@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
 from sqlalchemy.orm import Session
 
 from puhui.data import domain
@@ -16,17 +15,15 @@ from puhui.data.adapters.db import (
     SqlPatentSearch,
     SqlTrademarkRepository,
     SqlTrademarkSearch,
-    insert_many,
     list_changes,
+    racing_writers_aborted,
     stats,
 )
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
-from puhui.events.v1 import envelope_pb2
-from puhui.kit import auth, tokens, tracing
+from puhui.kit import auth, tokens
 from puhui.kit.db import Database
 from puhui.kit.errors import InvalidArgument, PermissionDenied, Violations
-from puhui.kit.ids import new_id
-from puhui.kit.outbox import SCHEMA_VERSION, Outbox, to_timestamp, utcnow
+from puhui.kit.outbox import Outbox, OutboxItem, to_timestamp, utcnow
 from puhui.kit.pagination import page_request
 
 logger = logging.getLogger(__name__)
@@ -127,7 +124,6 @@ class OutboxEvents:
         self.outbox = outbox
         self.session = session
         self.mirror_stream = mirror_stream
-        self.trace = tracing.inject()
 
     def records_changed(
         self, changes: Sequence[tuple[domain.Change, domain.Record]], *, announce: bool
@@ -137,44 +133,12 @@ class OutboxEvents:
         ]
         if not events:
             return
-        # Every row but the last in one multi-row INSERT; the last through the kit's
-        # Outbox.record, which also wakes the relay after the commit.
-        rows = [
-            self._row(event, subject, key, self.mirror_stream)
-            for event, subject, key in events[:-1]
+        items = [
+            OutboxItem(event, subject, self.mirror_stream, key) for event, subject, key in events
         ]
         if announce:
-            rows += [self._row(event, subject, subject, "events") for event, subject, _ in events]
-        insert_many(self.session, self.outbox.table, rows)
-        event, subject, key = events[-1]
-        self.outbox.record(self.session, event, subject=subject, stream=self.mirror_stream, key=key)
-
-    def _row(self, payload: Any, subject: str, key: str, stream: str) -> dict[str, Any]:
-        """An outbox row as the kit's Outbox.record writes it (same envelope, same columns)."""
-        now = utcnow()
-        packed = any_pb2.Any()
-        packed.Pack(payload)
-        envelope = envelope_pb2.EventEnvelope(
-            event_id=new_id(),
-            type=payload.DESCRIPTOR.full_name,
-            source_node=self.outbox.node,
-            source_service=self.outbox.service,
-            subject=subject,
-            time=to_timestamp(now),
-            schema_version=SCHEMA_VERSION,
-            traceparent=self.trace.get("traceparent", ""),
-            tracestate=self.trace.get("tracestate", ""),
-            payload=packed,
-        )
-        return {
-            "event_id": envelope.event_id,
-            "topic": self.outbox.topic(stream),
-            "key": key,
-            "event_type": envelope.type,
-            "envelope": envelope.SerializeToString(),
-            "created_at": now,
-            "attempts": 0,
-        }
+            items += [OutboxItem(event, subject, "events") for event, subject, _ in events]
+        self.outbox.record_many(self.session, items)
 
 
 def _event(change: domain.Change, record: domain.Record) -> Any:
@@ -404,7 +368,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self._authorize_writer()
         self.data_sets.require_writable()
         patent = domain.normalise_patent(patent_from_proto(request.patent))  # before any write
-        with self.db.transaction() as session:
+        with racing_writers_aborted(), self.db.transaction() as session:
             (result,) = self.data_sets.upsert_patents(
                 SqlPatentRepository(session),
                 self.events(session),

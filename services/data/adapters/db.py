@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from puhui.data.domain import (
@@ -42,6 +45,7 @@ from puhui.data.domain import (
     region_prefix,
 )
 from puhui.kit.db import new_metadata
+from puhui.kit.errors import Aborted
 from puhui.kit.inbox import inbox_table
 from puhui.kit.outbox import outbox_table
 
@@ -120,19 +124,6 @@ patent_numbers = Table(
     Column("record_id", String(40), nullable=False, index=True),
 )
 
-patent_ipc = Table(
-    "patent_ipc",
-    metadata,
-    Column("ipc_code", String(20), primary_key=True),
-    Column("record_id", String(40), primary_key=True),
-    Index("ix_patent_ipc_record_id", "record_id"),
-    Index(
-        "ix_patent_ipc_code_pattern",
-        "ipc_code",
-        postgresql_ops={"ipc_code": "varchar_pattern_ops"},
-    ),
-)
-
 # The change feed ("what changed since cursor X"); `seq` is the cursor.
 changes = Table(
     "changes",
@@ -161,6 +152,26 @@ quarantine = Table(
     Column("raw", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, psycopg.errors.UniqueViolation):
+        return True
+    # SQLite (unit runs): "UNIQUE constraint failed: …"
+    return isinstance(exc, IntegrityError) and "UNIQUE" in str(orig)
+
+
+@contextmanager
+def racing_writers_aborted() -> Iterator[None]:
+    """Two writers creating the same new record: the loser's unique violation (raised by the
+    COPY, an INSERT or the commit) becomes ABORTED — re-read and retry — not INTERNAL."""
+    try:
+        yield
+    except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+        if not _is_unique_violation(exc):
+            raise
+        raise Aborted("a concurrent writer created the same record first; retry") from exc
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -324,7 +335,6 @@ class SqlPatentRepository:
             )
             ids = [p.record_id for p in updated]
             s.execute(delete(patent_numbers).where(patent_numbers.c.record_id.in_(ids)))
-            s.execute(delete(patent_ipc).where(patent_ipc.c.record_id.in_(ids)))
         everything = [*inserted, *updated]
         keys = {k: p.record_id for p in everything for k in p.lookup_keys()}
         if is_postgres(s):
@@ -342,8 +352,6 @@ class SqlPatentRepository:
             ["key"],
             ["record_id"],
         )
-        ipc_rows = {(c, p.record_id) for p in everything for c in p.ipc_codes}
-        insert_many(s, patent_ipc, [{"ipc_code": c, "record_id": r} for c, r in sorted(ipc_rows)])
 
     def _record_changes_pg(self, rows: list[dict[str, Any]]) -> list[int]:
         """One INSERT … SELECT FROM unnest(…) for the batch; sequences in input order."""

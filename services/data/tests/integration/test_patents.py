@@ -197,3 +197,58 @@ def test_put_requires_a_writer_role(hub):
         data_pb2.PutPatentRequest(patent=patent(written)), metadata=bearer("node-token"), timeout=10
     )
     assert put.outcome == "inserted"
+
+
+def test_two_writers_racing_on_a_new_record_the_loser_gets_aborted(hub):
+    """The second writer of a brand-new record blocks on the first's uncommitted row, then
+    meets the unique violation when it commits: ABORTED (retry), never INTERNAL."""
+    import dataclasses
+    import threading
+    import time
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from puhui.data import domain
+    from puhui.data.adapters.db import patent_row
+    from puhui.data.servicer import patent_from_proto
+
+    app, stub = hub
+    digits, written = unique_cn_application()
+    msg = patent(written, publication_number=f"CN{digits[-9:]}U")
+    first = domain.normalise_patent(patent_from_proto(msg))
+    first = dataclasses.replace(first, updated_at=datetime.now(UTC))
+    outcome: dict[str, object] = {}
+
+    def second_writer() -> None:
+        try:
+            outcome["response"] = stub.PutPatent(
+                data_pb2.PutPatentRequest(patent=msg), metadata=ADMIN, timeout=30
+            )
+        except grpc.RpcError as err:
+            outcome["error"] = err
+
+    with app.db.engine.connect() as conn:
+        tx = conn.begin()
+        conn.execute(patents.insert().values(**patent_row(first)))
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        waiting = 0
+        for _ in range(300):  # until the second writer waits on our row (bounded)
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            if waiting or not writer.is_alive():
+                break
+            time.sleep(0.05)
+        tx.commit()
+    writer.join(30)
+    assert waiting, "the second writer never blocked on the first's row"
+    assert "error" in outcome, outcome
+    assert outcome["error"].code() == grpc.StatusCode.ABORTED
+    # The winner's row stands; a retry of the loser is an ordinary update/unchanged.
+    retry = stub.PutPatent(data_pb2.PutPatentRequest(patent=msg), metadata=ADMIN, timeout=10)
+    assert retry.outcome in ("unchanged", "updated")
