@@ -462,102 +462,273 @@ T_COLS = tuple(t.c[n] for n in INSTITUTION_NAMES)
 S_COLS = tuple(s.c[n] for n in ITEM_NAMES)
 
 
-def _region_ids(session: Session, region: RegionFilter) -> list[str]:
-    """The institutions a region search finds, resolved first: with the ids as a value
-    (not a subquery) PostgreSQL plans the item query for its real size (a subquery here led
-    it to walk the whole name index looking for the few rows of one county)."""
-    return (
-        _run(session, select(r.c.institution_id).where(r.c.region_code == region.code))
-        .scalars()
-        .all()
-    )  # type: ignore[return-value]
+# --------------------------------------------------------------------------- read statements
+#
+# Searches and Match build each statement once per shape (which filters are present), with
+# named parameters, and on PostgreSQL run its SQL text — compiled once — straight on the
+# psycopg cursor: no per-request statement construction, cache-key walk or result wrapping,
+# which were most of a search's CPU. Lists go as one array parameter (`= ANY(%(ids)s)`), so
+# the text does not change with their length and psycopg prepares it once; the connections
+# plan every execution for its values (plan_cache_mode=force_custom_plan, `custom_plans`).
+# SQLite runs the same statement objects through SQLAlchemy (lists as expanding IN).
 
 
-def _run(session: Session, statement: Any) -> Any:
-    """A read statement on the session's connection, past the ORM's execution layer (these
-    statements select columns, never entities): a third less Python per statement."""
-    return session.connection().execute(statement)
+class _Compiled:
+    __slots__ = ("defaults", "sql", "statement")
+
+    def __init__(self, statement: Any, sql: str | None, defaults: dict[str, Any]) -> None:
+        self.statement = statement
+        self.sql = sql
+        self.defaults = defaults
+
+
+_compiled: dict[tuple[int, str], _Compiled] = {}
 
 
 def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _among(session: Session, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
-    """`column` is one of `values`. On PostgreSQL one array parameter (`= ANY($1)`): the
-    statement text is the same whatever the number of values, so it is compiled, converted
-    and prepared once (an IN list of hundreds of parameters made every request's statement
-    new — rendered, split and sent afresh); the connection plans it for the actual array
-    (plan_cache_mode=force_custom_plan, see `custom_plans`)."""
-    if _is_postgresql(session):
-        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
-    return column.in_(list(values))
+def _fetch(session: Session, statement: Any, params: dict[str, Any]) -> list[Any]:
+    """All rows of a cached read `statement` (positional tuples) for `params`."""
+    bind = session.get_bind()
+    key = (id(statement), bind.dialect.name)
+    entry = _compiled.get(key)
+    if entry is None or entry.statement is not statement:
+        compiled = statement.compile(dialect=bind.dialect)
+        defaults = {k: v for k, v in compiled.params.items() if k not in params}
+        sql = compiled.string if bind.dialect.name == "postgresql" else None
+        entry = _compiled[key] = _Compiled(statement, sql, defaults)
+    connection = session.connection()
+    if entry.sql is None:
+        return list(connection.execute(statement, {**entry.defaults, **params}).all())
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(entry.sql, {**entry.defaults, **params})
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
-def _visibility_condition(vis: Visibility) -> ColumnElement[bool] | None:
-    if vis.all:
-        return None
-    approved = t.c.status == int(Status.APPROVED)
-    if vis.institution_ids:
-        return or_(approved, t.c.institution_id.in_(vis.institution_ids))
-    return approved
+def _one_of(
+    pg: bool, column: Any, name: str, kind: Any = String, count: int = 2
+) -> ColumnElement[bool]:
+    """`column` is one of the list parameter `name`: `= ANY(array)` on PostgreSQL (one
+    parameter, the same text whatever the length), an expanding IN elsewhere. `count` 1
+    (see `_put`): plain equality, as PostgreSQL makes of a one-value IN — only an equality
+    lets it read an index in (category, name) order; `= ANY('{7}')` does not."""
+    if count == 1:
+        return column == bindparam(name, type_=kind)
+    if pg:
+        return column == any_(bindparam(name, type_=ARRAY(kind)))
+    return column.in_(bindparam(name, expanding=True))
 
 
-def _ipc_ids(prefix: str) -> Any:
-    """Institutions with a field under `prefix` ("G06F" finds "G06F 16/00") or above it
-    ("G06F 16/00" finds an institution covering all of "G06F")."""
+@functools.lru_cache(maxsize=4)
+def _region_ids_statement(pg: bool) -> Any:
+    return select(r.c.institution_id).where(r.c.region_code == bindparam("region", type_=String))
+
+
+def _region_ids(session: Session, region: RegionFilter) -> list[str]:
+    """The institutions a region search finds, resolved first: with the ids as a value
+    (not a subquery) PostgreSQL plans the item query for its real size (a subquery here led
+    it to walk the whole name index looking for the few rows of one county)."""
+    rows = _fetch(session, _region_ids_statement(_is_postgresql(session)), {"region": region.code})
+    return [row[0] for row in rows]
+
+
+def _put(params: dict[str, Any], name: str, values: Sequence[Any]) -> int:
+    """Sets the list parameter `name`; returns its statement shape for `_one_of`: 1 for a
+    single value (bound alone), 2 otherwise."""
+    if len(values) == 1:
+        params[name] = values[0]
+        return 1
+    params[name] = list(values)
+    return 2
+
+
+def _ipc_ids(pg: bool) -> Any:
+    """Institutions with a field under the prefix ("G06F" finds "G06F 16/00") or above it
+    ("G06F 16/00" finds an institution covering all of "G06F"); see `_ipc_params`."""
+    return select(p.c.institution_id).where(
+        or_(
+            p.c.ipc.like(bindparam("ipc_pattern", type_=String), escape="\\"),
+            _one_of(pg, p.c.ipc, "ipc_parents"),
+        )
+    )
+
+
+def _ipc_params(prefix: str) -> dict[str, Any]:
     parents = [prefix]
     if " " in prefix:
         parents.append(prefix.split(" ")[0])
     if len(prefix) >= 3:
         parents.append(prefix[:3])
     parents.append(prefix[:1])
-    return select(p.c.institution_id).where(
-        or_(p.c.ipc.like(_pattern(_like_escape(prefix) + "%"), escape="\\"), p.c.ipc.in_(parents))
+    return {"ipc_pattern": _like_escape(prefix) + "%", "ipc_parents": parents}
+
+
+def _text_kind(text: str) -> str:
+    """ "bigram": a two-character query, matched as a word of the bigram column; "like"."""
+    if not text:
+        return ""
+    return "bigram" if len(text) == 2 and not any(c.isspace() for c in text) else "like"
+
+
+def _text_pattern(text: str) -> str:
+    if _text_kind(text) == "bigram":
+        return f"% {_like_escape(text)} %"
+    return f"%{_like_escape(text)}%"
+
+
+def _text_condition(column: Any, bigrams: Any, kind: str) -> ColumnElement[bool]:
+    """LIKE with a bound pattern: catalog connections plan every execution for it
+    (force_custom_plan), so a prepared statement never runs a generic plan blind to a
+    two-character pattern yielding no trigrams (which would walk the whole trigram index)."""
+    target = bigrams if kind == "bigram" else column
+    return target.like(bindparam("pattern", type_=String), escape="\\")
+
+
+def _keyset_params(after: str) -> dict[str, Any]:
+    name, _, ident = after.partition("\x00")
+    return {"after_name": name, "after_id": ident}
+
+
+def _keyset(name_col: Any, id_col: Any) -> ColumnElement[bool]:
+    return tuple_(name_col, id_col) > tuple_(
+        bindparam("after_name", type_=String), bindparam("after_id", type_=String)
     )
 
 
-def _text_condition(column: Any, bigrams: Any, text: str) -> ColumnElement[bool]:
-    if len(text) == 2 and not any(c.isspace() for c in text):
-        return bigrams.like(_pattern(f"% {_like_escape(text)} %"), escape="\\")
-    return column.like(_pattern(f"%{_like_escape(text)}%"), escape="\\")
-
-
-def _pattern(value: str) -> Any:
-    """A LIKE pattern as a bound parameter. Catalog connections plan every execution for
-    its parameters (plan_cache_mode=force_custom_plan), so a prepared statement never runs a
-    generic plan that cannot know a two-character pattern yields no trigrams and would walk
-    the whole trigram index; the statement itself stays cached (SQLAlchemy and psycopg)."""
-    return literal(value, String)
-
-
-def _keyset(name_col: Any, id_col: Any, after: str) -> ColumnElement[bool]:
-    name, _, ident = after.partition("\x00")
-    return tuple_(name_col, id_col) > tuple_(literal(name), literal(ident))
-
-
-def _page_and_total(
-    session: Session,
+def _page_statements(
     table: Table,
     columns: tuple[Any, ...],
     where: ColumnElement[bool],
     keyset: ColumnElement[bool] | None,
     order: tuple[Any, ...],
-    size: int,
-) -> tuple[list[Any], int]:
+) -> tuple[Any, Any]:
     """One page and the total count in one round trip: the count is an uncorrelated scalar
-    subquery, which PostgreSQL evaluates once. Only a page past the end needs a second
-    query for the total."""
+    subquery, which PostgreSQL evaluates once. Only a page past the end needs the second
+    statement (the total alone)."""
     total_q = select(func.count()).select_from(table).where(where)
     q = select(*columns, total_q.scalar_subquery().label("total_size")).where(where)
     if keyset is not None:
         q = q.where(keyset)
-    rows = _run(session, q.order_by(*order).limit(size)).all()
+    return q.order_by(*order).limit(bindparam("size", type_=Integer)), total_q
+
+
+def _page_and_total(
+    session: Session, statements: tuple[Any, Any], params: dict[str, Any], keyset: bool
+) -> tuple[list[Any], int]:
+    page, total = statements
+    rows = _fetch(session, page, params)
     if rows:
         return rows, int(rows[0][-1])
-    if keyset is None:
+    if not keyset:
         return [], 0
-    return [], int(_run(session, total_q).scalar_one())
+    return [], int(_fetch(session, total, params)[0][0])
+
+
+@functools.lru_cache(maxsize=512)
+def _institution_search(
+    pg: bool,
+    text: str,
+    region: int,
+    tiers: int,
+    statuses: int,
+    ipc: bool,
+    category: bool,
+    visibility: int,
+    keyset: bool,
+) -> tuple[Any, Any]:
+    conditions: list[ColumnElement[bool]] = []
+    if text:
+        conditions.append(_text_condition(t.c.search_text, t.c.search_bigrams, text))
+    if region:
+        conditions.append(_one_of(pg, t.c.institution_id, "region_ids", String, region))
+    if tiers:
+        conditions.append(_one_of(pg, t.c.tier, "tiers", Integer, tiers))
+    if statuses:
+        conditions.append(_one_of(pg, t.c.status, "statuses", Integer, statuses))
+    if ipc:
+        conditions.append(t.c.institution_id.in_(_ipc_ids(pg)))
+    if category:
+        conditions.append(
+            exists().where(
+                s.c.institution_id == t.c.institution_id,
+                s.c.is_current,
+                s.c.category == bindparam("category", type_=Integer),
+            )
+        )
+    approved = t.c.status == int(Status.APPROVED)
+    if visibility == 0:
+        conditions.append(approved)
+    elif visibility > 0:
+        own = _one_of(pg, t.c.institution_id, "own_ids", String, visibility)
+        conditions.append(or_(approved, own))
+    return _page_statements(
+        t,
+        T_COLS,
+        and_(true(), *conditions),
+        _keyset(t.c.name, t.c.institution_id) if keyset else None,
+        (t.c.name, t.c.institution_id),
+    )
+
+
+def _visibility(params: dict[str, Any], vis: Visibility) -> int:
+    """-1 everything visible, 0 approved only, else approved or own (`_put` shape)."""
+    if vis.all:
+        return -1
+    return _put(params, "own_ids", vis.institution_ids) if vis.institution_ids else 0
+
+
+@functools.lru_cache(maxsize=1024)
+def _item_search(
+    pg: bool,
+    text: str,
+    categories: int,
+    institution: bool,
+    channels: int,
+    cost_class: bool,
+    service_code: bool,
+    region: int,
+    tiers: int,
+    ipc: bool,
+    visibility: int,
+    keyset: bool,
+) -> tuple[Any, Any]:
+    conditions: list[ColumnElement[bool]] = [s.c.is_current]
+    if text:
+        conditions.append(_text_condition(s.c.search_text, s.c.search_bigrams, text))
+    if categories:
+        conditions.append(_one_of(pg, s.c.category, "categories", Integer, categories))
+    if institution:
+        conditions.append(s.c.institution_id == bindparam("institution_id", type_=String))
+    if channels:
+        conditions.append(_one_of(pg, s.c.channel, "channels", Integer, channels))
+    if cost_class:
+        conditions.append(s.c.cost_class == bindparam("cost_class", type_=Integer))
+    if service_code:
+        conditions.append(s.c.service_code == bindparam("service_code", type_=String))
+    if region:
+        conditions.append(_one_of(pg, s.c.institution_id, "region_ids", String, region))
+    if tiers:
+        conditions.append(_one_of(pg, s.c.inst_tier, "tiers", Integer, tiers))
+    if ipc:
+        conditions.append(s.c.institution_id.in_(_ipc_ids(pg)))
+    approved = s.c.inst_status == int(Status.APPROVED)
+    if visibility == 0:
+        conditions.append(approved)
+    elif visibility > 0:
+        own = _one_of(pg, s.c.institution_id, "own_ids", String, visibility)
+        conditions.append(or_(approved, own))
+    return _page_statements(
+        s,
+        S_COLS,
+        and_(*conditions),
+        _keyset(s.c.name, s.c.item_id) if keyset else None,
+        (s.c.name, s.c.item_id),
+    )
 
 
 def sort_key(name: str, ident: str) -> str:
@@ -624,36 +795,36 @@ class SqlInstitutionRepository:
         return _row_to_institution(row) if row else None
 
     def search(self, query: InstitutionQuery, page: Page) -> tuple[list[Institution], int]:
-        conditions: list[ColumnElement[bool]] = []
-        if query.text:
-            conditions.append(_text_condition(t.c.search_text, t.c.search_bigrams, query.text))
+        pg = _is_postgresql(self.session)
+        params: dict[str, Any] = {"size": page.size}
+        kind = _text_kind(query.text)
+        if kind:
+            params["pattern"] = _text_pattern(query.text)
         region = query.region
-        if region is not None:
-            conditions.append(
-                _among(self.session, t.c.institution_id, _region_ids(self.session, region))
-            )
-        if query.tiers:
-            conditions.append(t.c.tier.in_(query.tiers))
-        if query.statuses:
-            conditions.append(t.c.status.in_(query.statuses))
-        if query.ipc_prefix:
-            conditions.append(t.c.institution_id.in_(_ipc_ids(query.ipc_prefix)))
-        if query.category:
-            conditions.append(
-                exists().where(
-                    s.c.institution_id == t.c.institution_id,
-                    s.c.is_current,
-                    s.c.category == query.category,
-                )
-            )
-        vis = _visibility_condition(query.visibility)
-        if vis is not None:
-            conditions.append(vis)
-        where = and_(true(), *conditions)
-        keyset = _keyset(t.c.name, t.c.institution_id, page.after) if page.after else None
-        rows, total = _page_and_total(
-            self.session, t, T_COLS, where, keyset, (t.c.name, t.c.institution_id), page.size
+        regions = _put(params, "region_ids", _region_ids(self.session, region)) if region else 0
+        tiers = _put(params, "tiers", [int(x) for x in query.tiers]) if query.tiers else 0
+        statuses = (
+            _put(params, "statuses", [int(x) for x in query.statuses]) if query.statuses else 0
         )
+        if query.ipc_prefix:
+            params.update(_ipc_params(query.ipc_prefix))
+        if query.category:
+            params["category"] = int(query.category)
+        visibility = _visibility(params, query.visibility)
+        if page.after:
+            params.update(_keyset_params(page.after))
+        statements = _institution_search(
+            pg,
+            kind,
+            regions,
+            tiers,
+            statuses,
+            bool(query.ipc_prefix),
+            bool(query.category),
+            visibility,
+            bool(page.after),
+        )
+        rows, total = _page_and_total(self.session, statements, params, bool(page.after))
         return [_row_to_institution(r) for r in rows], total
 
 
@@ -664,6 +835,51 @@ def _level(region_code: str, tier: int) -> int:
     if region_code.endswith("0000"):
         return 2
     return 1 if region_code.endswith("00") else 0
+
+
+@functools.lru_cache(maxsize=16)
+def _match_institutions(pg: bool, covering: int, nearby: bool) -> Any:
+    """Approved institutions located in or serving (area) a covering region, national
+    ones, and — `nearby` — those elsewhere in the innovator's city (serving = 0)."""
+    approved = t.c.status == int(Status.APPROVED)
+    cols = (t.c.institution_id, t.c.region_code, t.c.tier, t.c.monthly_capacity)
+    parts = [
+        select(*cols, literal(1).label("serving")).where(
+            approved, _one_of(pg, t.c.region_code, "covering", String, covering)
+        ),
+        select(*cols, literal(1)).where(approved, t.c.tier == int(Tier.NATIONAL)),
+        select(*cols, literal(1))
+        .select_from(a.join(t, t.c.institution_id == a.c.institution_id))
+        .where(approved, _one_of(pg, a.c.region_code, "covering", String, covering)),
+    ]
+    if nearby:
+        parts.append(
+            select(*cols, literal(0)).where(
+                approved, t.c.region_code.like(bindparam("city", type_=String))
+            )
+        )
+    return union_all(*parts)
+
+
+@functools.lru_cache(maxsize=8)
+def _match_items(pg: bool, categories: int) -> Any:
+    return select(
+        s.c.item_id, s.c.institution_id, s.c.types_mask, s.c.sizes_mask, s.c.stages_mask
+    ).where(
+        s.c.is_current,
+        _one_of(pg, s.c.category, "categories", Integer, categories),
+        s.c.inst_status == int(Status.APPROVED),
+        _one_of(pg, s.c.institution_id, "ids"),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _match_rows(pg: bool) -> Any:
+    return (
+        select(*S_COLS, *T_COLS)
+        .select_from(s.join(t, t.c.institution_id == s.c.institution_id))
+        .where(s.c.is_current, _one_of(pg, s.c.item_id, "ids"))
+    )
 
 
 class SqlServiceItemRepository:
@@ -707,47 +923,55 @@ class SqlServiceItemRepository:
         return [_row_to_item(row) for row in self.session.execute(q)]
 
     def search(self, query: ItemQuery, page: Page) -> tuple[list[ServiceItem], int]:
-        conditions: list[ColumnElement[bool]] = [s.c.is_current]
-        if query.text:
-            conditions.append(_text_condition(s.c.search_text, s.c.search_bigrams, query.text))
-        if query.categories:
-            conditions.append(s.c.category.in_(query.categories))
+        pg = _is_postgresql(self.session)
+        params: dict[str, Any] = {"size": page.size}
+        kind = _text_kind(query.text)
+        if kind:
+            params["pattern"] = _text_pattern(query.text)
+        categories = (
+            _put(params, "categories", [int(x) for x in query.categories])
+            if query.categories
+            else 0
+        )
         if query.institution_id:
-            conditions.append(s.c.institution_id == query.institution_id)
+            params["institution_id"] = query.institution_id
         if query.channel:
             # An item offered both ways is found by a search for either channel.
             wanted = (
-                {query.channel, int(Channel.BOTH)}
+                {int(query.channel), int(Channel.BOTH)}
                 if query.channel != Channel.BOTH
-                else {query.channel}
+                else {int(query.channel)}
             )
-            conditions.append(s.c.channel.in_(sorted(wanted)))
+            channels = _put(params, "channels", sorted(wanted))
+        else:
+            channels = 0
         if query.cost_class:
-            conditions.append(s.c.cost_class == query.cost_class)
+            params["cost_class"] = int(query.cost_class)
         if query.service_code:
-            conditions.append(s.c.service_code == query.service_code)
+            params["service_code"] = query.service_code
         region = query.region
-        if region is not None:
-            conditions.append(
-                _among(self.session, s.c.institution_id, _region_ids(self.session, region))
-            )
-        if query.tiers:
-            conditions.append(s.c.inst_tier.in_(query.tiers))
+        regions = _put(params, "region_ids", _region_ids(self.session, region)) if region else 0
+        tiers = _put(params, "tiers", [int(x) for x in query.tiers]) if query.tiers else 0
         if query.ipc_prefix:
-            conditions.append(s.c.institution_id.in_(_ipc_ids(query.ipc_prefix)))
-        vis = query.visibility
-        if not vis.all:
-            approved = s.c.inst_status == int(Status.APPROVED)
-            conditions.append(
-                or_(approved, s.c.institution_id.in_(vis.institution_ids))
-                if vis.institution_ids
-                else approved
-            )
-        where = and_(*conditions)
-        keyset = _keyset(s.c.name, s.c.item_id, page.after) if page.after else None
-        rows, total = _page_and_total(
-            self.session, s, S_COLS, where, keyset, (s.c.name, s.c.item_id), page.size
+            params.update(_ipc_params(query.ipc_prefix))
+        visibility = _visibility(params, query.visibility)
+        if page.after:
+            params.update(_keyset_params(page.after))
+        statements = _item_search(
+            pg,
+            kind,
+            categories,
+            bool(query.institution_id),
+            channels,
+            bool(query.cost_class),
+            bool(query.service_code),
+            regions,
+            tiers,
+            bool(query.ipc_prefix),
+            visibility,
+            bool(page.after),
         )
+        rows, total = _page_and_total(self.session, statements, params, bool(page.after))
         return [_row_to_item(row) for row in rows], total
 
     def match_candidates(
@@ -760,38 +984,24 @@ class SqlServiceItemRepository:
         limit cuts the tail only."""
         region = region_filter(profile.region_code)
         code = region.code
+        pg = _is_postgresql(self.session)
         # "Near but not serving": elsewhere in the innovator's city (not for a whole province).
-        nearby = (
-            t.c.region_code.like(_pattern(code[:4] + "%"))
-            if not code.endswith("0000")
-            else literal(False)
-        )
-        approved = t.c.status == int(Status.APPROVED)
+        nearby = not code.endswith("0000")
+        params: dict[str, Any] = {}
+        covering = _put(params, "covering", region.covering)
+        if nearby:
+            params["city"] = code[:4] + "%"
         # Step 1: the few institutions in question, by indexed lookups in one statement.
-        cols = (t.c.institution_id, t.c.region_code, t.c.tier, t.c.monthly_capacity)
-        facts_rows = _run(
-            self.session,
-            union_all(
-                select(*cols, literal(1).label("serving")).where(
-                    approved, t.c.region_code.in_(region.covering)
-                ),
-                select(*cols, literal(1)).where(approved, t.c.tier == int(Tier.NATIONAL)),
-                select(*cols, literal(1))
-                .select_from(a.join(t, t.c.institution_id == a.c.institution_id))
-                .where(approved, a.c.region_code.in_(region.covering)),
-                select(*cols, literal(0)).where(approved, nearby),
-            ),
-        ).all()
+        facts_rows = _fetch(self.session, _match_institutions(pg, covering, nearby), params)
         if not facts_rows:
             return []
-        serving_ids = {f.institution_id for f in facts_rows if f.serving}
-        facts = {f.institution_id: f for f in facts_rows}.values()
+        # (institution_id, region_code, tier, monthly_capacity, serving)
+        serving_ids = {f[0] for f in facts_rows if f[4]}
+        facts = {f[0]: f for f in facts_rows}.values()
         # The domain's order (gaps, then nearness) as far as the institution decides it;
         # eligibility is added per item below.
         rank = {
-            f.institution_id: 100
-            * ((f.institution_id not in serving_ids) + (f.monthly_capacity <= 0))
-            + _level(f.region_code, f.tier)
+            f[0]: 100 * ((f[0] not in serving_ids) + (f[3] <= 0)) + _level(f[1], f[2])
             for f in facts
         }
         enterprise = profile.innovator_type == InnovatorType.ENTERPRISE
@@ -807,37 +1017,22 @@ class SqlServiceItemRepository:
             )
 
         # Step 2: their current items in the wanted categories (narrow rows), best first.
-        narrow = _run(
-            self.session,
-            select(
-                s.c.item_id, s.c.institution_id, s.c.types_mask, s.c.sizes_mask, s.c.stages_mask
-            ).where(
-                s.c.is_current,
-                s.c.category.in_(categories),
-                s.c.inst_status == int(Status.APPROVED),
-                _among(self.session, s.c.institution_id, sorted(rank)),
-            ),
-        ).all()
+        # (item_id, institution_id, types_mask, sizes_mask, stages_mask)
+        item_params: dict[str, Any] = {"ids": sorted(rank)}
+        wanted = _put(item_params, "categories", [int(c) for c in categories])
+        narrow = _fetch(self.session, _match_items(pg, wanted), item_params)
         best = sorted(
             narrow,
-            key=lambda n: (
-                rank[n.institution_id] + (0 if eligible(n[2], n[3], n[4]) else 100),
-                n.item_id,
-            ),
+            key=lambda n: (rank[n[1]] + (0 if eligible(n[2], n[3], n[4]) else 100), n[0]),
         )[:limit]
         if not best:
             return []
-        order = {n.item_id: i for i, n in enumerate(best)}
+        order = {n[0]: i for i, n in enumerate(best)}
         # Step 3: those items with their institutions.
-        q = (
-            select(*S_COLS, *T_COLS)
-            .select_from(s.join(t, t.c.institution_id == s.c.institution_id))
-            .where(s.c.is_current, _among(self.session, s.c.item_id, sorted(order)))
-        )
         out: list[tuple[ServiceItem, Institution]] = []
         institutions: dict[str, Institution] = {}
         n = len(S_COLS)
-        for row in _run(self.session, q).all():
+        for row in _fetch(self.session, _match_rows(pg), {"ids": sorted(order)}):
             inst = institutions.get(row[n])
             if inst is None:
                 inst = institutions[row[n]] = _row_to_institution(row[n:])
