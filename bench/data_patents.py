@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import grpc
@@ -307,6 +308,59 @@ def measure_serving(
     return search, exported, raw_read
 
 
+def export_only(args: argparse.Namespace, records: int, export_limit: int) -> None:
+    """Just the export figure beside its raw-read ceiling, both measured in this run, on a
+    freshly imported (or --reuse-database) data set: bench/results/data_export.json."""
+    admin = normalise_url(infra("PUHUI_POSTGRES_URL"))
+    with tempfile.TemporaryDirectory(prefix="data-bench-") as tmp, ExitStack() as stack:
+        if args.reuse_database:
+            url = args.reuse_database
+        else:
+            csv_path = synthetic.write_cnipa_csv(Path(tmp) / "patents.csv", records, seed=SEED)
+            url = stack.enter_context(temporary_database(admin, "dataexport"))
+            migrations.upgrade("data", url)
+            imported = measure_import(url, csv_path, records)
+            print(f"import: {imported['rps']:.0f} records/s", flush=True)
+            with psycopg.connect(plain_url(url), autocommit=True) as conn:
+                conn.execute("ANALYZE")
+        env = {
+            "PUHUI_DATABASE_URL": url,
+            "PUHUI_NODE_ID": "000000",
+            "PUHUI_MIGRATE_ON_START": "false",
+            "PUHUI_DATA_QUOTA_ENABLED": "false",
+            "PUHUI_KAFKA_BOOTSTRAP": "",
+            "PUHUI_REDIS_URL": "",
+        }
+        raw_read = measure_raw_read(url, export_limit)
+        print(f"raw read: {raw_read['rps']:.0f} records/s", flush=True)
+        with harness.spawn_service("data", env) as target:
+            exported = measure_export(target, export_limit)
+        print(f"export: {exported['rps']:.0f} records/s", flush=True)
+    harness.write_result(
+        "data_export",
+        {"export_records_per_s": {"value": round(exported["rps"]), "unit": "rec/s"}},
+        ceiling={
+            "export_records_per_s": {
+                "value": round(raw_read["rps"]),
+                "unit": "rec/s",
+                "what": "psycopg keyset read, all columns, 1,000 rows a query",
+            }
+        },
+        ratios={"export_vs_raw_read": exported["rps"] / raw_read["rps"]},
+        conditions={
+            "records": records,
+            "generator": f"puhui.data.synthetic seed {SEED} (synthetic CNIPA-style rows)",
+            "export_records": exported["records"],
+            "export_seconds": round(exported["seconds"], 2),
+            "export_chunk": 1000,
+            "stream": "one ExportPatents stream (office=CN), data service as a subprocess",
+            "reused_database": bool(args.reuse_database),
+            "load_average": os.getloadavg(),
+        },
+        targets={"export_records_per_s": "≥ 20,000 rec/s"},
+    )
+
+
 # -- main ----------------------------------------------------------------------------------------
 
 
@@ -329,6 +383,11 @@ def main() -> None:
         default="",
         help="measure search/export/mirror on an already loaded data database (no import)",
     )
+    parser.add_argument(
+        "--export-only",
+        action="store_true",
+        help="only export records/s and its raw-read ceiling → bench/results/data_export.json",
+    )
     parser.add_argument("--import-rps", type=float, default=0, help="with --reuse-database")
     parser.add_argument("--copy-rps", type=float, default=0, help="with --reuse-database")
     args = parser.parse_args()
@@ -336,6 +395,9 @@ def main() -> None:
     mirror_records = args.mirror_records or (1_000 if args.quick else 5_000)
     duration = args.duration or (5.0 if args.quick else 15.0)
     export_limit = args.export_limit or records
+    if args.export_only:
+        export_only(args, records, export_limit)
+        return
     admin = normalise_url(infra("PUHUI_POSTGRES_URL"))
     bootstrap = infra("PUHUI_KAFKA_BOOTSTRAP")
 

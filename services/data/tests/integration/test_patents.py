@@ -228,19 +228,22 @@ def test_two_writers_racing_on_a_new_record_the_loser_gets_aborted(hub):
         except grpc.RpcError as err:
             outcome["error"] = err
 
-    with app.db.engine.connect() as conn:
+    with app.db.engine.connect() as conn, app.db.engine.connect() as watcher:
         tx = conn.begin()
         conn.execute(patents.insert().values(**patent_row(first)))
         writer = threading.Thread(target=second_writer)
         writer.start()
         waiting = 0
         for _ in range(300):  # until the second writer waits on our row (bounded)
-            waiting = conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
+            # from another connection, in a fresh transaction each time: pg_stat_activity
+            # is a snapshot taken once per transaction
+            with watcher.begin():
+                waiting = watcher.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                ).scalar_one()
             if waiting or not writer.is_alive():
                 break
             time.sleep(0.05)
