@@ -153,8 +153,8 @@ def read_applied(path: str) -> dict[str, float]:
 
 def measure(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[str, Any]:
     with (
-        temporary_database(admin_url, "benchprov") as prov_url,
-        temporary_database(admin_url, "benchhub") as hub_url,
+        temporary_database(admin_url, "fedlagprov") as prov_url,
+        temporary_database(admin_url, "fedlaghub") as hub_url,
     ):
         migrations.upgrade("feedback", prov_url)
         migrations.upgrade("federation", hub_url)
