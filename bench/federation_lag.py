@@ -67,17 +67,28 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Writer(threading.Thread):
-    """Commits one ServiceCaseRecorded per transaction at `rate` per second."""
+    """Commits one ServiceCaseRecorded per transaction at `rate` per second, from `threads`
+    threads (like concurrent RPC handlers), so the rate holds while commits take longer
+    than 1/rate each."""
 
-    def __init__(self, db: Database, outbox: Outbox, rate: float) -> None:
+    def __init__(self, db: Database, outbox: Outbox, rate: float, threads: int = 4) -> None:
         super().__init__(daemon=True)
-        self.db, self.outbox, self.rate = db, outbox, rate
+        self.db, self.outbox, self.rate = db, outbox, rate / threads
+        self.threads = threads
         self.stop_event = threading.Event()
         self.ids: dict[str, tuple[str, float]] = {}  # event id -> (phase, envelope time)
         self.phase = "warmup"
         self.lock = threading.Lock()
 
     def run(self) -> None:
+        others = [threading.Thread(target=self.write, daemon=True) for _ in range(self.threads - 1)]
+        for t in others:
+            t.start()
+        self.write()
+        for t in others:
+            t.join(5)
+
+    def write(self) -> None:
         next_at = time.monotonic()
         while not self.stop_event.is_set():
             if self.phase == "paused":
@@ -85,7 +96,7 @@ class Writer(threading.Thread):
                 next_at = time.monotonic()
                 continue
             # A trickle while the hub's consumer joins, then the configured rate.
-            interval = 1.0 / (5.0 if self.phase == "warmup" else self.rate)
+            interval = 1.0 / (5.0 / self.threads if self.phase == "warmup" else self.rate)
             case = feedback_pb2.ServiceCase(
                 case_id=str(uuid.uuid4()), institution_id=f"{NODE}-000001", node_id=NODE
             )
