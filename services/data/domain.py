@@ -18,7 +18,9 @@ from puhui.refdata import divisions, nice
 
 PATENTS = "patents"
 TRADEMARKS = "trademarks"
-DATA_SETS = (PATENTS, TRADEMARKS)
+GEOGRAPHICAL_INDICATIONS = "gis"
+IC_LAYOUTS = "ic_layouts"
+DATA_SETS = (PATENTS, TRADEMARKS, GEOGRAPHICAL_INDICATIONS, IC_LAYOUTS)
 HASH_MODULUS = 2**256
 MAX_TITLE = 1000
 MAX_ABSTRACT = 20000
@@ -105,14 +107,72 @@ class Trademark:
         return f"{self.office}{self.application_number}"
 
 
-Record = Patent | Trademark
+@dataclass(frozen=True)
+class GeographicalIndication:
+    """A geographical indication in canonical form (see `normalise_gi`)."""
+
+    gi_id: str
+    name: str = ""
+    product: str = ""
+    region_code: str = ""
+    protection_type: str = ""
+    application_date: str = ""
+    approval_date: str = ""
+    content_hash: str = ""
+    updated_at: datetime | None = None
+    sequence: int = 0
+
+    @property
+    def record_id(self) -> str:
+        return self.gi_id
 
 
-def canonical_content(record: Patent | Trademark) -> str:
+@dataclass(frozen=True)
+class IcLayout:
+    """An integrated-circuit layout design registration (see `normalise_ic_layout`)."""
+
+    registration_number: str
+    name: str = ""
+    owner: Party = Party("")
+    creation_date: str = ""
+    filing_date: str = ""
+    content_hash: str = ""
+    updated_at: datetime | None = None
+    sequence: int = 0
+
+    @property
+    def record_id(self) -> str:
+        return self.registration_number
+
+
+Record = Patent | Trademark | GeographicalIndication | IcLayout
+
+
+def canonical_content(record: Record) -> str:
     """The record's content as canonical JSON (what the content hash covers): every field
     except the content hash, the update time and the change sequence."""
     body: dict[str, Any]
-    if isinstance(record, Patent):
+    if isinstance(record, GeographicalIndication):
+        g = record
+        body = {
+            "application_date": g.application_date,
+            "approval_date": g.approval_date,
+            "gi_id": g.gi_id,
+            "name": g.name,
+            "product": g.product,
+            "protection_type": g.protection_type,
+            "region_code": g.region_code,
+        }
+    elif isinstance(record, IcLayout):
+        ic = record
+        body = {
+            "creation_date": ic.creation_date,
+            "filing_date": ic.filing_date,
+            "name": ic.name,
+            "owner": [ic.owner.name, ic.owner.region_code, ic.owner.country],
+            "registration_number": ic.registration_number,
+        }
+    elif isinstance(record, Patent):
         p = record
         body = {
             "abstract": p.abstract,
@@ -147,7 +207,7 @@ def canonical_content(record: Patent | Trademark) -> str:
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def content_hash(record: Patent | Trademark) -> str:
+def content_hash(record: Record) -> str:
     return hashlib.sha256(canonical_content(record).encode()).hexdigest()
 
 
@@ -336,8 +396,112 @@ def normalise_trademark(raw: Trademark, prefix: str = "trademark") -> Trademark:
     return replace(trademark, content_hash=content_hash(trademark))
 
 
+GI_PROTECTION_TYPES = (
+    "geographical indication product",
+    "collective mark",
+    "certification mark",
+    "agricultural product geographical indication",
+)
+_RECORD_ID = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,39}$")
+
+
+def normalise_record_id(text: str, path: str, v: Violations, example: str) -> str:
+    value = "".join(text.split()).upper()
+    if not value:
+        v.add(path, "is required")
+    elif not _RECORD_ID.match(value):
+        v.add(path, f"letters, digits, '-' and '.', at most 40, e.g. {example}")
+    return value
+
+
+def _text(value: str, path: str, v: Violations, limit: int, *, required: bool = False) -> str:
+    text = " ".join(value.split())
+    if required:
+        v.check(bool(text), path, "is required")
+    v.check(len(text) <= limit, path, f"at most {limit} characters")
+    return text
+
+
+def normalise_gi(raw: GeographicalIndication, prefix: str = "indication") -> GeographicalIndication:
+    """Validate and canonicalise a geographical indication (region: a GB/T 2260 code)."""
+    v = Violations()
+    gi_id = normalise_record_id(raw.gi_id, f"{prefix}.gi_id", v, "AGI00001")
+    name = _text(raw.name, f"{prefix}.name", v, 300, required=True)
+    product = _text(raw.product, f"{prefix}.product", v, 300)
+    region = raw.region_code.strip()
+    if not region:
+        v.add(f"{prefix}.region_code", "is required")
+    else:
+        division = divisions.get(region)
+        if division is None:
+            v.add(f"{prefix}.region_code", f"{region!r} is not a GB/T 2260 division code")
+        else:
+            region = division.code
+    protection = " ".join(raw.protection_type.split()).lower()
+    v.check(
+        not protection or protection in GI_PROTECTION_TYPES,
+        f"{prefix}.protection_type",
+        "one of: " + ", ".join(GI_PROTECTION_TYPES),
+    )
+    applied = _date(raw.application_date, f"{prefix}.application_date", v)
+    approved = _date(raw.approval_date, f"{prefix}.approval_date", v)
+    if applied and approved and approved < applied:
+        v.add(f"{prefix}.approval_date", "is before the application date")
+    v.raise_if_any()
+    gi = GeographicalIndication(
+        gi_id=gi_id,
+        name=name,
+        product=product,
+        region_code=region,
+        protection_type=protection,
+        application_date=applied,
+        approval_date=approved,
+    )
+    return replace(gi, content_hash=content_hash(gi))
+
+
+def normalise_ic_layout(raw: IcLayout, prefix: str = "layout") -> IcLayout:
+    """Validate and canonicalise an IC layout design registration."""
+    v = Violations()
+    number = normalise_record_id(
+        raw.registration_number, f"{prefix}.registration_number", v, "BS.245500012"
+    )
+    name = _text(raw.name, f"{prefix}.name", v, 300, required=True)
+    owner = _party(raw.owner, f"{prefix}.owner", v) if raw.owner.name.strip() else Party("")
+    created = _date(raw.creation_date, f"{prefix}.creation_date", v)
+    filed = _date(raw.filing_date, f"{prefix}.filing_date", v)
+    if created and filed and filed < created:
+        v.add(f"{prefix}.filing_date", "is before the creation date")
+    v.raise_if_any()
+    layout = IcLayout(
+        registration_number=number,
+        name=name,
+        owner=owner,
+        creation_date=created,
+        filing_date=filed,
+    )
+    return replace(layout, content_hash=content_hash(layout))
+
+
+def normalise_record(record: Record, prefix: str) -> Record:
+    """The data set's normaliser for `record`."""
+    if isinstance(record, Patent):
+        return normalise_patent(record, prefix)
+    if isinstance(record, Trademark):
+        return normalise_trademark(record, prefix)
+    if isinstance(record, GeographicalIndication):
+        return normalise_gi(record, prefix)
+    return normalise_ic_layout(record, prefix)
+
+
 def data_set_of(record: Record) -> str:
-    return PATENTS if isinstance(record, Patent) else TRADEMARKS
+    if isinstance(record, Patent):
+        return PATENTS
+    if isinstance(record, Trademark):
+        return TRADEMARKS
+    if isinstance(record, GeographicalIndication):
+        return GEOGRAPHICAL_INDICATIONS
+    return IC_LAYOUTS
 
 
 # -- ports ---------------------------------------------------------------------------------
@@ -700,3 +864,79 @@ def validate_trademark_query(
     return TrademarkQuery(
         text, owner, tuple(sorted(set(classes))), group, office, " ".join(status.split()), low, high
     )
+
+
+# -- geographical indications and IC layout designs ---------------------------------------
+
+
+class GiRepository(RecordRepository, Protocol):
+    def get(self, record_id: str) -> GeographicalIndication | None: ...
+
+
+class IcLayoutRepository(RecordRepository, Protocol):
+    def get(self, record_id: str) -> IcLayout | None: ...
+
+
+def get_gi(repo: GiRepository, gi_id: str) -> GeographicalIndication:
+    v = Violations()
+    key = normalise_record_id(gi_id, "gi_id", v, "AGI00001")
+    v.raise_if_any()
+    found = repo.get(key)
+    if found is None:
+        raise RecordNotFound("geographical indication", gi_id)
+    return found
+
+
+def get_ic_layout(repo: IcLayoutRepository, number: str) -> IcLayout:
+    v = Violations()
+    key = normalise_record_id(number, "registration_number", v, "BS.245500012")
+    v.raise_if_any()
+    found = repo.get(key)
+    if found is None:
+        raise RecordNotFound("IC layout design", number)
+    return found
+
+
+@dataclass(frozen=True)
+class GiQuery:
+    """Text in name or product; region: the division and everything under it."""
+
+    text: str = ""
+    region_code: str = ""
+
+    def filters(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v}
+
+
+@dataclass(frozen=True)
+class IcLayoutQuery:
+    text: str = ""
+    owner: str = ""
+
+    def filters(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v}
+
+
+def validate_gi_query(text: str, region_code: str, *, max_length: int = 200) -> GiQuery:
+    v = Violations()
+    text = " ".join(text.split())
+    v.check(len(text) <= max_length, "query", f"at most {max_length} characters")
+    region = ""
+    if region_code.strip():
+        division = divisions.get(region_code.strip())
+        if division is None:
+            v.add("region_code", f"{region_code!r} is not a GB/T 2260 division code")
+        else:
+            region = division.code
+    v.raise_if_any()
+    return GiQuery(text, region)
+
+
+def validate_ic_layout_query(text: str, owner: str, *, max_length: int = 200) -> IcLayoutQuery:
+    v = Violations()
+    text = " ".join(text.split())
+    owner = " ".join(owner.split())
+    v.check(len(text) <= max_length, "query", f"at most {max_length} characters")
+    v.check(len(owner) <= max_length, "owner", f"at most {max_length} characters")
+    v.raise_if_any()
+    return IcLayoutQuery(text, owner)

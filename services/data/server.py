@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from puhui.data import domain
 from puhui.data.adapters.db import (
+    SqlGiRepository,
+    SqlIcLayoutRepository,
     SqlPatentRepository,
     SqlTrademarkRepository,
     metadata,
@@ -19,7 +21,13 @@ from puhui.data.config import DataConfig
 from puhui.data.importers.runner import Importer
 from puhui.data.quota import GrpcQuota, Quota, parse_limits
 from puhui.data.reference import ReferenceServicer
-from puhui.data.servicer import DataServicer, patent_from_proto, trademark_from_proto
+from puhui.data.servicer import (
+    DataServicer,
+    gi_from_proto,
+    ic_layout_from_proto,
+    patent_from_proto,
+    trademark_from_proto,
+)
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import auth, kafka, server
@@ -135,6 +143,16 @@ class DataApp(server.ServiceApp):
             envelope.payload.Unpack(tm_event)
             record = trademark_from_proto(tm_event.trademark, sequence=tm_event.sequence)
             repo = SqlTrademarkRepository(session)
+        elif envelope.type == events_pb2.GeographicalIndicationChanged.DESCRIPTOR.full_name:
+            gi_event = events_pb2.GeographicalIndicationChanged()
+            envelope.payload.Unpack(gi_event)
+            record = gi_from_proto(gi_event.indication, sequence=gi_event.sequence)
+            repo = SqlGiRepository(session)
+        elif envelope.type == events_pb2.IcLayoutChanged.DESCRIPTOR.full_name:
+            ic_event = events_pb2.IcLayoutChanged()
+            envelope.payload.Unpack(ic_event)
+            record = ic_layout_from_proto(ic_event.layout, sequence=ic_event.sequence)
+            repo = SqlIcLayoutRepository(session)
         else:
             raise InvalidEvent(f"unexpected event type {envelope.type}")
         try:

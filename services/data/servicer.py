@@ -13,12 +13,16 @@ from sqlalchemy.orm import Session
 
 from puhui.data import domain
 from puhui.data.adapters.db import (
+    SqlGiRepository,
+    SqlIcLayoutRepository,
     SqlPatentRepository,
     SqlPatentSearch,
     SqlTrademarkRepository,
     SqlTrademarkSearch,
     list_changes,
     racing_writers_aborted,
+    search_gis,
+    search_ic_layouts,
     stats,
 )
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
@@ -167,6 +171,66 @@ def trademark_from_proto(msg: data_pb2.Trademark, sequence: int = 0) -> domain.T
     )
 
 
+def _timestamp_of(moment: Any) -> Any:
+    return to_timestamp(moment) if moment is not None else None
+
+
+def gi_to_proto(g: domain.GeographicalIndication) -> data_pb2.GeographicalIndication:
+    return data_pb2.GeographicalIndication(
+        gi_id=g.gi_id,
+        name=g.name,
+        product=g.product,
+        region_code=g.region_code,
+        protection_type=g.protection_type,
+        application_date=g.application_date,
+        approval_date=g.approval_date,
+        content_hash=g.content_hash,
+        updated_at=_timestamp_of(g.updated_at),
+    )
+
+
+def gi_from_proto(
+    msg: data_pb2.GeographicalIndication, sequence: int = 0
+) -> domain.GeographicalIndication:
+    return domain.GeographicalIndication(
+        gi_id=msg.gi_id,
+        name=msg.name,
+        product=msg.product,
+        region_code=msg.region_code,
+        protection_type=msg.protection_type,
+        application_date=msg.application_date,
+        approval_date=msg.approval_date,
+        content_hash=msg.content_hash,
+        sequence=sequence,
+    )
+
+
+def ic_layout_to_proto(ic: domain.IcLayout) -> data_pb2.IcLayout:
+    return data_pb2.IcLayout(
+        registration_number=ic.registration_number,
+        name=ic.name,
+        owner=data_pb2.Party(
+            name=ic.owner.name, region_code=ic.owner.region_code, country=ic.owner.country
+        ),
+        creation_date=ic.creation_date,
+        filing_date=ic.filing_date,
+        content_hash=ic.content_hash,
+        updated_at=_timestamp_of(ic.updated_at),
+    )
+
+
+def ic_layout_from_proto(msg: data_pb2.IcLayout, sequence: int = 0) -> domain.IcLayout:
+    return domain.IcLayout(
+        registration_number=msg.registration_number,
+        name=msg.name,
+        owner=domain.Party(msg.owner.name, msg.owner.region_code, msg.owner.country),
+        creation_date=msg.creation_date,
+        filing_date=msg.filing_date,
+        content_hash=msg.content_hash,
+        sequence=sequence,
+    )
+
+
 class OutboxEvents:
     """The domain's EventSink: every change to the compacted mirror topic (keyed by record
     id); API changes also to the service's events topic."""
@@ -200,6 +264,20 @@ def _event(change: domain.Change, record: domain.Record) -> Any:
             sequence=change.sequence,
             previous_hash=change.previous_hash,
         )
+    if isinstance(record, domain.GeographicalIndication):
+        return events_pb2.GeographicalIndicationChanged(
+            change=change.change,
+            indication=gi_to_proto(record),
+            sequence=change.sequence,
+            previous_hash=change.previous_hash,
+        )
+    if isinstance(record, domain.IcLayout):
+        return events_pb2.IcLayoutChanged(
+            change=change.change,
+            layout=ic_layout_to_proto(record),
+            sequence=change.sequence,
+            previous_hash=change.previous_hash,
+        )
     return events_pb2.TrademarkChanged(
         change=change.change,
         trademark=trademark_to_proto(record),
@@ -208,8 +286,16 @@ def _event(change: domain.Change, record: domain.Record) -> Any:
     )
 
 
+SUBJECT_KINDS = {
+    domain.PATENTS: "patent",
+    domain.TRADEMARKS: "trademark",
+    domain.GEOGRAPHICAL_INDICATIONS: "geographical_indication",
+    domain.IC_LAYOUTS: "ic_layout",
+}
+
+
 def _subject_key(change: domain.Change, record: domain.Record) -> tuple[str, str]:
-    kind = "patent" if isinstance(record, domain.Patent) else "trademark"
+    kind = SUBJECT_KINDS[domain.data_set_of(record)]
     return f"{kind}/{record.record_id}", f"{change.data_set}/{record.record_id}"
 
 
@@ -217,6 +303,8 @@ DATA_SET_NAMES = {
     data_pb2.DATA_SET_UNSPECIFIED: "",
     data_pb2.DATA_SET_PATENTS: domain.PATENTS,
     data_pb2.DATA_SET_TRADEMARKS: domain.TRADEMARKS,
+    data_pb2.DATA_SET_GEOGRAPHICAL_INDICATIONS: domain.GEOGRAPHICAL_INDICATIONS,
+    data_pb2.DATA_SET_IC_LAYOUTS: domain.IC_LAYOUTS,
 }
 DATA_SET_ENUMS = {name: number for number, name in DATA_SET_NAMES.items() if name}
 DEFAULT_EXPORT_CHUNK = 500
@@ -360,7 +448,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
     ) -> data_pb2.ListChangesResponse:
         v = Violations()
         data_set = DATA_SET_NAMES.get(request.data_set)
-        v.check(data_set is not None, "data_set", "patents or trademarks")
+        v.check(data_set is not None, "data_set", "a known data set")
         v.check(
             not request.cursor or request.cursor.isdigit(),
             "cursor",
@@ -447,3 +535,96 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         with self.db.transaction() as session:
             found = self.data_sets.get_trademark(SqlTrademarkRepository(session), request.number)
         return trademark_to_proto(found)
+
+    # -- geographical indications and IC layout designs ----------------------------------
+    def PutGeographicalIndication(
+        self, request: data_pb2.PutGeographicalIndicationRequest, context: grpc.ServicerContext
+    ) -> data_pb2.PutGeographicalIndicationResponse:
+        self._authorize_writer()
+        self.data_sets.require_writable()
+        record = domain.normalise_gi(gi_from_proto(request.indication))  # before any write
+        with racing_writers_aborted(), self.db.transaction() as session:
+            (result,) = self.data_sets.upsert(
+                SqlGiRepository(session),
+                self.events(session),
+                [record],
+                utcnow(),
+                source="api",
+                announce=True,
+            )
+        return data_pb2.PutGeographicalIndicationResponse(
+            indication=gi_to_proto(result.record), outcome=result.outcome
+        )
+
+    def GetGeographicalIndication(
+        self, request: data_pb2.GetGeographicalIndicationRequest, context: grpc.ServicerContext
+    ) -> data_pb2.GeographicalIndication:
+        self._charge(context)
+        with self.db.transaction() as session:
+            found = domain.get_gi(SqlGiRepository(session), request.gi_id)
+        return gi_to_proto(found)
+
+    def SearchGeographicalIndications(
+        self,
+        request: data_pb2.SearchGeographicalIndicationsRequest,
+        context: grpc.ServicerContext,
+    ) -> data_pb2.SearchGeographicalIndicationsResponse:
+        query = domain.validate_gi_query(
+            request.query, request.region_code, max_length=self.max_query_length
+        )
+        page = page_request(request.page_size, request.page_token, query.filters())
+        self._charge(context)
+        with self.db.transaction() as session:
+            items, total = search_gis(session, query, page.after, page.size)
+        next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
+        return data_pb2.SearchGeographicalIndicationsResponse(
+            indications=[gi_to_proto(g) for g in items],
+            next_page_token=next_token,
+            total_size=total,
+        )
+
+    def PutIcLayout(
+        self, request: data_pb2.PutIcLayoutRequest, context: grpc.ServicerContext
+    ) -> data_pb2.PutIcLayoutResponse:
+        self._authorize_writer()
+        self.data_sets.require_writable()
+        record = domain.normalise_ic_layout(ic_layout_from_proto(request.layout))
+        with racing_writers_aborted(), self.db.transaction() as session:
+            (result,) = self.data_sets.upsert(
+                SqlIcLayoutRepository(session),
+                self.events(session),
+                [record],
+                utcnow(),
+                source="api",
+                announce=True,
+            )
+        return data_pb2.PutIcLayoutResponse(
+            layout=ic_layout_to_proto(result.record), outcome=result.outcome
+        )
+
+    def GetIcLayout(
+        self, request: data_pb2.GetIcLayoutRequest, context: grpc.ServicerContext
+    ) -> data_pb2.IcLayout:
+        self._charge(context)
+        with self.db.transaction() as session:
+            found = domain.get_ic_layout(
+                SqlIcLayoutRepository(session), request.registration_number
+            )
+        return ic_layout_to_proto(found)
+
+    def SearchIcLayouts(
+        self, request: data_pb2.SearchIcLayoutsRequest, context: grpc.ServicerContext
+    ) -> data_pb2.SearchIcLayoutsResponse:
+        query = domain.validate_ic_layout_query(
+            request.query, request.owner, max_length=self.max_query_length
+        )
+        page = page_request(request.page_size, request.page_token, query.filters())
+        self._charge(context)
+        with self.db.transaction() as session:
+            items, total = search_ic_layouts(session, query, page.after, page.size)
+        next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
+        return data_pb2.SearchIcLayoutsResponse(
+            layouts=[ic_layout_to_proto(ic) for ic in items],
+            next_page_token=next_token,
+            total_size=total,
+        )

@@ -36,6 +36,10 @@ from puhui.data.domain import (
     DATA_SETS,
     HASH_MODULUS,
     Change,
+    GeographicalIndication,
+    GiQuery,
+    IcLayout,
+    IcLayoutQuery,
     Party,
     Patent,
     PatentQuery,
@@ -114,6 +118,36 @@ trademarks = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_trademarks_application_number", "application_number"),
     Index("ix_trademarks_registration_number", "registration_number"),
+)
+
+geographical_indications = Table(
+    "geographical_indications",
+    metadata,
+    Column("record_id", String(40), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("product", Text, nullable=False, default=""),
+    Column("region_code", String(6), nullable=False, default=""),
+    Column("protection_type", String(60), nullable=False, default=""),
+    Column("application_date", String(10), nullable=False, default=""),
+    Column("approval_date", String(10), nullable=False, default=""),
+    Column("content_hash", String(64), nullable=False),
+    Column("sequence", BigInteger, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_geographical_indications_region_code", "region_code"),
+)
+
+ic_layouts = Table(
+    "ic_layouts",
+    metadata,
+    Column("record_id", String(40), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("owner", Text, nullable=False, default="[]"),
+    Column("owner_name", Text, nullable=False, default=""),
+    Column("creation_date", String(10), nullable=False, default=""),
+    Column("filing_date", String(10), nullable=False, default=""),
+    Column("content_hash", String(64), nullable=False),
+    Column("sequence", BigInteger, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 # Every written form a record can be found by: "app:CN202121635235", "pub:CN218751475".
@@ -495,7 +529,8 @@ def stats(session: Session) -> dict[str, tuple[int, str, int, datetime | None]]:
     the time of the last change. Computed from the records themselves, streaming, so it can
     never drift from them (about a second per million records)."""
     found: dict[str, tuple[int, str, int, datetime | None]] = {}
-    for data_set, table in ((DATA_SETS[0], patents), (DATA_SETS[1], trademarks)):
+    tables = (patents, trademarks, geographical_indications, ic_layouts)
+    for data_set, table in zip(DATA_SETS, tables, strict=True):
         total, count = 0, 0
         rows = session.execute(
             select(table.c.content_hash).execution_options(yield_per=20_000, stream_results=True)
@@ -732,3 +767,156 @@ def list_changes(session: Session, data_set: str, after: int, limit: int) -> lis
         )
         for r in session.execute(query)
     ]
+
+
+# -- geographical indications and IC layout designs ---------------------------------------
+
+
+def row_to_gi(row: Any) -> GeographicalIndication:
+    return GeographicalIndication(
+        gi_id=row.record_id,
+        name=row.name,
+        product=row.product,
+        region_code=row.region_code,
+        protection_type=row.protection_type,
+        application_date=row.application_date,
+        approval_date=row.approval_date,
+        content_hash=row.content_hash,
+        updated_at=_aware(row.updated_at),
+        sequence=row.sequence,
+    )
+
+
+def gi_row(g: GeographicalIndication) -> dict[str, Any]:
+    return {
+        "record_id": g.record_id,
+        "name": g.name,
+        "product": g.product,
+        "region_code": g.region_code,
+        "protection_type": g.protection_type,
+        "application_date": g.application_date,
+        "approval_date": g.approval_date,
+        "content_hash": g.content_hash,
+        "sequence": g.sequence,
+        "updated_at": g.updated_at,
+    }
+
+
+def row_to_ic_layout(row: Any) -> IcLayout:
+    return IcLayout(
+        registration_number=row.record_id,
+        name=row.name,
+        owner=Party(*json.loads(row.owner)),
+        creation_date=row.creation_date,
+        filing_date=row.filing_date,
+        content_hash=row.content_hash,
+        updated_at=_aware(row.updated_at),
+        sequence=row.sequence,
+    )
+
+
+def ic_layout_row(ic: IcLayout) -> dict[str, Any]:
+    return {
+        "record_id": ic.record_id,
+        "name": ic.name,
+        "owner": json.dumps(
+            [ic.owner.name, ic.owner.region_code, ic.owner.country], ensure_ascii=False
+        ),
+        "owner_name": ic.owner.name,
+        "creation_date": ic.creation_date,
+        "filing_date": ic.filing_date,
+        "content_hash": ic.content_hash,
+        "sequence": ic.sequence,
+        "updated_at": ic.updated_at,
+    }
+
+
+class _SimpleRecords(SqlPatentRepository):
+    """A data set stored in one table keyed by record id: hashes, get, save; the change feed
+    as for patents."""
+
+    table: Table
+    to_row: Any
+    from_row: Any
+
+    def hashes(self, record_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        if not record_ids:
+            return {}
+        t = self.table
+        rows = self.session.execute(
+            select(t.c.record_id, t.c.content_hash, t.c.sequence).where(
+                t.c.record_id.in_(list(record_ids))
+            )
+        )
+        return {r.record_id: (r.content_hash, r.sequence) for r in rows}
+
+    def get(self, record_id: str) -> Any:
+        t = self.table
+        row = self.session.execute(select(t).where(t.c.record_id == record_id)).first()
+        return type(self).from_row(row) if row else None
+
+    def save(self, inserted: Sequence[Any], updated: Sequence[Any]) -> None:
+        to_row = type(self).to_row
+        if inserted:
+            insert_many(self.session, self.table, [to_row(r) for r in inserted])
+        if updated:
+            rows = [{**to_row(r), "b_record_id": r.record_id} for r in updated]
+            values: dict[str, Any] = {
+                c: bindparam(c) for c in rows[0] if c not in ("record_id", "b_record_id")
+            }
+            self.session.execute(
+                update(self.table)
+                .where(self.table.c.record_id == bindparam("b_record_id"))
+                .values(values),
+                rows,
+                execution_options={"synchronize_session": False},
+            )
+
+
+class SqlGiRepository(_SimpleRecords):
+    table = geographical_indications
+    to_row = staticmethod(gi_row)
+    from_row = staticmethod(row_to_gi)
+
+
+class SqlIcLayoutRepository(_SimpleRecords):
+    table = ic_layouts
+    to_row = staticmethod(ic_layout_row)
+    from_row = staticmethod(row_to_ic_layout)
+
+
+def search_gis(
+    session: Session, q: GiQuery, after: str, limit: int
+) -> tuple[list[GeographicalIndication], int]:
+    t = geographical_indications
+    conditions: list[Any] = []
+    if q.text:
+        conditions.append(
+            or_(
+                t.c.name.contains(q.text, autoescape=True),
+                t.c.product.contains(q.text, autoescape=True),
+            )
+        )
+    if q.region_code:
+        conditions.append(t.c.region_code.startswith(region_prefix(q.region_code)))
+    total = session.execute(select(func.count()).select_from(t).where(*conditions)).scalar_one()
+    if after:
+        conditions.append(t.c.record_id > after)
+    query = select(t).where(*conditions).order_by(t.c.record_id).limit(limit)
+    return [row_to_gi(r) for r in session.execute(query)], int(total)
+
+
+def search_ic_layouts(
+    session: Session, q: IcLayoutQuery, after: str, limit: int
+) -> tuple[list[IcLayout], int]:
+    t = ic_layouts
+    conditions: list[Any] = []
+    if q.text:
+        conditions.append(t.c.name.contains(q.text, autoescape=True))
+    if q.owner:
+        conditions.append(t.c.owner_name.contains(q.owner, autoescape=True))
+    total = session.execute(select(func.count()).select_from(t).where(*conditions)).scalar_one()
+    if after:
+        conditions.append(t.c.record_id > after)
+    query = select(t).where(*conditions).order_by(t.c.record_id).limit(limit)
+    return [row_to_ic_layout(r) for r in session.execute(query)], int(total)

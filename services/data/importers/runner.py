@@ -88,10 +88,7 @@ class Importer:
             )
             return
         try:
-            if isinstance(item.record, domain.Patent):
-                record: domain.Record = domain.normalise_patent(item.record, "record")
-            else:
-                record = domain.normalise_trademark(item.record, "record")
+            record = domain.normalise_record(item.record, "record")
         except InvalidArgument as exc:
             batch.rejections.append(Rejection(item.position, exc.message, item.raw))
             return

@@ -101,7 +101,7 @@ class Trademark(_message.Message):
     def __init__(self, application_number: _Optional[str] = ..., registration_number: _Optional[str] = ..., mark_text: _Optional[str] = ..., nice_classes: _Optional[_Iterable[int]] = ..., similar_groups: _Optional[_Iterable[str]] = ..., owner: _Optional[_Union[Party, _Mapping]] = ..., filing_date: _Optional[str] = ..., registration_date: _Optional[str] = ..., expiry_date: _Optional[str] = ..., status: _Optional[str] = ..., office: _Optional[str] = ..., content_hash: _Optional[str] = ..., record_id: _Optional[str] = ...) -> None: ...
 
 class GeographicalIndication(_message.Message):
-    __slots__ = ("gi_id", "name", "product", "region_code", "protection_type", "application_date", "approval_date", "content_hash")
+    __slots__ = ("gi_id", "name", "product", "region_code", "protection_type", "application_date", "approval_date", "content_hash", "updated_at")
     GI_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +110,7 @@ class GeographicalIndication(_message.Message):
     APPLICATION_DATE_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_DATE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     gi_id: str
     name: str
     product: str
@@ -118,23 +119,26 @@ class GeographicalIndication(_message.Message):
     application_date: str
     approval_date: str
     content_hash: str
-    def __init__(self, gi_id: _Optional[str] = ..., name: _Optional[str] = ..., product: _Optional[str] = ..., region_code: _Optional[str] = ..., protection_type: _Optional[str] = ..., application_date: _Optional[str] = ..., approval_date: _Optional[str] = ..., content_hash: _Optional[str] = ...) -> None: ...
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, gi_id: _Optional[str] = ..., name: _Optional[str] = ..., product: _Optional[str] = ..., region_code: _Optional[str] = ..., protection_type: _Optional[str] = ..., application_date: _Optional[str] = ..., approval_date: _Optional[str] = ..., content_hash: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class IcLayout(_message.Message):
-    __slots__ = ("registration_number", "name", "owner", "creation_date", "filing_date", "content_hash")
+    __slots__ = ("registration_number", "name", "owner", "creation_date", "filing_date", "content_hash", "updated_at")
     REGISTRATION_NUMBER_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     CREATION_DATE_FIELD_NUMBER: _ClassVar[int]
     FILING_DATE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     registration_number: str
     name: str
     owner: Party
     creation_date: str
     filing_date: str
     content_hash: str
-    def __init__(self, registration_number: _Optional[str] = ..., name: _Optional[str] = ..., owner: _Optional[_Union[Party, _Mapping]] = ..., creation_date: _Optional[str] = ..., filing_date: _Optional[str] = ..., content_hash: _Optional[str] = ...) -> None: ...
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, registration_number: _Optional[str] = ..., name: _Optional[str] = ..., owner: _Optional[_Union[Party, _Mapping]] = ..., creation_date: _Optional[str] = ..., filing_date: _Optional[str] = ..., content_hash: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetPatentRequest(_message.Message):
     __slots__ = ("number",)
@@ -293,6 +297,34 @@ class SearchGeographicalIndicationsResponse(_message.Message):
     next_page_token: str
     total_size: int
     def __init__(self, indications: _Optional[_Iterable[_Union[GeographicalIndication, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class PutGeographicalIndicationRequest(_message.Message):
+    __slots__ = ("indication",)
+    INDICATION_FIELD_NUMBER: _ClassVar[int]
+    indication: GeographicalIndication
+    def __init__(self, indication: _Optional[_Union[GeographicalIndication, _Mapping]] = ...) -> None: ...
+
+class PutGeographicalIndicationResponse(_message.Message):
+    __slots__ = ("indication", "outcome")
+    INDICATION_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    indication: GeographicalIndication
+    outcome: str
+    def __init__(self, indication: _Optional[_Union[GeographicalIndication, _Mapping]] = ..., outcome: _Optional[str] = ...) -> None: ...
+
+class PutIcLayoutRequest(_message.Message):
+    __slots__ = ("layout",)
+    LAYOUT_FIELD_NUMBER: _ClassVar[int]
+    layout: IcLayout
+    def __init__(self, layout: _Optional[_Union[IcLayout, _Mapping]] = ...) -> None: ...
+
+class PutIcLayoutResponse(_message.Message):
+    __slots__ = ("layout", "outcome")
+    LAYOUT_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    layout: IcLayout
+    outcome: str
+    def __init__(self, layout: _Optional[_Union[IcLayout, _Mapping]] = ..., outcome: _Optional[str] = ...) -> None: ...
 
 class GetIcLayoutRequest(_message.Message):
     __slots__ = ("registration_number",)

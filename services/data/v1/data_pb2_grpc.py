@@ -84,6 +84,16 @@ class DataServiceStub:
                 request_serializer=puhui_dot_data_dot_v1_dot_data__pb2.SearchIcLayoutsRequest.SerializeToString,
                 response_deserializer=puhui_dot_data_dot_v1_dot_data__pb2.SearchIcLayoutsResponse.FromString,
                 _registered_method=True)
+        self.PutGeographicalIndication = channel.unary_unary(
+                '/puhui.data.v1.DataService/PutGeographicalIndication',
+                request_serializer=puhui_dot_data_dot_v1_dot_data__pb2.PutGeographicalIndicationRequest.SerializeToString,
+                response_deserializer=puhui_dot_data_dot_v1_dot_data__pb2.PutGeographicalIndicationResponse.FromString,
+                _registered_method=True)
+        self.PutIcLayout = channel.unary_unary(
+                '/puhui.data.v1.DataService/PutIcLayout',
+                request_serializer=puhui_dot_data_dot_v1_dot_data__pb2.PutIcLayoutRequest.SerializeToString,
+                response_deserializer=puhui_dot_data_dot_v1_dot_data__pb2.PutIcLayoutResponse.FromString,
+                _registered_method=True)
         self.ListChanges = channel.unary_unary(
                 '/puhui.data.v1.DataService/ListChanges',
                 request_serializer=puhui_dot_data_dot_v1_dot_data__pb2.ListChangesRequest.SerializeToString,
@@ -162,6 +172,20 @@ class DataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutGeographicalIndication(self, request, context):
+        """Create or update a geographical indication / IC layout design (hub only; national
+        administrators or the hub's service account).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutIcLayout(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListChanges(self, request, context):
         """What changed since a cursor (for mirrors and apps keeping a copy).
         """
@@ -228,6 +252,16 @@ def add_DataServiceServicer_to_server(servicer, server):
                     servicer.SearchIcLayouts,
                     request_deserializer=puhui_dot_data_dot_v1_dot_data__pb2.SearchIcLayoutsRequest.FromString,
                     response_serializer=puhui_dot_data_dot_v1_dot_data__pb2.SearchIcLayoutsResponse.SerializeToString,
+            ),
+            'PutGeographicalIndication': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutGeographicalIndication,
+                    request_deserializer=puhui_dot_data_dot_v1_dot_data__pb2.PutGeographicalIndicationRequest.FromString,
+                    response_serializer=puhui_dot_data_dot_v1_dot_data__pb2.PutGeographicalIndicationResponse.SerializeToString,
+            ),
+            'PutIcLayout': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutIcLayout,
+                    request_deserializer=puhui_dot_data_dot_v1_dot_data__pb2.PutIcLayoutRequest.FromString,
+                    response_serializer=puhui_dot_data_dot_v1_dot_data__pb2.PutIcLayoutResponse.SerializeToString,
             ),
             'ListChanges': grpc.unary_unary_rpc_method_handler(
                     servicer.ListChanges,
@@ -510,6 +544,60 @@ class DataService:
             '/puhui.data.v1.DataService/SearchIcLayouts',
             puhui_dot_data_dot_v1_dot_data__pb2.SearchIcLayoutsRequest.SerializeToString,
             puhui_dot_data_dot_v1_dot_data__pb2.SearchIcLayoutsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutGeographicalIndication(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/puhui.data.v1.DataService/PutGeographicalIndication',
+            puhui_dot_data_dot_v1_dot_data__pb2.PutGeographicalIndicationRequest.SerializeToString,
+            puhui_dot_data_dot_v1_dot_data__pb2.PutGeographicalIndicationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutIcLayout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/puhui.data.v1.DataService/PutIcLayout',
+            puhui_dot_data_dot_v1_dot_data__pb2.PutIcLayoutRequest.SerializeToString,
+            puhui_dot_data_dot_v1_dot_data__pb2.PutIcLayoutResponse.FromString,
             options,
             channel_credentials,
             insecure,

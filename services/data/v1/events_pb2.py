@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from puhui.data.v1 import data_pb2 as puhui_dot_data_dot_v1_dot_data__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apuhui/data/v1/events.proto\x12\rpuhui.data.v1\x1a\x18puhui/data/v1/data.proto\"o\n\rPatentChanged\x12\x0e\n\x06\x63hange\x18\x01 \x01(\t\x12%\n\x06patent\x18\x02 \x01(\x0b\x32\x15.puhui.data.v1.Patent\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x15\n\rprevious_hash\x18\x04 \x01(\t\"x\n\x10TrademarkChanged\x12\x0e\n\x06\x63hange\x18\x01 \x01(\t\x12+\n\ttrademark\x18\x02 \x01(\x0b\x32\x18.puhui.data.v1.Trademark\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x15\n\rprevious_hash\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apuhui/data/v1/events.proto\x12\rpuhui.data.v1\x1a\x18puhui/data/v1/data.proto\"o\n\rPatentChanged\x12\x0e\n\x06\x63hange\x18\x01 \x01(\t\x12%\n\x06patent\x18\x02 \x01(\x0b\x32\x15.puhui.data.v1.Patent\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x15\n\rprevious_hash\x18\x04 \x01(\t\"x\n\x10TrademarkChanged\x12\x0e\n\x06\x63hange\x18\x01 \x01(\t\x12+\n\ttrademark\x18\x02 \x01(\x0b\x32\x18.puhui.data.v1.Trademark\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x15\n\rprevious_hash\x18\x04 \x01(\t\"\x93\x01\n\x1dGeographicalIndicationChanged\x12\x0e\n\x06\x63hange\x18\x01 \x01(\t\x12\x39\n\nindication\x18\x02 \x01(\x0b\x32%.puhui.data.v1.GeographicalIndication\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x15\n\rprevious_hash\x18\x04 \x01(\t\"s\n\x0fIcLayoutChanged\x12\x0e\n\x06\x63hange\x18\x01 \x01(\t\x12\'\n\x06layout\x18\x02 \x01(\x0b\x32\x17.puhui.data.v1.IcLayout\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x15\n\rprevious_hash\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,4 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PATENTCHANGED']._serialized_end=182
   _globals['_TRADEMARKCHANGED']._serialized_start=184
   _globals['_TRADEMARKCHANGED']._serialized_end=304
+  _globals['_GEOGRAPHICALINDICATIONCHANGED']._serialized_start=307
+  _globals['_GEOGRAPHICALINDICATIONCHANGED']._serialized_end=454
+  _globals['_ICLAYOUTCHANGED']._serialized_start=456
+  _globals['_ICLAYOUTCHANGED']._serialized_end=571
 # @@protoc_insertion_point(module_scope)

@@ -29,3 +29,27 @@ class TrademarkChanged(_message.Message):
     sequence: int
     previous_hash: str
     def __init__(self, change: _Optional[str] = ..., trademark: _Optional[_Union[_data_pb2.Trademark, _Mapping]] = ..., sequence: _Optional[int] = ..., previous_hash: _Optional[str] = ...) -> None: ...
+
+class GeographicalIndicationChanged(_message.Message):
+    __slots__ = ("change", "indication", "sequence", "previous_hash")
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    INDICATION_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
+    change: str
+    indication: _data_pb2.GeographicalIndication
+    sequence: int
+    previous_hash: str
+    def __init__(self, change: _Optional[str] = ..., indication: _Optional[_Union[_data_pb2.GeographicalIndication, _Mapping]] = ..., sequence: _Optional[int] = ..., previous_hash: _Optional[str] = ...) -> None: ...
+
+class IcLayoutChanged(_message.Message):
+    __slots__ = ("change", "layout", "sequence", "previous_hash")
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    LAYOUT_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
+    change: str
+    layout: _data_pb2.IcLayout
+    sequence: int
+    previous_hash: str
+    def __init__(self, change: _Optional[str] = ..., layout: _Optional[_Union[_data_pb2.IcLayout, _Mapping]] = ..., sequence: _Optional[int] = ..., previous_hash: _Optional[str] = ...) -> None: ...

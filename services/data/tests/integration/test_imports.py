@@ -189,7 +189,7 @@ def test_every_real_file_imports_with_the_right_values_and_reimport_changes_noth
     assert count(app, changes) == feed_before
     with app.db.transaction() as session:
         counted = {name: found[0] for name, found in stats(session).items()}
-    assert counted == {"patents": 206, "trademarks": 13}
+    assert counted == {"patents": 206, "trademarks": 13, "gis": 0, "ic_layouts": 0}
 
 
 def test_changed_record_updates_and_records_its_change(hub, tmp_path):
