@@ -17,7 +17,13 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from puhui.data import domain
-from puhui.data.adapters.db import SqlPatentRepository, SqlTrademarkRepository, quarantine
+from puhui.data.adapters.db import (
+    SqlGiRepository,
+    SqlIcLayoutRepository,
+    SqlPatentRepository,
+    SqlTrademarkRepository,
+    quarantine,
+)
 from puhui.data.importers import sources
 from puhui.data.servicer import OutboxEvents
 from puhui.kit.db import Database
@@ -136,12 +142,14 @@ class Importer:
         with self.db.transaction() as session:
             events = OutboxEvents(self.outbox, session, self.mirror_stream)
             source = f"import:{path.name}"[:300]
-            patents = [r for _, r in records if isinstance(r, domain.Patent)]
-            marks = [r for _, r in records if isinstance(r, domain.Trademark)]
-            for repo, group in (
-                (SqlPatentRepository(session), patents),
-                (SqlTrademarkRepository(session), marks),
-            ):
+            repos: dict[str, domain.RecordRepository] = {
+                domain.PATENTS: SqlPatentRepository(session),
+                domain.TRADEMARKS: SqlTrademarkRepository(session),
+                domain.GEOGRAPHICAL_INDICATIONS: SqlGiRepository(session),
+                domain.IC_LAYOUTS: SqlIcLayoutRepository(session),
+            }
+            for data_set, repo in repos.items():
+                group = [r for _, r in records if domain.data_set_of(r) == data_set]
                 if group:
                     results = self.data_sets.upsert(repo, events, group, now, source=source)
                     outcomes += [r.outcome for r in results]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from puhui.data.domain import Party, Patent, Record, Trademark
+from puhui.data.domain import GeographicalIndication, IcLayout, Party, Patent, Record, Trademark
 from puhui.refdata import divisions
 
 FORMATS = (
@@ -37,6 +37,8 @@ FORMATS = (
     "epo-ops",
     "euipo-json",
     "cpc-csv",
+    "gi-json",
+    "ic-layout-json",
 )
 MAX_RAW = 2000
 _IPC_LIKE = re.compile(r"^[A-Z]")  # Locarno design classes ("11-") start with digits
@@ -356,6 +358,44 @@ def euipo_json(path: Path) -> Iterator[Item]:
     yield from _json_items(path, "trademarks", _euipo)
 
 
+def _gi(g: dict[str, Any]) -> GeographicalIndication:
+    return GeographicalIndication(
+        gi_id=str(g["gi_id"]),
+        name=str(g.get("name") or ""),
+        product=str(g.get("product") or ""),
+        region_code=str(g.get("region_code") or ""),
+        protection_type=str(g.get("protection_type") or ""),
+        application_date=str(g.get("application_date") or ""),
+        approval_date=str(g.get("approval_date") or ""),
+    )
+
+
+def gi_json(path: Path) -> Iterator[Item]:
+    """Our own format (no official GI file exists to follow): a JSON array (or JSON Lines)
+    of objects named like the `GeographicalIndication` message's fields."""
+    yield from _json_items(path, "geographical_indications", _gi)
+
+
+def _ic_layout(ic: dict[str, Any]) -> IcLayout:
+    owner = ic.get("owner") or {}
+    return IcLayout(
+        registration_number=str(ic["registration_number"]),
+        name=str(ic.get("name") or ""),
+        owner=Party(
+            str(owner.get("name") or ""),
+            str(owner.get("region_code") or ""),
+            str(owner.get("country") or ""),
+        ),
+        creation_date=str(ic.get("creation_date") or ""),
+        filing_date=str(ic.get("filing_date") or ""),
+    )
+
+
+def ic_layout_json(path: Path) -> Iterator[Item]:
+    """As `gi_json`, objects named like the `IcLayout` message's fields."""
+    yield from _json_items(path, "ic_layouts", _ic_layout)
+
+
 # -- XML: USPTO grants and EPO OPS ---------------------------------------------------------
 
 
@@ -615,6 +655,8 @@ READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
     "epo-ops": epo_ops,
     "euipo-json": euipo_json,
     "cpc-csv": cpc_csv,
+    "gi-json": gi_json,
+    "ic-layout-json": ic_layout_json,
 }
 
 

@@ -292,3 +292,48 @@ def test_import_command_prints_counts(database_url, capsys):
         '"total": {"read": 3, "inserted": 3, "updated": 0, "unchanged": 0, "rejected": 0}'
         in out[-1]
     )
+
+
+def test_gi_and_ic_layout_example_files_import_quarantine_and_reimport(hub):
+    """The gi-json / ic-layout-json formats on the EXAMPLE files (authored for these tests)."""
+    app, stub = hub
+    example = FIXTURES / "example_gi_ic"
+    gi_counts = importer(app).run("gi-json", example / "gi_example.json")
+    ic_counts = importer(app).run("ic-layout-json", example / "ic_layouts_example.jsonl")
+    assert gi_counts.as_dict() == {
+        "read": 4,
+        "inserted": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 1,
+    }
+    assert ic_counts.as_dict() == {
+        "read": 3,
+        "inserted": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 1,
+    }
+    gi = stub.GetGeographicalIndication(
+        data_pb2.GetGeographicalIndicationRequest(gi_id="exgi-0001"), timeout=10
+    )
+    assert (gi.name, gi.region_code, gi.approval_date) == ("西湖龙井", "330100", "2001-09-10")
+    ic = stub.GetIcLayout(data_pb2.GetIcLayoutRequest(registration_number="BS.EX0000022"))
+    assert (ic.owner.name, ic.creation_date, ic.filing_date) == (
+        "示例集成电路有限公司",
+        "2021-11-02",
+        "2022-01-10",
+    )
+    with app.db.transaction() as s:
+        rows = s.execute(select(quarantine).order_by(quarantine.c.id)).all()
+    by_file = {Path(r.file).name: r for r in rows}
+    assert by_file["gi_example.json"].position == "[3]"
+    assert "region_code" in by_file["gi_example.json"].reason
+    assert by_file["ic_layouts_example.jsonl"].position == "line 3"
+    assert "name" in by_file["ic_layouts_example.jsonl"].reason
+    # Idempotent.
+    again = importer(app).run("gi-json", example / "gi_example.json")
+    assert (again.unchanged, again.inserted, again.updated) == (3, 0, 0)
+    with app.db.transaction() as s:
+        counted = {name: found[0] for name, found in stats(s).items()}
+    assert (counted["gis"], counted["ic_layouts"]) == (3, 2)
