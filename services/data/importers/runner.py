@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from puhui.data import domain
@@ -111,7 +112,7 @@ class Importer:
             return
         try:
             outcomes = self._write(batch.records, batch.rejections, path, import_id)
-        except (IntegrityError, DBAPIError):
+        except (IntegrityError, DBAPIError, psycopg.Error):
             logger.warning(
                 "import %s: batch refused by the database; retrying one by one",
                 import_id,
@@ -122,8 +123,9 @@ class Importer:
             for position, record in batch.records:
                 try:
                     outcomes += self._write([(position, record)], [], path, import_id)
-                except (IntegrityError, DBAPIError) as exc:
-                    reason = f"refused by the database: {type(exc.orig or exc).__name__}"
+                except (IntegrityError, DBAPIError, psycopg.Error) as exc:
+                    cause = getattr(exc, "orig", None) or exc
+                    reason = f"refused by the database: {type(cause).__name__}"
                     self._write([], [Rejection(position, reason)], path, import_id)
                     counts.rejected += 1
         counts.rejected += len(batch.rejections)
