@@ -50,7 +50,8 @@ def main() -> None:
     args = parser.parse_args()
     extra = dict(kv.split("=", 1) for kv in args.env)
 
-    with harness.noop_ceiling() as noop:
+    workers = int(extra.get("PUHUI_GRPC_WORKERS", "4"))
+    with harness.noop_ceiling(workers) as noop:
         request = catalog_pb2.GetInstitutionRequest(
             institution_id="440000-000001"
         ).SerializeToString()
@@ -88,7 +89,7 @@ def main() -> None:
         },
         conditions={
             "rpc": "CatalogService.GetInstitution (PostgreSQL primary-key read)",
-            "ceiling": "no-op grpcio sync server, 16 workers, echo",
+            "ceiling": f"no-op grpcio sync server, {workers} workers (as the service), echo",
             "client": "grpc.aio, one process",
             "concurrency": args.concurrency,
             "duration_s": args.duration,

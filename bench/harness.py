@@ -162,7 +162,7 @@ def wait_serving(target: str, timeout: float = 60.0) -> None:
 
 
 @contextmanager
-def noop_ceiling(workers: int = 16) -> Iterator[str]:
+def noop_ceiling(workers: int = 4) -> Iterator[str]:
     proc = subprocess.Popen(
         [PYTHON, str(ROOT / "bench" / "noop_server.py"), "--port", "0", "--workers", str(workers)],
         stdout=subprocess.PIPE,

@@ -1,6 +1,6 @@
 """The ceiling: a grpcio sync server whose one method returns its request unchanged.
 
-Same thread-pool size as the services (PUHUI_GRPC_WORKERS default 16), no interceptors,
+Same thread-pool size as the services (PUHUI_GRPC_WORKERS, default 4), no interceptors,
 no database. Run: python bench/noop_server.py --port 0  (prints the port it bound).
 """
 
@@ -34,7 +34,7 @@ def serve(port: int, workers: int = 16) -> tuple[grpc.Server, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     server, port = serve(args.port, args.workers)
     print(port, flush=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from puhui.cli import SERVICES
 from puhui.kit.config import ServiceConfig, describe
+from puhui.kit.trust import TrustConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "configuration.md"
@@ -89,7 +90,7 @@ def _settings(cls: type) -> list[dataclasses.Field[Any]]:
 def service_configs() -> list[tuple[str, type]]:
     """(service, config class) for each service that has a `puhui.<svc>.config` module."""
     found = []
-    for service in SERVICES:
+    for service in (*SERVICES, "federation"):
         try:
             module = importlib.import_module(f"puhui.{service}.config")
         except ModuleNotFoundError:
@@ -114,6 +115,13 @@ def render() -> str:
         "extends. Each process of a node sets its own values (its own database, ports).\n"
     )
     out += _rows(ServiceConfig, list(common.values()))
+    trust = [f for f in _settings(TrustConfig) if f.name not in common]
+    out.append("\n## Federation trust (every service)\n")
+    out.append(
+        "`puhui.kit.trust.TrustConfig`: how every service process verifies tokens of other "
+        "nodes (hub-signed key sets on Kafka; docs/federation.md).\n"
+    )
+    out += _rows(TrustConfig, trust)
     for service, cls in service_configs():
         fields = _settings(cls)
         own = [f for f in fields if f.name not in common]

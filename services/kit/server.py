@@ -236,7 +236,7 @@ class ServiceHost:
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", 8 * 1024 * 1024),
             ],
-            maximum_concurrent_rpcs=cfg.grpc_workers * 16,
+            maximum_concurrent_rpcs=max(256, cfg.grpc_workers * 16),
         )
         services = list(self.app.grpc_services())
         for s in services:

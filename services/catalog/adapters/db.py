@@ -460,6 +460,10 @@ r = institution_regions
 s = service_items
 T_COLS = tuple(t.c[n] for n in INSTITUTION_NAMES)
 S_COLS = tuple(s.c[n] for n in ITEM_NAMES)
+# The hot read by primary key, compiled once (see _fetch).
+_GET_INSTITUTION = select(*T_COLS).where(
+    t.c.institution_id == bindparam("institution_id", type_=String)
+)
 
 
 # --------------------------------------------------------------------------- read statements
@@ -803,11 +807,12 @@ class SqlInstitutionRepository:
         )
 
     def get(self, institution_id: str, *, for_update: bool = False) -> Institution | None:
-        q = select(*T_COLS).where(t.c.institution_id == institution_id)
         if for_update:
-            q = q.with_for_update()
-        row = self.session.execute(q).first()
-        return _row_to_institution(row) if row else None
+            q = select(*T_COLS).where(t.c.institution_id == institution_id).with_for_update()
+            row = self.session.execute(q).first()
+            return _row_to_institution(row) if row else None
+        rows = _fetch(self.session, _GET_INSTITUTION, {"institution_id": institution_id})
+        return _row_to_institution(rows[0]) if rows else None
 
     def search(self, query: InstitutionQuery, page: Page) -> tuple[list[Institution], int]:
         pg = _is_postgresql(self.session)
