@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from puhui.catalog import metrics
 from puhui.catalog.adapters.db import custom_plans, metadata
 from puhui.catalog.config import CatalogConfig
 from puhui.catalog.domain import Catalog
@@ -24,6 +25,14 @@ class CatalogApp(server.ServiceApp):
         # Searches bind their LIKE patterns and id arrays: plan each execution for them.
         self.db = Database(custom_plans(config.effective_database_url()))
         self.servicer = CatalogServicer(Catalog(node=config.node_id), self.db, self.outbox)
+
+    def start(self) -> None:
+        super().start()
+        metrics.watch_institutions(self.node, self.db)
+
+    def stop(self) -> None:
+        metrics.unwatch_institutions(self.node)
+        super().stop()
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
         return [
