@@ -103,6 +103,7 @@ class FeedbackApp(server.ServiceApp):
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         super().start()
+        metrics.watch_tickets(self.node, self.db)
         if self.redis is not None:
             self.bursts.target = RedisBurstCounter(
                 self.redis, self.node, self.feedback_config.burst_window_seconds
@@ -117,6 +118,7 @@ class FeedbackApp(server.ServiceApp):
         self._stop_jobs.set()
         if self._breach_job is not None:
             self._breach_job.join(5)
+        metrics.unwatch_tickets(self.node)
         super().stop()
 
     def _run_breach_job(self) -> None:

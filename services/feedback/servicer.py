@@ -306,7 +306,9 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
                 "the rating token was already used for this stage"
             ) from None
         labels = {"node": self.node, "channel": rating.channel.name.lower()}
-        metrics.RATINGS_ACCEPTED.labels(bad=str(rating.level.is_bad).lower(), **labels).inc()
+        metrics.RATINGS_ACCEPTED.labels(
+            level=rating.level.name.lower(), bad=str(rating.level.is_bad).lower(), **labels
+        ).inc()
         if rating.flagged:
             metrics.RATINGS_FLAGGED.labels(node=self.node).inc()
         if rating.ticket_id:

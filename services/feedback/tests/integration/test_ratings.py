@@ -374,3 +374,28 @@ def test_real_name_review_needs_follow_up_and_breach_job_emits(module_app, kafka
         timeout=10,
     )
     assert bad.ticket_id in [t.ticket_id for t in listed.tickets]
+
+
+def test_metrics_open_tickets_gauge_and_ratings_by_level(module_app):
+    from prometheus_client import REGISTRY
+
+    _app, stub = module_app
+    accepted = {"node": NODE, "channel": "online", "level": "very_dissatisfied", "bad": "true"}
+    open_before = REGISTRY.get_sample_value("puhui_feedback_tickets_open", {"node": NODE})
+    accepted_before = REGISTRY.get_sample_value("puhui_feedback_ratings_accepted_total", accepted)
+    bad = stub.SubmitRating(
+        rating_request(
+            record(stub, f"item-{uuid.uuid4()}").rating_token,
+            level=fb.RATING_LEVEL_VERY_DISSATISFIED,
+            comment="等候时间过长",
+        ),
+        timeout=10,
+    )
+    assert bad.ticket_id
+    assert open_before is not None  # the collector is registered while the app runs
+    assert REGISTRY.get_sample_value("puhui_feedback_tickets_open", {"node": NODE}) == (
+        open_before + 1
+    )
+    assert REGISTRY.get_sample_value("puhui_feedback_ratings_accepted_total", accepted) == (
+        (accepted_before or 0) + 1
+    )
