@@ -26,6 +26,7 @@ from typing import Protocol
 
 import grpc
 
+from puhui.data import metrics
 from puhui.data.errors import QuotaExhausted
 from puhui.kit.auth import Principal
 
@@ -105,7 +106,9 @@ class Quota:
         *,
         clock: Callable[[], float] = time.time,
         namespace: str = "puhui:data:quota",
+        node: str = "",
     ) -> None:
+        self.node = node
         self.store = store
         self.limits = limits
         self.clock = clock
@@ -124,6 +127,7 @@ class Quota:
             f"{self.namespace}:req:{caller_key(principal)}:{window}", 1, MINUTE + 5
         )
         if used > limit:
+            metrics.QUOTA_REJECTIONS.labels(node=self.node, quota="requests_per_minute").inc()
             raise QuotaExhausted(
                 f"request quota of {limit} per minute exhausted for this caller",
                 retry_after_seconds=reset,
@@ -138,6 +142,7 @@ class Quota:
         used = self.store.add(key, count, DAY + 60)
         if used > limit:
             self.store.add(key, -count, DAY + 60)
+            metrics.QUOTA_REJECTIONS.labels(node=self.node, quota="records_per_day").inc()
             raise QuotaExhausted(
                 f"export quota of {limit} records per day exhausted for this caller",
                 retry_after_seconds=reset,

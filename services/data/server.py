@@ -84,6 +84,7 @@ class DataApp(server.ServiceApp):
                     parse_limits(self.data_config.quota_limits),
                     clock=self.clock,
                     namespace=self.data_config.quota_namespace,
+                    node=self.node,
                 )
             )
         bootstrap = self.config.kafka_bootstrap

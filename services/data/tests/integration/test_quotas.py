@@ -9,6 +9,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from prometheus_client import REGISTRY
 
 from puhui.data.server import build
 from puhui.data.tests.integration.test_imports import FIXTURES
@@ -51,8 +52,20 @@ def retry_delay(err: grpc.RpcError) -> float:
     raise AssertionError("no RetryInfo")
 
 
+def refusals(quota: str) -> float:
+    """puhui_data_quota_rejections_total{quota=...} summed over nodes, from the registry."""
+    return sum(
+        s.value
+        for family in REGISTRY.collect()
+        if family.name == "puhui_data_quota_rejections"
+        for s in family.samples
+        if s.name.endswith("_total") and s.labels.get("quota") == quota
+    )
+
+
 def test_requests_per_minute_with_metadata_and_retry_info(limited):
     stub = limited
+    refused_before = refusals("requests_per_minute")
     request = data_pb2.GetPatentRequest(number="US11803561B1")
     remaining = []
     for _ in range(3):
@@ -70,6 +83,7 @@ def test_requests_per_minute_with_metadata_and_retry_info(limited):
         stub.GetPatent(request, timeout=10)
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert retry_delay(err.value) == 50
+    assert refusals("requests_per_minute") == refused_before + 1
     # A signed-in innovator has a window of its own and a higher limit.
     _, call = stub.GetPatent.with_call(request, metadata=bearer("innovator-token"), timeout=10)
     assert dict(call.initial_metadata())["ratelimit-remaining"] == "5"

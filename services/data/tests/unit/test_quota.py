@@ -61,3 +61,25 @@ def test_malformed_limits_are_rejected():
         parse_limits("anonymous=lots")
     with pytest.raises(ValueError, match="missing"):
         parse_limits("anonymous=1/1")
+
+
+def test_refusals_are_counted_by_quota():
+    from prometheus_client import REGISTRY
+
+    def refused(quota_name: str) -> float:
+        labels = {"node": "unit-quota", "quota": quota_name}
+        return REGISTRY.get_sample_value("puhui_data_quota_rejections_total", labels) or 0.0
+
+    before = refused("requests_per_minute"), refused("records_per_day")
+    quota = Quota(MemoryCounters(), LIMITS, clock=Clock(1_000_000.0), node="unit-quota")
+    user = Principal(subject="u", roles=frozenset({"innovator"}))
+    for _ in range(3):
+        quota.request(user)
+    with pytest.raises(QuotaExhausted):
+        quota.request(user)
+    with pytest.raises(QuotaExhausted):
+        quota.records(user, 21)
+    assert (refused("requests_per_minute"), refused("records_per_day")) == (
+        before[0] + 1,
+        before[1] + 1,
+    )
