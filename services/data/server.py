@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
-from puhui.data import domain
+from puhui.data import domain, metrics
 from puhui.data.adapters.db import (
     SqlGiRepository,
     SqlIcLayoutRepository,
@@ -63,6 +63,7 @@ class DataApp(server.ServiceApp):
             node_id=config.node_id,
         )
         self.reference = ReferenceServicer()
+        self._completeness: metrics.MirrorCompletenessCollector | None = None
 
     # -- topics ------------------------------------------------------------------------------
     def mirror_topic(self) -> str:
@@ -94,6 +95,15 @@ class DataApp(server.ServiceApp):
                 kafka.ensure_topics(bootstrap, [self.mirror_topic()], configs=MIRROR_TOPIC_CONFIG)
             except Exception:
                 logger.warning("data: could not create the mirror topic", exc_info=True)
+        if bootstrap and self.data_config.is_mirror and self.data_config.mirror_enabled:
+            self._completeness = metrics.watch_mirror(
+                self.node, bootstrap, self.mirror_topic(), self.mirror_group()
+            )
+
+    def stop(self) -> None:
+        metrics.unwatch_mirror(self._completeness)
+        self._completeness = None
+        super().stop()
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
         return [
@@ -123,9 +133,12 @@ class DataApp(server.ServiceApp):
             return ()
         return [self.mirror_consumer()]
 
+    def mirror_group(self) -> str:
+        return f"puhui-data-mirror-{self.node}-{self.data_config.mirror_stream}"
+
     def mirror_consumer(self) -> EventConsumer:
         return self.consumer(
-            group=f"puhui-data-mirror-{self.node}-{self.data_config.mirror_stream}",
+            group=self.mirror_group(),
             handler=self.apply_mirror_event,
             topics=[self.mirror_topic()],
             max_records=500,

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from puhui.data import synthetic
 from puhui.data.server import build
@@ -117,6 +118,22 @@ def test_mirror_reaches_hub_count_and_hash_also_after_restart(
                 )
             assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
             assert prov_app.data_sets.mirror
+            # Caught up: the completeness gauge (scrape time, offsets) reads 1.0.
+            labels = {"node": PROVINCE, "dataset": "all"}
+            deadline = time.monotonic() + 30
+            while (
+                REGISTRY.get_sample_value("puhui_data_mirror_completeness_ratio", labels) != 1.0
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.2)
+            assert REGISTRY.get_sample_value("puhui_data_mirror_completeness_ratio", labels) == 1.0
+        # The hub exports no completeness series.
+        assert (
+            REGISTRY.get_sample_value(
+                "puhui_data_mirror_completeness_ratio", {"node": "000000", "dataset": "all"}
+            )
+            is None
+        )
 
 
 def status_of_db(database_url, stream, kafka_bootstrap) -> int:
