@@ -49,7 +49,7 @@ down: ## stop what `make up` started
 status: ## show the local infrastructure
 	$(INFRA) status
 
-run: setup ## run a local node (four services, SQLite, local Kafka); Ctrl-C stops
+run: setup ## run the local federation (hub 000000 + 440000 + 320000, SQLite, local Kafka); Ctrl-C stops
 	$(INFRA) up --only kafka
 	$(VENV)/bin/puhui run
 
@@ -70,8 +70,14 @@ fmt: setup ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix services bench tools tests deploy
 	$(VENV)/bin/ruff format services bench tools tests deploy
 
-bench: setup up ## run the benchmarks; results in bench/results/*.json
+bench: setup up ## run every benchmark (long: the data bench loads 1,000,000 records); results in bench/results/
 	$(PY) -m bench.grpc_read
+	$(PY) -m bench.telemetry_overhead
+	$(PY) bench/identity_tokens.py
+	$(PY) bench/catalog_search.py
+	$(PY) bench/feedback_ratings.py
+	$(PY) bench/data_patents.py
+	$(PY) bench/federation_lag.py
 
 clean: ## remove the venv and local state (stop infrastructure first: make down)
 	rm -rf $(VENV) .state

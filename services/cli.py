@@ -1,22 +1,22 @@
 """`puhui`: the command line of a Puhui node.
 
-    puhui run
-        Start the local federation: the hub 000000 and provinces 440000 and 320000, each with
-        its four services on embedded defaults (the hub also runs the federation service),
-        joined at the hub and seeded with example institutions; prints every endpoint and
-        example calls; Ctrl-C stops everything (puhui.federation.local).
-    puhui run --node 440000 [--services identity,catalog,data,feedback]
-        Start one local node: the services as separate processes on embedded defaults
-        (SQLite per service under .state/, in-process caches) against the local Kafka;
-        print the endpoints; Ctrl-C stops everything.
-    puhui register / signin / search / match / rate    Client calls (puhui.federation.client).
-    puhui node join / status                           Federation membership of a node.
-    puhui serve SERVICE         Run one service in this process (same as python -m puhui.SERVICE).
-    puhui migrate SERVICE       Apply the service's database migrations (PUHUI_DATABASE_URL).
-    puhui status [--node N] [--json]
-        A node for its operator: each service's health, version, dependencies, RPCs and
-        errors, outbox backlog, consumer lag, replication lag, mirror completeness (from the
-        services' health and /metrics; puhui.kit.nodestatus).
+puhui run
+    Start the local federation: the hub 000000 and provinces 440000 and 320000, each with
+    its four services on embedded defaults (the hub also runs the federation service),
+    joined at the hub and seeded with example institutions; prints every endpoint and
+    example calls; Ctrl-C stops everything (puhui.federation.local).
+puhui run --node 440000 [--services identity,catalog,data,feedback]
+    Start one local node: the services as separate processes on embedded defaults
+    (SQLite per service under .state/, in-process caches) against the local Kafka;
+    print the endpoints; Ctrl-C stops everything.
+puhui register / signin / search / match / rate    Client calls (puhui.federation.client).
+puhui node join / status                           Federation membership of a node.
+puhui serve SERVICE         Run one service in this process (same as python -m puhui.SERVICE).
+puhui migrate SERVICE       Apply the service's database migrations (PUHUI_DATABASE_URL).
+puhui status [--node N] [--json]
+    A node for its operator: each service's health, version, dependencies, RPCs and
+    errors, outbox backlog, consumer lag, replication lag, mirror completeness (from the
+    services' health and /metrics; puhui.kit.nodestatus).
 """
 
 from __future__ import annotations
@@ -52,7 +52,11 @@ def state_dir() -> Path:
 def health(address: str, timeout: float = 1.0) -> str:
     try:
         with grpc.insecure_channel(address) as channel:
-            status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout).status
+            status = (
+                health_pb2_grpc.HealthStub(channel)
+                .Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+                .status
+            )
             return health_pb2.HealthCheckResponse.ServingStatus.Name(status)
     except grpc.RpcError as exc:
         return f"DOWN ({exc.code().name})"
@@ -84,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         }
         env.pop("PUHUI_DATABASE_URL", None)  # embedded default: SQLite per service
         log = (logs_dir / f"{args.node}-{service}.log").open("ab")
-        procs[service] = subprocess.Popen(
+        procs[service] = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", f"puhui.{service}"], env=env, stdout=log, stderr=log
         )
     stopping = False
@@ -100,7 +104,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     while pending and not stopping and time.monotonic() < deadline:
         for service in sorted(pending):
             if procs[service].poll() is not None:
-                print(f"{service} exited; see {logs_dir / f'{args.node}-{service}.log'}", file=sys.stderr)
+                print(
+                    f"{service} exited; see {logs_dir / f'{args.node}-{service}.log'}",
+                    file=sys.stderr,
+                )
                 stopping = True
             elif health(f"127.0.0.1:{ports(args.node, service)[0]}") == "SERVING":
                 pending.discard(service)
@@ -110,8 +117,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for service in services:
             grpc_port, metrics_port = ports(args.node, service)
             state = "SERVING" if service not in pending else "NOT READY"
-            print(f"  {service:<9} grpc 127.0.0.1:{grpc_port}  metrics http://127.0.0.1:{metrics_port}/metrics  {state}")
-        print("Example: grpcurl -plaintext 127.0.0.1:%d list" % ports(args.node, "catalog")[0])
+            metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+            print(f"  {service:<9} grpc 127.0.0.1:{grpc_port}  metrics {metrics_url}  {state}")
+        print(f"Example: grpcurl -plaintext 127.0.0.1:{ports(args.node, 'catalog')[0]} list")
         print("Ctrl-C stops everything.", flush=True)
     while not stopping:
         time.sleep(0.3)
@@ -140,8 +148,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from puhui.kit import config, migrations
 
     cfg = config.load(config.ServiceConfig, service=args.service)
-    migrations.upgrade(args.service, cfg.effective_database_url())
-    print(f"{args.service}: migrated to {migrations.current(args.service, cfg.effective_database_url())}")
+    url = cfg.effective_database_url()
+    if not cfg.database_url:  # the embedded default: SQLite under PUHUI_STATE/<node>/
+        (cfg.state_dir / cfg.node_id).mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(args.service, url)
+    print(f"{args.service}: migrated to {migrations.current(args.service, url)}")
     return 0
 
 
@@ -162,6 +173,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all(s.ok for s in statuses) else 1
 
 
+def _status_arguments(status: argparse.ArgumentParser) -> None:
+    """`puhui status` and `puhui node status`: the operator's summary of one node."""
+    status.add_argument("--node", default="440000")
+    status.add_argument("--host", default="127.0.0.1", help="host of the services' default ports")
+    status.add_argument(
+        "--target", action="append", help="SERVICE=GRPC_HOST:PORT,METRICS_HOST:PORT (repeat)"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(func=cmd_status)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="puhui", description="Puhui node command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -170,25 +192,20 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--services", default=",".join(SERVICES))
     run.set_defaults(func=cmd_run)
     serve = sub.add_parser("serve", help="run one service in this process")
-    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("service", choices=(*SERVICES, "federation"))
     serve.set_defaults(func=cmd_serve)
     migrate = sub.add_parser("migrate", help="apply a service's migrations")
-    migrate.add_argument("service", choices=SERVICES)
+    migrate.add_argument("service", choices=(*SERVICES, "federation"))
     migrate.set_defaults(func=cmd_migrate)
     status = sub.add_parser(
         "status",
         help="a node's services: health, versions, lag, outbox, replication, mirrors",
     )
-    status.add_argument("--node", default="440000")
-    status.add_argument("--host", default="127.0.0.1", help="host of the services' default ports")
-    status.add_argument(
-        "--target", action="append", help="SERVICE=GRPC_HOST:PORT,METRICS_HOST:PORT (repeat)"
-    )
-    status.add_argument("--json", action="store_true", help="print JSON")
-    status.set_defaults(func=cmd_status)
+    _status_arguments(status)
+
     from puhui.federation import client
 
-    client.add_commands(sub)
+    client.add_commands(sub, _status_arguments)
     args = parser.parse_args(argv)
     if args.func.__module__ == client.__name__:
         return client.run(args.func, args)

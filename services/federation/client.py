@@ -317,8 +317,11 @@ def cmd_node_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any) -> None:
-    """Register the client commands on the `puhui` CLI's subparsers."""
+def add_commands(
+    sub: Any, add_status: Callable[[argparse.ArgumentParser], None] | None = None
+) -> None:
+    """Register the client commands on the `puhui` CLI's subparsers; `add_status` fills in
+    `puhui node status` (the operator's summary of one node, owned by the CLI)."""
 
     def node_flag(p: argparse.ArgumentParser, default: str = "440000") -> None:
         p.add_argument("--node", default=default, help="node whose local ports are the default")
@@ -383,9 +386,16 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--endpoint", action="append", help="SERVICE=HOST:PORT (repeat)")
     p.add_argument("--join-code", default="", help="one-time code from the hub operator")
     p.set_defaults(func=cmd_node_join)
-    p = node.add_parser("status", help="the federation as the hub sees it")
+    p = node.add_parser("federation", help="the federation as the hub sees it")
     p.add_argument("--hub", help="hub federation address host:port (default: local)")
     p.set_defaults(func=cmd_node_status)
+    if add_status is not None:
+        add_status(
+            node.add_parser(
+                "status",
+                help="this node's services: health, versions, lag, outbox, replication, mirrors",
+            )
+        )
 
 
 def run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

@@ -312,7 +312,7 @@ def _print_endpoints(kafka: str, root: Path, joined: dict[str, str]) -> None:
     print(f"  puhui search 中心 --catalog 127.0.0.1:{js}          # a 440000 token used at 320000")
     print(f"  puhui match --catalog 127.0.0.1:{js} --region 320100 --ipc G06F")
     print(f"  puhui search 中心 --hub 127.0.0.1:{hub}             # national catalog at the hub")
-    print(f"  puhui node status --hub 127.0.0.1:{hub}")
+    print(f"  puhui node federation --hub 127.0.0.1:{hub}")
     print(f"  grpcurl -plaintext 127.0.0.1:{hub} list")
     print("Ctrl-C stops everything.", flush=True)
 

@@ -69,7 +69,7 @@ def test_client_sets_a_default_deadline_traces_and_counts(server):
         ) as channel:
             say = channel.unary_unary(f"/{SERVICE}/Say")
             assert say(b"hello") == b"hello"
-            assert 0 < seen["time_remaining"] <= 7  # type: ignore[operator]
+            assert 0 < seen["time_remaining"] <= 7.5  # type: ignore[operator]  # 7 s plus clock granularity
             assert "traceparent" in seen["metadata"]  # type: ignore[operator]
             with pytest.raises(grpc.RpcError) as failure:
                 say(b"missing", timeout=30)
