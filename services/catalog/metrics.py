@@ -1,20 +1,22 @@
 """Business metrics of the catalog service (kit metrics cover RPCs, Kafka and the outbox).
 
-`puhui_catalog_institutions` is read from the database when Prometheus scrapes (one
-GROUP BY on the read session per watched node), like the kit's pool gauges: nothing polls in
-the background. The app calls `watch_institutions` at start and `unwatch_institutions` at stop.
+`puhui_catalog_institutions` is read from the database when Prometheus scrapes, like the
+kit's pool gauges (`puhui.kit.metrics.watch_database`): the app calls `watch_institutions` at
+start and `unwatch_institutions` at stop. One GROUP BY on the read session serves every
+(tier, status) child of one scrape: the first child (registered first, so collected first)
+runs it, the others read its result.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import logging
+import math
 import threading
-from collections.abc import Iterator
 
-from prometheus_client import REGISTRY
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import Gauge
 from sqlalchemy import func, select
 
 from puhui.catalog.adapters.db import institutions
@@ -23,69 +25,60 @@ from puhui.kit.db import Database
 
 logger = logging.getLogger(__name__)
 
+INSTITUTIONS = Gauge(
+    "puhui_catalog_institutions",
+    "Institutions in this node's catalog, by tier and status (lower-case names, e.g. "
+    'tier "tisc", status "approved"); counted in the database at scrape time.',
+    ["node", "tier", "status"],
+)
 
-def _name(enum_type: type[Tier] | type[Status], value: int) -> str:
-    try:
-        return enum_type(value).name.lower()
-    except ValueError:
-        return str(value)
-
-
-def _family() -> GaugeMetricFamily:
-    return GaugeMetricFamily(
-        "puhui_catalog_institutions",
-        "Institutions in this node's catalog, by tier and status (lower-case names, e.g. "
-        'tier "tisc", status "approved"); counted in the database at scrape time.',
-        labels=["node", "tier", "status"],
-    )
+_FIRST = (min(Tier), min(Status))
 
 
-class InstitutionsCollector(Collector):
-    """One collector per process; it counts the institutions of every watched node's database
-    (several apps may run in one process, as in tests)."""
+class _Counts:
+    """The GROUP BY of one node's institutions, run again when the first child is read."""
 
-    def __init__(self) -> None:
+    def __init__(self, node: str, db: Database) -> None:
+        self.node = node
+        self.db = db
         self._lock = threading.Lock()
-        self.databases: dict[str, Database] = {}
+        self._counts: dict[tuple[int, int], int] | None = None
 
-    def describe(self) -> list[GaugeMetricFamily]:
-        return [_family()]  # registering must not query the database
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = _family()
-        with self._lock:
-            watched = list(self.databases.items())
+    def _query(self) -> dict[tuple[int, int], int] | None:
         t = institutions
-        for node, db in watched:
-            try:
-                with db.read() as s:
-                    rows = s.execute(
-                        select(t.c.tier, t.c.status, func.count()).group_by(t.c.tier, t.c.status)
-                    ).all()
-            except Exception:  # a scrape must not fail because one database is down
-                logger.warning("catalog %s: could not count institutions", node, exc_info=True)
-                continue
-            for tier, status, n in rows:
-                family.add_metric([node, _name(Tier, tier), _name(Status, status)], float(n))
-        yield family
+        try:
+            with self.db.read() as s:
+                rows = s.execute(
+                    select(t.c.tier, t.c.status, func.count()).group_by(t.c.tier, t.c.status)
+                ).all()
+        except Exception:  # a scrape must not fail because the database is down
+            logger.warning("catalog %s: could not count institutions", self.node, exc_info=True)
+            return None
+        return {(int(tier), int(status)): int(n) for tier, status, n in rows}
+
+    def get(self, tier: Tier, status: Status) -> float:
+        with self._lock:
+            if (tier, status) == _FIRST or self._counts is None:
+                self._counts = self._query()
+            counts = self._counts
+        if counts is None:
+            return math.nan
+        return float(counts.get((int(tier), int(status)), 0))
 
 
-INSTITUTIONS = InstitutionsCollector()
+def _labels() -> itertools.product[tuple[Tier, Status]]:
+    return itertools.product(Tier, Status)
 
 
 def watch_institutions(node: str, db: Database) -> None:
-    with INSTITUTIONS._lock:
-        first = not INSTITUTIONS.databases
-        INSTITUTIONS.databases[node] = db
-    if first:
-        REGISTRY.register(INSTITUTIONS)
+    counts = _Counts(node, db)
+    for tier, status in _labels():
+        INSTITUTIONS.labels(
+            node=node, tier=tier.name.lower(), status=status.name.lower()
+        ).set_function(functools.partial(counts.get, tier, status))
 
 
 def unwatch_institutions(node: str) -> None:
-    with INSTITUTIONS._lock:
-        if INSTITUTIONS.databases.pop(node, None) is None:
-            return
-        last = not INSTITUTIONS.databases
-    if last:
+    for tier, status in _labels():
         with contextlib.suppress(KeyError):
-            REGISTRY.unregister(INSTITUTIONS)
+            INSTITUTIONS.remove(node, tier.name.lower(), status.name.lower())

@@ -16,7 +16,7 @@ def _institutions(node: str) -> dict[tuple[str, str], float]:
     for family in REGISTRY.collect():
         if family.name == "puhui_catalog_institutions":
             for s in family.samples:
-                if s.labels["node"] == node:
+                if s.labels["node"] == node and s.value:
                     out[(s.labels["tier"], s.labels["status"])] = s.value
     return out
 
