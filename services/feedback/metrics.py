@@ -1,20 +1,19 @@
 """Business metrics of the feedback service (kit metrics cover RPCs, Kafka and the outbox).
 
 `puhui_feedback_tickets_open` is counted in the database when Prometheus scrapes (one query
-on the read session per watched node), like the kit's pool gauges: nothing polls in the
-background. The app calls `watch_tickets` at start and `unwatch_tickets` at stop.
+on the read session), like the kit's pool gauges (`puhui.kit.metrics.watch_database`):
+nothing polls in the background. The app calls `watch_tickets` at start, `unwatch_tickets` at
+stop.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-import threading
-from collections.abc import Iterator
+import math
 
-from prometheus_client import REGISTRY, Counter
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select
 
 from puhui.feedback.adapters.db import tickets
@@ -60,62 +59,31 @@ REPORTS_RECEIVED = Counter(
 
 CLOSED_STATES = (TicketState.CLOSED, TicketState.VOIDED)
 
+TICKETS_OPEN = Gauge(
+    "puhui_feedback_tickets_open",
+    "Rectification tickets not yet closed or voided (counted in the database at scrape time).",
+    ["node"],
+)
 
-def _family() -> GaugeMetricFamily:
-    return GaugeMetricFamily(
-        "puhui_feedback_tickets_open",
-        "Rectification tickets not yet closed or voided (counted in the database at scrape time).",
-        labels=["node"],
+
+def _open_tickets(node: str, db: Database) -> float:
+    query = (
+        select(func.count())
+        .select_from(tickets)
+        .where(tickets.c.state.not_in([int(s) for s in CLOSED_STATES]))
     )
-
-
-class OpenTicketsCollector(Collector):
-    """One collector per process; it counts the open tickets of every watched node's database
-    (several apps may run in one process, as in tests)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.databases: dict[str, Database] = {}
-
-    def describe(self) -> list[GaugeMetricFamily]:
-        return [_family()]  # registering must not query the database
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = _family()
-        with self.lock:
-            watched = list(self.databases.items())
-        query = (
-            select(func.count())
-            .select_from(tickets)
-            .where(tickets.c.state.not_in([int(s) for s in CLOSED_STATES]))
-        )
-        for node, db in watched:
-            try:
-                with db.read() as s:
-                    n = s.execute(query).scalar_one()
-            except Exception:  # a scrape must not fail because one database is down
-                logger.warning("feedback %s: could not count open tickets", node, exc_info=True)
-                continue
-            family.add_metric([node], float(n))
-        yield family
-
-
-TICKETS_OPEN = OpenTicketsCollector()
+    try:
+        with db.read() as s:
+            return float(s.execute(query).scalar_one())
+    except Exception:  # a scrape must not fail because the database is down
+        logger.warning("feedback %s: could not count open tickets", node, exc_info=True)
+        return math.nan
 
 
 def watch_tickets(node: str, db: Database) -> None:
-    with TICKETS_OPEN.lock:
-        first = not TICKETS_OPEN.databases
-        TICKETS_OPEN.databases[node] = db
-    if first:
-        REGISTRY.register(TICKETS_OPEN)
+    TICKETS_OPEN.labels(node=node).set_function(functools.partial(_open_tickets, node, db))
 
 
 def unwatch_tickets(node: str) -> None:
-    with TICKETS_OPEN.lock:
-        if TICKETS_OPEN.databases.pop(node, None) is None:
-            return
-        last = not TICKETS_OPEN.databases
-    if last:
-        with contextlib.suppress(KeyError):
-            REGISTRY.unregister(TICKETS_OPEN)
+    with contextlib.suppress(KeyError):
+        TICKETS_OPEN.remove(node)
