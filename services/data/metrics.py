@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 from kafka import TopicPartition
-from prometheus_client import REGISTRY, Counter
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import Counter, Gauge
 
 from puhui.kit import kafka
 
@@ -25,19 +23,18 @@ QUOTA_REJECTIONS = Counter(
 )
 
 
-def _completeness_family() -> GaugeMetricFamily:
-    return GaugeMetricFamily(
-        "puhui_data_mirror_completeness_ratio",
-        "Provincial mirror only: how far this node's mirror consumer has applied the hub's "
-        'compacted mirror topic (which carries every data set, hence dataset="all"): '
-        "committed offsets / end offsets summed over the topic's partitions, 1.0 when caught "
-        "up (applied / (applied + lag)). Read from Kafka at scrape time; not exported on the "
-        "hub.",
-        labels=["node", "dataset"],
-    )
+MIRROR_COMPLETENESS = Gauge(
+    "puhui_data_mirror_completeness_ratio",
+    "Provincial mirror only: how far this node's mirror consumer has applied the hub's "
+    'compacted mirror topic (one topic carries every data set, hence dataset="all"): '
+    "committed offsets / end offsets summed over the topic's partitions, 1.0 when caught "
+    "up (applied / (applied + lag)). Read from Kafka at scrape time; not exported on the "
+    "hub.",
+    ["node", "dataset"],
+)
 
 
-class MirrorCompletenessCollector(Collector):
+class MirrorPosition:
     """Compares the mirror consumer group's committed offsets with the topic's end offsets.
 
     Holds one offsets-only Kafka client (it joins no group: it reads the group's committed
@@ -51,9 +48,6 @@ class MirrorCompletenessCollector(Collector):
         self.group = group
         self._lock = threading.Lock()
         self._client: Any = None
-
-    def describe(self) -> list[GaugeMetricFamily]:
-        return [_completeness_family()]  # registering must not reach Kafka
 
     def ratio(self) -> float | None:
         with self._lock:
@@ -76,16 +70,13 @@ class MirrorCompletenessCollector(Collector):
             return 1.0
         return applied / end
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = _completeness_family()
+    def value(self) -> float:
         try:
             ratio = self.ratio()
         except Exception:  # a scrape must not fail because Kafka is away
             logger.warning("data %s: could not read the mirror position", self.node, exc_info=True)
-            ratio = None
-        if ratio is not None:
-            family.add_metric([self.node, "all"], ratio)
-        yield family
+            return math.nan
+        return math.nan if ratio is None else ratio
 
     def close(self) -> None:
         with self._lock:
@@ -95,15 +86,15 @@ class MirrorCompletenessCollector(Collector):
                 self._client = None
 
 
-def watch_mirror(node: str, bootstrap: str, topic: str, group: str) -> MirrorCompletenessCollector:
-    collector = MirrorCompletenessCollector(node, bootstrap, topic, group)
-    REGISTRY.register(collector)
+def watch_mirror(node: str, bootstrap: str, topic: str, group: str) -> MirrorPosition:
+    collector = MirrorPosition(node, bootstrap, topic, group)
+    MIRROR_COMPLETENESS.labels(node=node, dataset="all").set_function(collector.value)
     return collector
 
 
-def unwatch_mirror(collector: MirrorCompletenessCollector | None) -> None:
+def unwatch_mirror(collector: MirrorPosition | None) -> None:
     if collector is None:
         return
     with contextlib.suppress(KeyError):
-        REGISTRY.unregister(collector)
+        MIRROR_COMPLETENESS.remove(collector.node, "all")
     collector.close()

@@ -63,7 +63,7 @@ class DataApp(server.ServiceApp):
             node_id=config.node_id,
         )
         self.reference = ReferenceServicer()
-        self._completeness: metrics.MirrorCompletenessCollector | None = None
+        self._completeness: metrics.MirrorPosition | None = None
 
     # -- topics ------------------------------------------------------------------------------
     def mirror_topic(self) -> str:
