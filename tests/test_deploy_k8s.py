@@ -60,6 +60,9 @@ def test_generated_base_is_current():
         assert generator.render(service) == (K8S / "base" / f"{service}.yaml").read_text(), (
             f"deploy/k8s/base/{service}.yaml is stale: run python deploy/k8s/generate.py"
         )
+    assert (
+        generator.render("federation") == (K8S / "overlays" / "hub" / "federation.yaml").read_text()
+    ), "deploy/k8s/overlays/hub/federation.yaml is stale: run generate.py"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -111,8 +114,10 @@ def test_each_service_is_deployed_as_a_node_needs_it(rendered, overlay):
     jobs = _by_kind(docs, "Job")
     services = _by_kind(docs, "Service")
     configmap = next(iter(_by_kind(docs, "ConfigMap")))
-    assert set(deployments) == {f"puhui-{s}" for s in SERVICES}
-    for service in SERVICES:
+    # The hub alone also runs the federation service (node registry, trust anchor).
+    node_services = (*SERVICES, "federation") if overlay == "hub" else SERVICES
+    assert set(deployments) == {f"puhui-{s}" for s in node_services}
+    for service in node_services:
         name = f"puhui-{service}"
         d = deployments[name]
         pod = d["spec"]["template"]
@@ -153,6 +158,11 @@ def test_each_service_is_deployed_as_a_node_needs_it(rendered, overlay):
         assert env["PUHUI_DATABASE_URL_FILE"].startswith("/etc/puhui/secrets/")
         assert "PUHUI_DATABASE_URL" not in env
         assert c["envFrom"] == [{"configMapRef": {"name": configmap}}]
+        # the trust anchor's public JWK Set: a ConfigMap mounted as a file, never a Secret
+        anchor = env["PUHUI_TRUST_ANCHOR_JWKS"]
+        assert anchor.startswith("@")
+        (anchor_mount,) = [m for m in c["volumeMounts"] if anchor[1:].startswith(m["mountPath"])]
+        assert volumes[anchor_mount["name"]]["configMap"]["name"] == "puhui-trust-anchor"
         # Prometheus scrape annotations on the pods
         annotations = pod["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true"
@@ -180,6 +190,17 @@ def test_each_service_is_deployed_as_a_node_needs_it(rendered, overlay):
         assert {e["name"] for e in mc["env"]} >= {"PUHUI_DATABASE_URL_FILE"}
     assert "default-deny" in policies
     assert policies["default-deny"]["spec"]["podSelector"] == {}
+
+
+def test_the_hub_federation_service_reads_the_anchor_key_from_its_secret_only(rendered):
+    deployments = _by_kind(rendered["hub"], "Deployment")
+    (c,) = deployments["puhui-federation"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["PUHUI_FEDERATION_ANCHOR_KEY_FILE"] == "/etc/puhui/secrets/anchor-key"
+    assert "PUHUI_FEDERATION_ANCHOR_KEY" not in env
+    assert "PUHUI_FEDERATION_PRESET_JOIN_CODES_FILE" not in env  # local runs only
+    assert env["PUHUI_FEDERATION_HUB_DATA_ADDRESS"].startswith("puhui-data:")
+    assert "puhui-federation" not in _by_kind(rendered["province-440000"], "Deployment")
 
 
 def test_no_secret_object_or_value_is_committed():

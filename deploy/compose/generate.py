@@ -50,6 +50,15 @@ CLUSTER_IDS = {
 }
 
 GRPC_PORT, HEALTH_PORT, METRICS_PORT = 50051, 8081, 9464
+# The hub's federation service (node registry, trust anchor, national models): hub only, its
+# gRPC port published next to the hub's four (50051-50054).
+FEDERATION = "federation"
+FEDERATION_HOST_PORT = 50055
+# The trust anchor's public JWK Set (not secret): made by make-secrets.py next to the anchor's
+# private key, given to every service of every node as a Compose config.
+ANCHOR_JWKS_CONFIG = "trust-anchor-jwks"
+ANCHOR_JWKS_FILE = "./secrets/trust-anchor.jwks.json"
+ANCHOR_JWKS_TARGET = "/etc/puhui/trust-anchor.jwks.json"
 
 HEALTHCHECK_PY = (
     "import sys,grpc;from grpc_health.v1 import health_pb2 as h,health_pb2_grpc as g;"
@@ -64,8 +73,11 @@ HEADER = """\
 # (440000 Guangdong, 320000 Jiangsu). Each node: identity, catalog, data, feedback (one image,
 # `puhui serve <service>`), its own Apache Kafka 4.1 (KRaft), PostgreSQL 15 (one database per
 # service) and Redis 7, and a node Prometheus. The hub adds the national Prometheus (federating
-# the node ones), Grafana and the OpenTelemetry collector. MirrorMaker 2 next to each province
-# mirrors its topics to the hub and the hub's topics (key sets, revocations) back.
+# the node ones), Grafana, the OpenTelemetry collector and the federation service (node
+# registry and trust anchor, `puhui serve federation`, its own database). Every service of
+# every node reads the anchor's public JWK Set (PUHUI_TRUST_ANCHOR_JWKS, a config).
+# MirrorMaker 2 next to each province mirrors its topics to the hub and the hub's topics (key
+# sets, revocations) back.
 #
 #   python deploy/compose/make-secrets.py          # once: secrets/ (never committed)
 #   docker compose -f deploy/compose/compose.yaml up -d
@@ -128,7 +140,10 @@ def puhui_service(node: str, service: str) -> tuple[dict[str, Any], list[str]]:
         "PUHUI_TLS_CERT_FILE": "/run/secrets/node_tls_crt",
         "PUHUI_TLS_KEY_FILE": "/run/secrets/node_tls_key",
         "PUHUI_TLS_CLIENT_CA_FILE": "/run/secrets/federation_ca_crt",
+        "PUHUI_TRUST_ANCHOR_JWKS": f"@{ANCHOR_JWKS_TARGET}",
     }
+    if service == FEDERATION:
+        env["PUHUI_FEDERATION_HUB_DATA_ADDRESS"] = f"data-{node}:{GRPC_PORT}"
     secrets: list[Any] = [
         {"source": f"{node}-node-tls-crt", "target": "node_tls_crt"},
         {"source": f"{node}-node-tls-key", "target": "node_tls_key"},
@@ -141,7 +156,7 @@ def puhui_service(node: str, service: str) -> tuple[dict[str, Any], list[str]]:
         env[f"{name}_FILE"] = f"/run/secrets/{target}"
         secrets.append({"source": source, "target": target})
         used.append(source)
-    grpc_port = ports(node, service)[0]
+    grpc_port = FEDERATION_HOST_PORT if service == FEDERATION else ports(node, service)[0]
     definition = {
         "image": PUHUI_IMAGE,
         "build": {"context": "../..", "dockerfile": "Dockerfile"},
@@ -150,6 +165,7 @@ def puhui_service(node: str, service: str) -> tuple[dict[str, Any], list[str]]:
         **_hardening(),
         "environment": env,
         "secrets": secrets,
+        "configs": [{"source": ANCHOR_JWKS_CONFIG, "target": ANCHOR_JWKS_TARGET}],
         "ports": [f"127.0.0.1:{grpc_port}:{GRPC_PORT}"],
         "networks": [f"node-{node}", "federation"],
         "depends_on": {
@@ -311,6 +327,10 @@ def render_dict() -> dict[str, Any]:
             definition, used = puhui_service(node, service)
             services[f"{service}-{node}"] = definition
             used_secrets += [s for s in used if s not in used_secrets]
+        if node == HUB:
+            definition, used = puhui_service(node, FEDERATION)
+            services[f"{FEDERATION}-{node}"] = definition
+            used_secrets += [s for s in used if s not in used_secrets]
         services[f"kafka-{node}"] = kafka(node)
         services[f"postgres-{node}"] = postgres(node)
         used_secrets.append(f"{node}-postgres-password")
@@ -366,6 +386,8 @@ def render_dict() -> dict[str, Any]:
     }
     configs["postgres-service-databases"] = {"file": "./postgres/service-databases.sql"}
     configs["otel-collector"] = {"file": "./otel/collector.yaml"}
+    # Written by make-secrets.py with the anchor key (public, but made per federation).
+    configs[ANCHOR_JWKS_CONFIG] = {"file": ANCHOR_JWKS_FILE}
     return {
         "name": "puhui",
         "services": services,

@@ -6,7 +6,10 @@ Existing files are kept (re-running is safe); --force replaces them all. What is
 random passwords for PostgreSQL, Redis and Grafana; the database and Redis URLs that embed
 them; 32-byte base64 keys for the settings that are keys; a federation trust anchor
 (secrets/ca/: ca.key never leaves this folder, and in production it lives offline at the hub)
-and one node certificate per node under it (`puhui.kit.tls`).
+and one node certificate per node under it (`puhui.kit.tls`); the federation service's
+token trust anchor (an EC P-256 key, `puhui.kit.trust.TrustAnchor`) and its public JWK Set
+(secrets/trust-anchor.jwks.json, the Compose config every service reads as
+PUHUI_TRUST_ANCHOR_JWKS); one-time join codes the hub accepts for each province.
 
 Files are 0644 inside a 0700 folder: Compose (without Swarm) bind-mounts secret files as they
 are, so the services' non-root users must be able to read them, while the folder keeps other
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import re
 import secrets
 import sys
@@ -26,9 +30,11 @@ import yaml
 
 from puhui.cli import SERVICES
 from puhui.kit import tls
+from puhui.kit.trust import TrustAnchor
 
 HERE = Path(__file__).resolve().parent
 NODE_RE = r"(?P<node>\d{6})"
+HUB = "000000"
 
 
 def _password() -> str:
@@ -45,6 +51,7 @@ class Maker:
         self.force = force
         self.values: dict[str, str] = {}
         self._ca: tls.Issued | None = None
+        self.nodes: list[str] = []
 
     def existing(self, name: str) -> str | None:
         path = self.out / name
@@ -77,14 +84,36 @@ class Maker:
                 self._ca.write(folder, "ca")
         return self._ca
 
+    def anchor(self) -> TrustAnchor:
+        name = f"{HUB}-federation-anchor-key"
+        pem = self.existing(name)
+        if pem is None:
+            pem = self.put(name, TrustAnchor.generate().to_pem().decode())
+        return TrustAnchor.from_pem(pem + "\n")
+
+    def make_config(self, name: str, file: Path) -> None:
+        """Non-secret files made with the secrets (compose configs under ./secrets/)."""
+        if name == "trust-anchor-jwks":
+            # Always derived from the anchor key, so the two cannot disagree.
+            file.write_text(json.dumps(self.anchor().public_jwks()) + "\n")
+            file.chmod(0o644)
+        else:
+            raise SystemExit(f"make-secrets.py does not know how to make config {name!r}")
+
     def make(self, name: str) -> None:
         if self.existing(name) is not None:
             return
-        if name == "federation-ca-crt":
+        if name == f"{HUB}-federation-anchor-key":
+            self.anchor()
+        elif name == f"{HUB}-federation-preset-join-codes":
+            provinces = [n for n in self.nodes if n != HUB]
+            self.put(name, ",".join(f"{n}:{secrets.token_urlsafe(12)}" for n in provinces))
+        elif name == "federation-ca-crt":
             self.put(name, self.ca().cert_pem.decode())
         elif m := re.fullmatch(rf"{NODE_RE}-node-tls-(crt|key)", name):
             node = m["node"]
-            names = [f"{svc}-{node}" for svc in SERVICES] + [f"{node}.nodes.puhui", "localhost"]
+            hosts = [f"{svc}-{node}" for svc in (*SERVICES, "federation")]
+            names = [*hosts, f"{node}.nodes.puhui", "localhost"]
             issued = tls.issue_node_certificate(self.ca(), node, dns_names=names)
             self.force_put(f"{node}-node-tls-crt", issued.cert_pem.decode())
             self.force_put(f"{node}-node-tls-key", issued.key_pem.decode())
@@ -116,6 +145,16 @@ def secret_names(compose: Path) -> list[str]:
     return list(spec.get("secrets", {}))
 
 
+def generated_configs(compose: Path) -> dict[str, str]:
+    """Compose configs whose file lives under ./secrets/: made here, not committed."""
+    spec = yaml.safe_load(compose.read_text())
+    return {
+        name: config["file"].removeprefix("./secrets/")
+        for name, config in spec.get("configs", {}).items()
+        if config.get("file", "").startswith("./secrets/")
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compose", type=Path, default=HERE / "compose.yaml")
@@ -126,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.chmod(0o700)
     maker = Maker(args.out, args.force)
     names = secret_names(args.compose)
+    maker.nodes = sorted({m["node"] for n in names if (m := re.match(NODE_RE + "-node-tls", n))})
     for name in names:
         maker.make(name)
+    for name, file in generated_configs(args.compose).items():
+        maker.make_config(name, args.out / file)
     print(f"{len(names)} secrets in {args.out} (values not shown)")
     return 0
 

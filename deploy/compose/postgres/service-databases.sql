@@ -5,6 +5,8 @@ CREATE DATABASE identity OWNER puhui;
 CREATE DATABASE catalog OWNER puhui;
 CREATE DATABASE data OWNER puhui;
 CREATE DATABASE feedback OWNER puhui;
+-- The federation service's (hub only; an unused empty database on a province).
+CREATE DATABASE federation OWNER puhui;
 \connect catalog
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 \connect data
