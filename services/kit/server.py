@@ -16,6 +16,7 @@ within 10 s.
 
 from __future__ import annotations
 
+import abc
 import logging
 import signal
 import threading
@@ -62,7 +63,7 @@ class GrpcService:
     register: Callable[[grpc.Server], None]
 
 
-class ServiceApp:
+class ServiceApp(abc.ABC):
     """Base of every service's application object: parts and lifecycle, no transport.
 
     Subclasses set `name`, pass their SQLAlchemy metadata (which holds `puhui_outbox` and
@@ -103,8 +104,9 @@ class ServiceApp:
             raise RuntimeError(f"{self.name}: metadata lacks the kit table {name}") from None
 
     # -- to implement ----------------------------------------------------------------------
+    @abc.abstractmethod
     def grpc_services(self) -> Sequence[GrpcService]:
-        raise NotImplementedError
+        """The gRPC services this app serves."""
 
     def consumers(self) -> Sequence[EventConsumer]:
         """Event consumers this service runs (built after start-up, Kafka configured)."""
