@@ -32,7 +32,10 @@ def test_puhui_run_starts_the_local_federation_and_stops_on_ctrl_c(
 ) -> None:
     taken = [port(n, s) for n in NODES for s in services_of(n) if busy(port(n, s))]
     if taken:
-        pytest.skip(f"a local federation is already running (ports {taken[:3]} busy)")
+        pytest.fail(
+            f"ports of the local federation are busy ({taken[:3]}): stop `make run` first",
+            pytrace=False,
+        )
     env = {**os.environ, "PUHUI_STATE": str(tmp_path), "PUHUI_KAFKA_BOOTSTRAP": kafka_bootstrap}
     env.pop("PUHUI_DATABASE_URL", None)
     out = (tmp_path / "run.out").open("w+")
