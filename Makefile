@@ -53,7 +53,7 @@ run: setup ## run the local federation (hub 000000 + 440000 + 320000, SQLite, lo
 	$(INFRA) up --only kafka
 	$(VENV)/bin/puhui run
 
-test: setup up tools ## set up, start infrastructure, run the whole suite
+test: setup up tools lint ## set up, start infrastructure, lint, run the whole suite
 	$(PY) tools/protogen.py --check
 	$(VENV)/bin/pytest
 

@@ -230,9 +230,8 @@ def write_result(
     print(f"{'figure':<36}{'ours':>14}{'ceiling':>14}")
     for key, fig in figures.items():
         ceil = ceiling.get(key, {})
-        print(
-            f"{key:<36}{fig['value']:>10} {fig['unit']:<4}{ceil.get('value', ''):>10} {ceil.get('unit', '')}"
-        )
+        ours = f"{fig['value']:>10} {fig['unit']:<4}"
+        print(f"{key:<36}{ours}{ceil.get('value', ''):>10} {ceil.get('unit', '')}")
     for key, ratio in result["ratios"].items():
         print(f"{'ratio ' + key:<36}{ratio:>14}")
     for key, target in (targets or {}).items():

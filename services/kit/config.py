@@ -190,7 +190,7 @@ class ServiceConfig:
         doc="RPC spans and RPC metrics in the server interceptor; off only to measure their cost.",
     )
     log_level: str = setting("PUHUI_LOG_LEVEL", "INFO", doc="Log level.")
-    state_dir: Path = setting(
+    state_dir: Path = setting(  # noqa: RUF009 (a Path default is immutable)
         "PUHUI_STATE",
         Path(".state"),
         doc="Folder for embedded databases and local state.",
