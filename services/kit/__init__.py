@@ -1,8 +1,16 @@
 """The shared service kit: every Puhui service imports these modules, none copies them.
 
-config · server (bootstrap, health, reflection, signals) · interceptors (errors, metrics,
-tracing, caller identity) · errors · metrics · tracing · logs · db · migrations · kafka ·
-outbox · inbox (consumer) · redis · auth · pagination · ids.
+- config: typed settings from the environment · server: bootstrap, health, reflection,
+  signals, drain · interceptors: errors → statuses, RED metrics, spans, caller identity
+- errors · ids · pagination (AIP-158 page tokens)
+- db · migrations (Alembic per service) · redis
+- kafka (the one kafka-python module) · outbox (transactional outbox + relay) ·
+  inbox (apply-once consumer, dead letters)
+- auth (Principal, the verifier seam) · tokens (offline JWT verifier, authorize) ·
+  trust (hub-signed key sets followed from Kafka) · tls (TLS/mTLS credentials, certificates)
+- metrics (the catalogue) · metrics_docs · promql · tracing · logs (JSON lines) ·
+  grpc_client (client interceptor: deadline, span, metrics) · nodestatus (`puhui node status`)
+- testing (pytest plugin: real PostgreSQL/Kafka/Redis fixtures, running apps)
 
 No module here does I/O at import time.
 """
