@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from puhui.catalog.server import build
 from puhui.catalog.tests.support import GD_ADMIN, RoleTokens, bearer, institution
 from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from puhui.kit import migrations
 from puhui.kit.testing import running, temporary_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,8 +182,7 @@ def test_restore_refuses_a_corrupted_dump(
         "DB_NAME": db_name,
         "PG_BIN": str(PG_BIN),
     }
-    with running(build(node_id="440000", database_url=catalog_database)):
-        pass  # migrations create the schema
+    migrations.upgrade("catalog", catalog_database)  # the schema the dump must carry
     dump = Path(run_block(blocks["backup"], env, tmp_path).strip().splitlines()[-1])
     with dump.open("r+b") as f:
         f.seek(100)

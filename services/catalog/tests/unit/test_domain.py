@@ -34,7 +34,7 @@ class FakeInstitutions:
         self.rows[institution.institution_id] = institution
 
     def search(self, query, page):  # pragma: no cover - searched in integration tests
-        raise NotImplementedError
+        raise AssertionError("unit tests never search: the SQL search has integration tests")
 
 
 class FakeItems:
