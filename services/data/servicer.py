@@ -524,7 +524,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self, request: data_pb2.GetPatentRequest, context: grpc.ServicerContext
     ) -> data_pb2.Patent:
         self._charge(context)
-        with self.db.transaction() as session:
+        with self.db.read() as session:  # reads only: no BEGIN/COMMIT round trips
             found = self.data_sets.get_patent(SqlPatentRepository(session), request.number)
         return patent_to_proto(found)
 
@@ -532,26 +532,31 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self, request: data_pb2.GetTrademarkRequest, context: grpc.ServicerContext
     ) -> data_pb2.Trademark:
         self._charge(context)
-        with self.db.transaction() as session:
+        with self.db.read() as session:  # reads only: no BEGIN/COMMIT round trips
             found = self.data_sets.get_trademark(SqlTrademarkRepository(session), request.number)
         return trademark_to_proto(found)
 
     # -- geographical indications and IC layout designs ----------------------------------
-    def PutGeographicalIndication(
-        self, request: data_pb2.PutGeographicalIndicationRequest, context: grpc.ServicerContext
-    ) -> data_pb2.PutGeographicalIndicationResponse:
-        self._authorize_writer()
-        self.data_sets.require_writable()
-        record = domain.normalise_gi(gi_from_proto(request.indication))  # before any write
+    def _put_one(self, repository: Any, record: Any) -> Any:
+        """Upsert one normalised record of a generic data set in its own transaction."""
         with racing_writers_aborted(), self.db.transaction() as session:
             (result,) = self.data_sets.upsert(
-                SqlGiRepository(session),
+                repository(session),
                 self.events(session),
                 [record],
                 utcnow(),
                 source="api",
                 announce=True,
             )
+        return result
+
+    def PutGeographicalIndication(
+        self, request: data_pb2.PutGeographicalIndicationRequest, context: grpc.ServicerContext
+    ) -> data_pb2.PutGeographicalIndicationResponse:
+        self._authorize_writer()
+        self.data_sets.require_writable()
+        record = domain.normalise_gi(gi_from_proto(request.indication))  # before any write
+        result = self._put_one(SqlGiRepository, record)
         return data_pb2.PutGeographicalIndicationResponse(
             indication=gi_to_proto(result.record), outcome=result.outcome
         )
@@ -560,7 +565,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self, request: data_pb2.GetGeographicalIndicationRequest, context: grpc.ServicerContext
     ) -> data_pb2.GeographicalIndication:
         self._charge(context)
-        with self.db.transaction() as session:
+        with self.db.read() as session:  # reads only: no BEGIN/COMMIT round trips
             found = domain.get_gi(SqlGiRepository(session), request.gi_id)
         return gi_to_proto(found)
 
@@ -589,15 +594,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self._authorize_writer()
         self.data_sets.require_writable()
         record = domain.normalise_ic_layout(ic_layout_from_proto(request.layout))
-        with racing_writers_aborted(), self.db.transaction() as session:
-            (result,) = self.data_sets.upsert(
-                SqlIcLayoutRepository(session),
-                self.events(session),
-                [record],
-                utcnow(),
-                source="api",
-                announce=True,
-            )
+        result = self._put_one(SqlIcLayoutRepository, record)
         return data_pb2.PutIcLayoutResponse(
             layout=ic_layout_to_proto(result.record), outcome=result.outcome
         )
@@ -606,7 +603,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self, request: data_pb2.GetIcLayoutRequest, context: grpc.ServicerContext
     ) -> data_pb2.IcLayout:
         self._charge(context)
-        with self.db.transaction() as session:
+        with self.db.read() as session:  # reads only: no BEGIN/COMMIT round trips
             found = domain.get_ic_layout(
                 SqlIcLayoutRepository(session), request.registration_number
             )
