@@ -308,6 +308,77 @@ def measure_serving(
     return search, exported, raw_read
 
 
+@contextmanager
+def bench_lock(path: str = "/tmp/puhui-bench.lock") -> Iterator[None]:  # noqa: S108
+    """The machine's shared benchmark lock (as `flock /tmp/puhui-bench.lock`), held per slice
+    by --build-database so that other benchmarks run between slices."""
+    import fcntl
+
+    with open(path, "a") as handle:
+        waited = time.perf_counter()
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        print(f"  (bench lock after {time.perf_counter() - waited:.0f}s)", flush=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_database(name: str, records: int, slice_records: int) -> None:
+    """Create (or continue) a kept database NAME holding `records` generated patents imported
+    by the real importer, in slices of `slice_records`, each slice inside the bench lock (run
+    this WITHOUT an outer flock). Prints import records/s (sum of the slices' import time) and
+    the COPY ceiling measured on the full table; pass them to --reuse-database runs as
+    --import-rps / --copy-rps."""
+    admin = normalise_url(infra("PUHUI_POSTGRES_URL"))
+    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    migrations.upgrade("data", url)
+    with psycopg.connect(plain_url(url)) as conn:
+        have = conn.execute("SELECT count(*) FROM patents").fetchone()[0]
+    print(f"{name}: {have:,} patents already", flush=True)
+    seconds = 0.0
+    with tempfile.TemporaryDirectory(prefix="data-build-") as tmp:
+        full = Path(tmp) / "patents.csv"
+        if have < records:
+            with bench_lock():
+                synthetic.write_cnipa_csv(full, records, seed=SEED)
+            print(f"generated {records:,} records", flush=True)
+        start = have
+        while start < records:
+            end = min(records, start + slice_records)
+            path = Path(tmp) / f"slice-{start}.csv"
+            with full.open(encoding="utf-8") as source, path.open("w", encoding="utf-8") as out:
+                out.write(source.readline())  # the header
+                for i, line in enumerate(source):  # one line a row: no newline in a field
+                    if i >= end:
+                        break
+                    if i >= start:
+                        out.write(line)
+            with bench_lock():
+                done = measure_import(url, path, end - start)
+            seconds += done["seconds"]
+            print(
+                f"imported {start:,}..{end:,}: {done['rps']:.0f} records/s"
+                f" ({time.strftime('%H:%M:%S')}, load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+            path.unlink()
+            start = end
+    if seconds:
+        print(f"import: {(records - have) / seconds:.0f} records/s over this run", flush=True)
+    with bench_lock():
+        copied = measure_copy(url)
+    print(f"COPY: {copied['rps']:.0f} records/s; database {url}", flush=True)
+
+
 def export_only(args: argparse.Namespace, records: int, export_limit: int) -> None:
     """Just the export figure beside its raw-read ceiling, both measured in this run, on a
     freshly imported (or --reuse-database) data set: bench/results/data_export.json."""
@@ -388,6 +459,14 @@ def main() -> None:
         action="store_true",
         help="only export records/s and its raw-read ceiling → bench/results/data_export.json",
     )
+    parser.add_argument(
+        "--build-database",
+        default="",
+        metavar="NAME",
+        help="import --records into the kept database NAME in slices, each in the bench lock"
+        " (run without an outer flock); then measure with --reuse-database",
+    )
+    parser.add_argument("--slice", type=int, default=200_000, help="with --build-database")
     parser.add_argument("--import-rps", type=float, default=0, help="with --reuse-database")
     parser.add_argument("--copy-rps", type=float, default=0, help="with --reuse-database")
     args = parser.parse_args()
@@ -395,6 +474,9 @@ def main() -> None:
     mirror_records = args.mirror_records or (1_000 if args.quick else 5_000)
     duration = args.duration or (5.0 if args.quick else 15.0)
     export_limit = args.export_limit or records
+    if args.build_database:
+        build_database(args.build_database, records, args.slice)
+        return
     if args.export_only:
         export_only(args, records, export_limit)
         return

@@ -25,6 +25,11 @@ class DataConfig(ServiceConfig):
         True,
         doc="On a provincial node, consume the hub's mirror topic into this node's database.",
     )
+    mirror_batch: int = setting(
+        "PUHUI_DATA_MIRROR_BATCH",
+        500,
+        doc="Mirror events a provincial node applies in one transaction (one poll).",
+    )
     import_batch_size: int = setting(
         "PUHUI_DATA_IMPORT_BATCH_SIZE", 500, doc="Records per import transaction."
     )

@@ -8,32 +8,20 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
-from puhui.data import domain, metrics
-from puhui.data.adapters.db import (
-    SqlGiRepository,
-    SqlIcLayoutRepository,
-    SqlPatentRepository,
-    SqlTrademarkRepository,
-    metadata,
-)
+from puhui.data import domain, metrics, mirror
+from puhui.data.adapters.db import metadata
 from puhui.data.adapters.quota import MemoryCounters, RedisCounters
 from puhui.data.config import DataConfig
 from puhui.data.importers.runner import Importer
+from puhui.data.mirror import MirrorConsumer
 from puhui.data.quota import GrpcQuota, Quota, parse_limits
 from puhui.data.reference import ReferenceServicer
-from puhui.data.servicer import (
-    DataServicer,
-    gi_from_proto,
-    ic_layout_from_proto,
-    patent_from_proto,
-    trademark_from_proto,
-)
-from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
+from puhui.data.servicer import DataServicer
+from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import auth, kafka, server
 from puhui.kit import config as kit_config
-from puhui.kit.inbox import EventConsumer, InvalidEvent
-from puhui.kit.outbox import utcnow
+from puhui.kit.inbox import EventConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -137,42 +125,23 @@ class DataApp(server.ServiceApp):
         return f"puhui-data-mirror-{self.node}-{self.data_config.mirror_stream}"
 
     def mirror_consumer(self) -> EventConsumer:
-        return self.consumer(
+        """Each polled batch applied in one transaction (puhui.data.mirror)."""
+        return MirrorConsumer(
+            self.db,
+            self.inbox,
+            self.config.kafka_bootstrap,
             group=self.mirror_group(),
             handler=self.apply_mirror_event,
+            node=self.node,
+            service=self.name,
             topics=[self.mirror_topic()],
-            max_records=500,
+            max_records=self.data_config.mirror_batch,
+            data_sets=self.data_sets,
         )
 
     def apply_mirror_event(self, session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
-        record: domain.Record
-        repo: domain.RecordRepository
-        if envelope.type == events_pb2.PatentChanged.DESCRIPTOR.full_name:
-            patent_event = events_pb2.PatentChanged()
-            envelope.payload.Unpack(patent_event)
-            record = patent_from_proto(patent_event.patent, sequence=patent_event.sequence)
-            repo = SqlPatentRepository(session)
-        elif envelope.type == events_pb2.TrademarkChanged.DESCRIPTOR.full_name:
-            tm_event = events_pb2.TrademarkChanged()
-            envelope.payload.Unpack(tm_event)
-            record = trademark_from_proto(tm_event.trademark, sequence=tm_event.sequence)
-            repo = SqlTrademarkRepository(session)
-        elif envelope.type == events_pb2.GeographicalIndicationChanged.DESCRIPTOR.full_name:
-            gi_event = events_pb2.GeographicalIndicationChanged()
-            envelope.payload.Unpack(gi_event)
-            record = gi_from_proto(gi_event.indication, sequence=gi_event.sequence)
-            repo = SqlGiRepository(session)
-        elif envelope.type == events_pb2.IcLayoutChanged.DESCRIPTOR.full_name:
-            ic_event = events_pb2.IcLayoutChanged()
-            envelope.payload.Unpack(ic_event)
-            record = ic_layout_from_proto(ic_event.layout, sequence=ic_event.sequence)
-            repo = SqlIcLayoutRepository(session)
-        else:
-            raise InvalidEvent(f"unexpected event type {envelope.type}")
-        try:
-            self.data_sets.apply_mirrored(repo, record, utcnow())
-        except domain.InvalidArgument as exc:
-            raise InvalidEvent(str(exc)) from None
+        """One mirror event in its own transaction (the kit path; a failed batch's replay)."""
+        mirror.apply_one(self.data_sets, session, envelope)
 
 
 def build(  # type: ignore[no-untyped-def]
