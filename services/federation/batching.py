@@ -1,27 +1,35 @@
-"""An EventConsumer that applies each polled batch of a partition in ONE transaction.
+"""An EventConsumer that applies everything one poll returned in ONE transaction.
 
 The kit's `EventConsumer` opens a transaction per event (inbox check, inbox row, effects,
-commit). At the hub, where every province's events converge, that per-event round trip is
-the ceiling of replication: a few hundred events/s on a small machine. This subclass keeps
-the same guarantees — inbox rows written in the same transaction as the effects, offsets
-committed after the database commit, each event applied once — but does it per batch:
+commit) and commits offsets per partition. At the hub, where every province's events
+converge, those round trips are the replication lag and its ceiling: each one is a wake-up
+of another process (PostgreSQL, the broker), and on a busy machine every wake-up waits for
+a core. This subclass keeps the same guarantees — inbox rows written in the same
+transaction as the effects, offsets committed after the database commit, each event applied
+once — with a number of round trips per poll that does not grow with the events in it:
 
-- one query finds which events of the batch the inbox already holds;
-- every new event gets its inbox row and its effects in the batch's transaction;
+- one `INSERT .. ON CONFLICT DO NOTHING RETURNING` writes the inbox rows of every record
+  the poll returned (all partitions) and names the ones that are new;
+- the new events' effects go through `batch_handler` (a few multi-row statements) or,
+  without one, through `handler` event by event, in the same transaction;
+- one offset commit for every partition of the poll, after the database commit; the
+  `on_applied` callbacks run between the two (the read model is visible at the commit);
 - if anything in the batch fails (an `InvalidEvent`, a database error), the transaction
-  rolls back and the batch is replayed through the kit's one-event-at-a-time path, which
-  dead-letters the bad event and applies the others.
+  rolls back and each partition's records are replayed through the kit's
+  one-event-at-a-time path, which dead-letters the bad event and applies the others.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any
 
 from google.protobuf.message import DecodeError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import metrics
@@ -30,27 +38,46 @@ from puhui.kit.outbox import utcnow
 
 logger = logging.getLogger(__name__)
 
+BatchHandler = Callable[[Session, Sequence[envelope_pb2.EventEnvelope]], None]
+
+# Records per poll (the kit's default is 200): a backlog after an outage is applied in
+# batches this large, each costing about as many round trips as one event.
+MAX_RECORDS = 1000
+
 
 class BatchingEventConsumer(EventConsumer):
+    def __init__(
+        self, *args: Any, batch_handler: BatchHandler | None = None, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("max_records", MAX_RECORDS)
+        super().__init__(*args, **kwargs)
+        self.batch_handler = batch_handler
+
     def poll_once(self) -> int:
         consumer = self._ensure_consumer()
-        batches = consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
-        processed = 0
-        for tp, records in batches.items():
-            if not records or self._stop.is_set():
-                continue
-            applied = self._apply_batch(records)
-            if applied is None:
-                processed += self._one_by_one(consumer, tp, records)
-                continue
-            consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)})
-            processed += len(records)
-            self._after(tp.topic, records, applied)
+        polled = consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+        metrics.KAFKA_CONSUMER_LAST_POLL.labels(**self._labels).set_to_current_time()
+        batches = {tp: records for tp, records in polled.items() if records}
+        if not batches or self._stop.is_set():
+            return 0
+        records = [record for part in batches.values() for record in part]
+        applied = self._apply_batch(records)
+        if applied is None:
+            return sum(self._one_by_one(consumer, tp, part) for tp, part in batches.items())
+        self._after(records, applied)
+        consumer.commit(
+            {tp: OffsetAndMetadata(part[-1].offset + 1, "", -1) for tp, part in batches.items()}
+        )
+        for tp in batches:
             self._report_lag(consumer, tp)
-        return processed
+        return len(records)
 
-    def _apply_batch(self, records: list[Any]) -> list[envelope_pb2.EventEnvelope] | None:
-        envelopes: list[envelope_pb2.EventEnvelope] = []
+    def _apply_batch(
+        self, records: list[Any]
+    ) -> list[tuple[Any, envelope_pb2.EventEnvelope]] | None:
+        """Apply the records' new events in one transaction; return (record, envelope) of
+        each event applied now, or None when the batch must go one by one."""
+        fresh: dict[str, tuple[Any, envelope_pb2.EventEnvelope]] = {}
         for record in records:
             try:
                 envelope = envelope_pb2.EventEnvelope.FromString(record.value or b"")
@@ -58,39 +85,17 @@ class BatchingEventConsumer(EventConsumer):
                 return None  # the per-event path dead-letters it
             if not envelope.event_id or not envelope.type or not envelope.source_node:
                 return None
-            envelopes.append(envelope)
-        t = self.inbox
-        applied: list[envelope_pb2.EventEnvelope] = []
+            fresh.setdefault(envelope.event_id, (record, envelope))  # a redelivery in the batch
         try:
             with self.db.transaction() as session:
-                ids = [e.event_id for e in envelopes]
-                seen = set(
-                    session.execute(
-                        select(t.c.event_id).where(
-                            t.c.consumer == self.group, t.c.event_id.in_(ids)
-                        )
-                    ).scalars()
-                )
-                now = utcnow()
-                rows: list[dict[str, Any]] = []
-                for envelope in envelopes:
-                    if envelope.event_id in seen:
-                        continue
-                    seen.add(envelope.event_id)
-                    self.handler(session, envelope)
-                    rows.append(
-                        {
-                            "consumer": self.group,
-                            "event_id": envelope.event_id,
-                            "event_type": envelope.type[:255],
-                            "source_node": envelope.source_node[:6],
-                            "outcome": "applied",
-                            "processed_at": now,
-                        }
-                    )
-                    applied.append(envelope)
-                if rows:  # the inbox rows of the whole batch in one statement
-                    session.execute(t.insert(), rows)
+                new_ids = self._claim(session, [e for _r, e in fresh.values()])
+                applied = [(r, e) for r, e in fresh.values() if e.event_id in new_ids]
+                envelopes = [e for _r, e in applied]
+                if self.batch_handler is not None:
+                    self.batch_handler(session, envelopes)
+                else:
+                    for envelope in envelopes:
+                        self.handler(session, envelope)
         except Exception as exc:
             logger.info(
                 "consumer %s: batch of %d replayed one by one: %s", self.group, len(records), exc
@@ -98,29 +103,74 @@ class BatchingEventConsumer(EventConsumer):
             return None
         return applied
 
-    def _after(
-        self, topic: str, records: list[Any], applied: list[envelope_pb2.EventEnvelope]
-    ) -> None:
-        duplicates = len(records) - len(applied)
-        if applied:
-            metrics.KAFKA_CONSUMED.labels(topic=topic, outcome="applied", **self._labels).inc(
-                len(applied)
-            )
-        if duplicates:
-            metrics.KAFKA_CONSUMED.labels(topic=topic, outcome="duplicate", **self._labels).inc(
-                duplicates
-            )
+    def _claim(self, session: Session, envelopes: list[envelope_pb2.EventEnvelope]) -> set[str]:
+        """Write the inbox rows of `envelopes`; return the ids that were not there yet."""
+        t = self.inbox
         now = utcnow()
-        for envelope in applied:
+        rows = [
+            {
+                "consumer": self.group,
+                "event_id": e.event_id,
+                "event_type": e.type[:255],
+                "source_node": e.source_node[:6],
+                "outcome": "applied",
+                "processed_at": now,
+            }
+            for e in envelopes
+        ]
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            statement: Any = pg_insert(t).values(rows).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            statement = sqlite_insert(t).values(rows).on_conflict_do_nothing()
+        else:  # pragma: no cover - other databases
+            ids = [e.event_id for e in envelopes]
+            seen = set(
+                session.execute(
+                    select(t.c.event_id).where(t.c.consumer == self.group, t.c.event_id.in_(ids))
+                ).scalars()
+            )
+            new = [row for row in rows if row["event_id"] not in seen]
+            if new:
+                session.execute(t.insert(), new)
+            return {str(row["event_id"]) for row in new}
+        return {str(i) for i in session.execute(statement.returning(t.c.event_id)).scalars()}
+
+    def _after(
+        self, records: list[Any], applied: list[tuple[Any, envelope_pb2.EventEnvelope]]
+    ) -> None:
+        per_topic: dict[str, int] = {}
+        for record in records:
+            per_topic[record.topic] = per_topic.get(record.topic, 0) + 1
+        applied_per_topic: dict[str, int] = {}
+        for record, _envelope in applied:
+            applied_per_topic[record.topic] = applied_per_topic.get(record.topic, 0) + 1
+        for topic, count in per_topic.items():
+            done = applied_per_topic.get(topic, 0)
+            if done:
+                metrics.KAFKA_CONSUMED.labels(topic=topic, outcome="applied", **self._labels).inc(
+                    done
+                )
+            if count - done:
+                metrics.KAFKA_CONSUMED.labels(topic=topic, outcome="duplicate", **self._labels).inc(
+                    count - done
+                )
+        now = utcnow()
+        latest: dict[str, float] = {}
+        for _record, envelope in applied:
             if envelope.HasField("time"):
                 lag = (now - envelope.time.ToDatetime(UTC)).total_seconds()
-                metrics.REPLICATION_LAG.labels(
-                    node=self._labels["node"],
-                    service=self._labels["service"],
-                    source_node=envelope.source_node[:6],
-                ).set(max(0.0, lag))
+                latest[envelope.source_node[:6]] = lag
             if self.on_applied is not None:
                 self.on_applied(envelope)
+        for source_node, lag in latest.items():
+            metrics.REPLICATION_LAG.labels(
+                node=self._labels["node"], service=self._labels["service"], source_node=source_node
+            ).set(max(0.0, lag))
 
     def _one_by_one(self, consumer: Any, tp: Any, records: list[Any]) -> int:
         """The kit's path: each record in its own transaction; stop at a retryable failure."""

@@ -11,6 +11,7 @@ case, rating and ticket ids: counting is a set, not an increment.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,6 +58,24 @@ def _insert_new(session: Session, table: Any, values: dict[str, Any]) -> None:
         cond = and_(*[table.c[k] == v for k, v in key.items()])
         if session.execute(select(*table.primary_key.columns).where(cond)).first() is None:
             session.execute(table.insert().values(**values))
+
+
+def _insert_new_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """`_insert_new` for many rows in one statement (rows with distinct primary keys)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).values(rows).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).values(rows).on_conflict_do_nothing())
+    else:  # pragma: no cover - other databases
+        for values in rows:
+            _insert_new(session, table, values)
 
 
 def _upsert(session: Session, table, key: dict, values: dict) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +150,8 @@ def apply_catalog(session: Session, envelope: envelope_pb2.EventEnvelope) -> Non
 
 
 # -- feedback -----------------------------------------------------------------------------
-def apply_feedback(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
+def _new_row(envelope: envelope_pb2.EventEnvelope) -> tuple[Any, dict[str, Any]] | None:
+    """(table, row) of an event that only ever inserts a row keyed by its id, else None."""
     node = _source_node(envelope)
     payload = envelope.payload
     if _is(payload, feedback_events.ServiceCaseRecorded):
@@ -140,23 +160,51 @@ def apply_feedback(session: Session, envelope: envelope_pb2.EventEnvelope) -> No
         case_id = recorded.service_case.case_id
         if not case_id:
             raise InvalidEvent("ServiceCaseRecorded without a case id")
-        _insert_new(session, t.national_cases, {"case_id": case_id, "node_id": node})
-    elif _is(payload, feedback_events.RatingSubmitted):
+        return t.national_cases, {"case_id": case_id, "node_id": node}
+    if _is(payload, feedback_events.RatingSubmitted):
         submitted = feedback_events.RatingSubmitted()
         payload.Unpack(submitted)
         rating = submitted.rating
         if not rating.rating_id:
             raise InvalidEvent("RatingSubmitted without a rating id")
-        _insert_new(
-            session,
-            t.national_ratings,
-            {
-                "rating_id": rating.rating_id,
-                "node_id": node,
-                "level": int(rating.level),
-                "excluded": bool(rating.excluded),
-            },
-        )
+        return t.national_ratings, {
+            "rating_id": rating.rating_id,
+            "node_id": node,
+            "level": int(rating.level),
+            "excluded": bool(rating.excluded),
+        }
+    return None
+
+
+def apply_feedback_batch(session: Session, envelopes: Sequence[envelope_pb2.EventEnvelope]) -> None:
+    """`apply_feedback` for a batch, in order, with one multi-row INSERT per run of cases
+    and ratings (the events that only add a row keyed by their id): a run is flushed before
+    any other event, so an appeal still finds the rating recorded before it."""
+    pending: dict[Any, dict[str, dict[str, Any]]] = {}
+
+    def flush() -> None:
+        for table, rows in pending.items():
+            _insert_new_many(session, table, list(rows.values()))
+        pending.clear()
+
+    for envelope in envelopes:
+        new = _new_row(envelope)
+        if new is None:
+            flush()
+            apply_feedback(session, envelope)
+            continue
+        table, row = new
+        key = row[next(iter(table.primary_key.columns)).name]
+        pending.setdefault(table, {}).setdefault(key, row)  # the first one wins, as one by one
+    flush()
+
+
+def apply_feedback(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
+    node = _source_node(envelope)
+    payload = envelope.payload
+    new = _new_row(envelope)
+    if new is not None:
+        _insert_new(session, *new)
     elif _is(payload, feedback_events.AppealChanged):
         appeal = feedback_events.AppealChanged()
         payload.Unpack(appeal)

@@ -132,6 +132,7 @@ class FederationApp(server.ServiceApp):
                 self.batching_consumer(
                     group=f"{group}.feedback",
                     handler=national.apply_feedback,
+                    batch_handler=national.apply_feedback_batch,
                     pattern=kafka.topic_pattern("feedback"),
                     on_applied=self.lags,
                 ),
