@@ -159,14 +159,63 @@ def search_mix() -> list[bytes]:
     return [r.SerializeToString() for r in requests]
 
 
-def measure_search(target: str, concurrency: int, duration: float) -> harness.LoadResult:
+def database_backends_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL backend connected to the database of `url`
+    (the server runs on this machine): the database's share of a request's cost."""
+    name = make_url(url).database
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
+        pids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+        ]
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            found[pid] = harness.process_cpu_seconds(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def measure_search(
+    target: str, concurrency: int, duration: float, server_pid: int | None = None, url: str = ""
+) -> tuple[harness.LoadResult, float | None]:
+    """The search mix at `concurrency`; (load result, database CPU seconds of the window)."""
     mix = search_mix()
-    return harness.load(
+    # Warm the service's connection pools first, so the database backends exist before the
+    # measured window and their CPU can be read before and after it.
+    harness.load(
+        target, SERVICE + "SearchPatents", lambda i: mix[i % len(mix)],
+        concurrency=concurrency, duration=1.0, warmup=0.5,
+    )  # fmt: skip
+    before = database_backends_cpu(url) if url else {}
+    result = harness.load(
         target,
         SERVICE + "SearchPatents",
         lambda i: mix[i % len(mix)],
         concurrency=concurrency,
         duration=duration,
+        server_pid=server_pid,
+    )
+    if not url:
+        return result, None
+    after = database_backends_cpu(url)
+    db_cpu = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    return result, db_cpu
+
+
+def print_search(search: harness.LoadResult, db_cpu: float | None) -> None:
+    per_request = (search.server_cpu_seconds or 0.0) / max(1, search.requests) * 1e6
+    database = (db_cpu or 0.0) / max(1, search.requests) * 1e6
+    print(
+        f"search: p50 {search.percentile(0.5) * 1000:.1f} ms"
+        f" p99 {search.percentile(0.99) * 1000:.1f} ms, {search.rps:.0f} req/s,"
+        f" {search.errors} errors; CPU/req: service {per_request:.0f} µs,"
+        f" PostgreSQL {database:.0f} µs (load {os.getloadavg()[0]:.1f})",
+        flush=True,
     )
 
 
@@ -282,10 +331,8 @@ def raw_kafka_read(bootstrap: str, topic: str, records: int) -> dict[str, float]
     return {"records": received, "seconds": seconds, "rps": received / seconds}
 
 
-def measure_serving(
-    url: str, concurrency: int, duration: float, export_limit: int
-) -> tuple[harness.LoadResult, dict[str, float], dict[str, float]]:
-    env = {
+def serving_env(url: str, concurrency: int) -> dict[str, str]:
+    return {
         "PUHUI_DATABASE_URL": url,
         "PUHUI_NODE_ID": "000000",
         "PUHUI_MIGRATE_ON_START": "false",
@@ -294,18 +341,27 @@ def measure_serving(
         "PUHUI_KAFKA_BOOTSTRAP": "",
         "PUHUI_REDIS_URL": "",
     }
-    with harness.spawn_service("data", env) as target:
-        search = measure_search(target, concurrency, duration)
-        print(
-            f"search: p50 {search.percentile(0.5) * 1000:.1f} ms"
-            f" p99 {search.percentile(0.99) * 1000:.1f} ms",
-            flush=True,
-        )
+
+
+def search_only(url: str, concurrency: int, duration: float) -> None:
+    """Iterate on search: the mix against an already loaded database; prints, writes nothing."""
+    with harness.spawn_service_process("data", serving_env(url, concurrency)) as (target, pid):
+        search, db_cpu = measure_search(target, concurrency, duration, pid, url)
+    print_search(search, db_cpu)
+
+
+def measure_serving(
+    url: str, concurrency: int, duration: float, export_limit: int
+) -> tuple[harness.LoadResult, float | None, dict[str, float], dict[str, float]]:
+    env = serving_env(url, concurrency)
+    with harness.spawn_service_process("data", env) as (target, pid):
+        search, db_cpu = measure_search(target, concurrency, duration, pid, url)
+        print_search(search, db_cpu)
         exported = measure_export(target, export_limit)
         print(f"export: {exported['rps']:.0f} records/s", flush=True)
     raw_read = measure_raw_read(url, export_limit)
     print(f"raw read: {raw_read['rps']:.0f} records/s", flush=True)
-    return search, exported, raw_read
+    return search, db_cpu, exported, raw_read
 
 
 @contextmanager
@@ -467,6 +523,11 @@ def main() -> None:
         " (run without an outer flock); then measure with --reuse-database",
     )
     parser.add_argument("--slice", type=int, default=200_000, help="with --build-database")
+    parser.add_argument(
+        "--search-only",
+        action="store_true",
+        help="with --reuse-database: only the search mix, printed (nothing written)",
+    )
     parser.add_argument("--import-rps", type=float, default=0, help="with --reuse-database")
     parser.add_argument("--copy-rps", type=float, default=0, help="with --reuse-database")
     args = parser.parse_args()
@@ -474,6 +535,9 @@ def main() -> None:
     mirror_records = args.mirror_records or (1_000 if args.quick else 5_000)
     duration = args.duration or (5.0 if args.quick else 15.0)
     export_limit = args.export_limit or records
+    if args.search_only:
+        search_only(args.reuse_database, args.concurrency, duration)
+        return
     if args.build_database:
         build_database(args.build_database, records, args.slice)
         return
@@ -492,7 +556,7 @@ def main() -> None:
                 "seconds": records / args.import_rps if args.import_rps else 0,
             }
             copied = {"rps": args.copy_rps}
-            search, exported, raw_read = measure_serving(
+            search, db_cpu, exported, raw_read = measure_serving(
                 url, args.concurrency, duration, export_limit
             )
         else:
@@ -507,12 +571,17 @@ def main() -> None:
                 print(f"import: {imported['rps']:.0f} records/s", flush=True)
                 copied = measure_copy(url)
                 print(f"COPY: {copied['rps']:.0f} records/s", flush=True)
-                search, exported, raw_read = measure_serving(
+                search, db_cpu, exported, raw_read = measure_serving(
                     url, args.concurrency, duration, export_limit
                 )
-        with harness.noop_ceiling(workers=max(16, args.concurrency)) as noop:
+        with harness.noop_ceiling_process(workers=max(16, args.concurrency)) as (noop, pid):
             ceiling_search = harness.load(
-                noop, harness.NOOP_METHOD, b"", concurrency=args.concurrency, duration=duration
+                noop,
+                harness.NOOP_METHOD,
+                b"",
+                concurrency=args.concurrency,
+                duration=duration,
+                server_pid=pid,
             )
         mirrored, raw_kafka = measure_mirror(admin, bootstrap, mirror_records, work)
         print(f"mirror: {mirrored['rps']:.0f} records/s", flush=True)
@@ -520,6 +589,10 @@ def main() -> None:
     figures = {
         "import_records_per_s": {"value": round(imported["rps"]), "unit": "rec/s"},
         **search.summary("search_"),
+        "search_database_cpu": {
+            "value": round((db_cpu or 0.0) / max(1, search.requests) * 1e6),
+            "unit": "µs CPU/req (PostgreSQL backends of the bench database)",
+        },
         "export_records_per_s": {"value": round(exported["rps"]), "unit": "rec/s"},
         "mirror_records_per_s": {"value": round(mirrored["rps"], 1), "unit": "rec/s"},
     }

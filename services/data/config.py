@@ -51,10 +51,18 @@ class DataConfig(ServiceConfig):
         "PUHUI_DATA_MAX_QUERY_LENGTH", 200, doc="Longest accepted search text (characters)."
     )
 
+    exact_count_limit: int = setting(
+        "PUHUI_DATA_EXACT_COUNT_LIMIT",
+        1000,
+        doc="SearchPatents counts matches exactly up to this many; one more means 'more'.",
+    )
+
     def validate(self) -> None:
         super().validate()
         from puhui.data.quota import parse_limits
 
+        if self.exact_count_limit < 1:
+            raise ConfigError("configuration: PUHUI_DATA_EXACT_COUNT_LIMIT must be at least 1")
         try:
             parse_limits(self.quota_limits)
         except ValueError as exc:

@@ -48,6 +48,7 @@ class DataApp(server.ServiceApp):
             self.outbox,
             mirror_stream=config.mirror_stream,
             max_query_length=config.max_query_length,
+            exact_count_limit=config.exact_count_limit,
             node_id=config.node_id,
         )
         self.reference = ReferenceServicer()

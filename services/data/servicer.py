@@ -337,6 +337,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         *,
         mirror_stream: str = "mirror",
         max_query_length: int = 200,
+        exact_count_limit: int = 1000,
         quota: Any = None,
         node_id: str = "000000",
     ) -> None:
@@ -345,6 +346,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self.outbox = outbox
         self.mirror_stream = mirror_stream
         self.max_query_length = max_query_length
+        self.exact_count_limit = exact_count_limit
         self.quota = quota
         self.node_id = node_id
 
@@ -368,12 +370,12 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         query = patent_query(request, self.max_query_length)
         page = page_request(request.page_size, request.page_token, query.filters())
         self._charge(context)
-        with self.db.transaction() as session:
+        with self.db.read() as session:  # reads only: no BEGIN/COMMIT round trips
             search = SqlPatentSearch(session)
             items = search.search(query, page.after, page.size)
             # A first page that is not full already is the whole result.
             full = page.after or len(items) == page.size
-            total = search.count(query) if full else len(items)
+            total = search.count(query, self.exact_count_limit) if full else len(items)
             facets = search.facets(query, list(dict.fromkeys(request.facets)))
         next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
         return data_pb2.SearchPatentsResponse(

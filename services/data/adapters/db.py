@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    cast,
     delete,
     func,
     insert,
@@ -74,6 +75,9 @@ patents = Table(
     Column("inventors", Text, nullable=False, default="[]"),
     Column("ipc_codes", Text, nullable=False, default="[]"),
     Column("ipc_section", String(1), nullable=False, default=""),
+    # Every IPC level of every code, "|G|G06|G06F|G06F 16/|G06F 16/29|": IPC prefix search
+    # by exact keys (a GIN index on its array on PostgreSQL, migration 0008).
+    Column("ipc_keys", Text, nullable=False, default=""),
     Column("filing_date", String(10), nullable=False, default=""),
     Column("publication_date", String(10), nullable=False, default=""),
     Column("grant_date", String(10), nullable=False, default=""),
@@ -87,9 +91,20 @@ patents = Table(
     Index("ix_patents_publication_date", "publication_date"),
     Index("ix_patents_province_code", "province_code"),
     # Record ids follow filing years, so "province + date range ORDER BY record_id" must not
-    # walk the primary key: these let the planner take the few matching rows and sort them.
-    Index("ix_patents_province_filing", "province_code", "filing_date"),
-    Index("ix_patents_office_publication", "office", "publication_date"),
+    # walk the primary key: these let the planner take the few matching rows and sort them;
+    # with the record id included (PostgreSQL), from the index alone.
+    Index(
+        "ix_patents_province_filing",
+        "province_code",
+        "filing_date",
+        postgresql_include=["record_id"],
+    ),
+    Index(
+        "ix_patents_office_publication",
+        "office",
+        "publication_date",
+        postgresql_include=["record_id"],
+    ),
     Index("ix_patents_region_code", "region_code"),
     Index("ix_patents_office_status", "office", "legal_status"),
 )
@@ -251,6 +266,7 @@ def patent_row(p: Patent) -> dict[str, Any]:
         "inventors": json.dumps(list(p.inventors), ensure_ascii=False),
         "ipc_codes": json.dumps(list(p.ipc_codes)),
         "ipc_section": p.ipc_codes[0][0] if p.ipc_codes else "",
+        "ipc_keys": ipc_keys(p.ipc_codes),
         "filing_date": p.filing_date,
         "publication_date": p.publication_date,
         "grant_date": p.grant_date,
@@ -261,6 +277,21 @@ def patent_row(p: Patent) -> dict[str, Any]:
         "sequence": p.sequence,
         "updated_at": p.updated_at,
     }
+
+
+def ipc_levels(code: str) -> list[str]:
+    """Section, class, subclass, main group ("G06F 16/") and the code itself."""
+    levels = [code[:1], code[:3], code[:4]]
+    if "/" in code:
+        levels.append(code[: code.index("/") + 1])
+    levels.append(code)
+    return levels
+
+
+def ipc_keys(codes: Sequence[str]) -> str:
+    """The `ipc_keys` column: every level of every code once, "|"-delimited."""
+    keys = dict.fromkeys(k for c in codes for k in ipc_levels(c) if k)
+    return "|" + "|".join(keys) + "|" if keys else ""
 
 
 MAX_PARAMS = 30_000
@@ -554,7 +585,23 @@ def _selective(q: PatentQuery) -> bool:
     return bool(q.region_code or q.filing_from or q.filing_to or q.published_from or q.published_to)
 
 
-def _patent_conditions(q: PatentQuery) -> list[Any]:
+def _ipc_condition(prefix: str, postgres: bool) -> Any:
+    """Codes starting with `prefix` (canonical: "G", "G06", "G06F", "G06F 16/", "G06F 16/3").
+    A prefix up to the main group is one of the row's `ipc_keys` (exact, GIN-indexed on
+    PostgreSQL); a longer one narrows its main group's rows by the codes' text."""
+    t = patents
+    exact = len(prefix) <= 4 or prefix.endswith("/")
+    key = prefix if exact else prefix[: prefix.index("/") + 1]
+    # ipc_codes is the JSON list ["G06F 16/29", ...]: '"' + prefix marks a code's start.
+    by_text = t.c.ipc_codes.contains(f'"{prefix}', autoescape=True)
+    if not postgres:
+        return t.c.ipc_keys.contains(f"|{key}|", autoescape=True) if exact else by_text
+    wanted = cast(postgresql.array([key]), postgresql.ARRAY(Text))
+    has_key = func.string_to_array(t.c.ipc_keys, "|").op("@>")(wanted)
+    return has_key if exact else and_(has_key, by_text)
+
+
+def _patent_conditions(q: PatentQuery, postgres: bool = True) -> list[Any]:
     t = patents
     found: list[Any] = []
     if q.text:
@@ -567,9 +614,7 @@ def _patent_conditions(q: PatentQuery) -> list[Any]:
     if q.applicant:
         found.append(t.c.applicant_names.contains(q.applicant, autoescape=True))
     if q.ipc_prefix:
-        # ipc_codes is the JSON list ["G06F 16/29", ...]: '"' + prefix marks a code's start;
-        # served by the trigram index on PostgreSQL (migration 0005).
-        found.append(t.c.ipc_codes.contains(f'"{q.ipc_prefix}', autoescape=True))
+        found.append(_ipc_condition(q.ipc_prefix, postgres))
     if q.region_code:
         prefix = region_prefix(q.region_code)
         if len(prefix) == 2:
@@ -607,16 +652,20 @@ class SqlPatentSearch:
 
     def search(self, q: PatentQuery, after: str, limit: int) -> list[Patent]:
         t = patents
-        conditions = _patent_conditions(q)
+        postgres = is_postgres(self.session)
+        conditions = _patent_conditions(q, postgres)
         if after:
             conditions.append(t.c.record_id > after)
-        if is_postgres(self.session) and _selective(q):
+        if postgres and _selective(q):
             # Record ids follow filing years: walking the primary key in order to find the
             # first rows of a province/date-range search can cross most of the table. Fence
-            # the filter (OFFSET 0) so the planner takes the matching rows by their indexes
-            # and sorts just those.
-            matching = select(t).where(*conditions).offset(0).subquery()
-            query = select(matching).order_by(matching.c.record_id).limit(limit)
+            # the filter (OFFSET 0) so the planner takes the matching record ids from their
+            # indexes (index-only: the ids are included), sorts just those and reads the
+            # page's rows alone.
+            matching = select(t.c.record_id).where(*conditions).offset(0).subquery()
+            page = select(matching.c.record_id).order_by(matching.c.record_id).limit(limit)
+            ids = page.subquery()
+            query = select(t).join(ids, t.c.record_id == ids.c.record_id).order_by(t.c.record_id)
         else:
             query = select(t).where(*conditions).order_by(t.c.record_id).limit(limit)
         return [row_to_patent(r) for r in self.session.execute(query).all()]
@@ -626,7 +675,7 @@ class SqlPatentSearch:
         three JSON lists joined into one JSON array by the database (one parse per row).
         Same order and filters as `search`."""
         t = patents
-        conditions = _patent_conditions(q)
+        conditions = _patent_conditions(q, is_postgres(self.session))
         if after:
             conditions.append(t.c.record_id > after)
         source: Any = t
@@ -661,9 +710,8 @@ class SqlPatentSearch:
     def count(self, q: PatentQuery, cap: int = COUNT_CAP) -> int:
         """Matching records, counted up to `cap` + 1 (a search over a million records must not
         count them all for every page); `cap` + 1 means "more than cap"."""
-        matching = (
-            select(patents.c.record_id).where(*_patent_conditions(q)).limit(cap + 1).subquery()
-        )
+        conditions = _patent_conditions(q, is_postgres(self.session))
+        matching = select(patents.c.record_id).where(*conditions).limit(cap + 1).subquery()
         return int(self.session.execute(select(func.count()).select_from(matching)).scalar_one())
 
     def facets(
@@ -677,7 +725,7 @@ class SqlPatentSearch:
             query = (
                 select(column, func.count().label("n"))
                 .select_from(patents)
-                .where(*_patent_conditions(q))
+                .where(*_patent_conditions(q, is_postgres(self.session)))
                 .group_by(column)
                 .order_by(func.count().desc(), column)
                 .limit(limit)
@@ -694,7 +742,7 @@ def _grouping_facets(
     query = (
         select(*columns, func.count().label("n"))
         .select_from(patents)
-        .where(*_patent_conditions(q))
+        .where(*_patent_conditions(q, postgres=True))
         .group_by(func.grouping_sets(*[tuple_(FACET_COLUMNS[n]) for n in names]))
     )
     found: dict[str, list[tuple[str, int]]] = {n: [] for n in names}

@@ -19,11 +19,18 @@ from puhui.kit.testing import running
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def loaded(postgres_admin_url):
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def loaded(request, postgres_admin_url, tmp_path_factory):
+    """The service on PostgreSQL, and on the embedded default (SQLite)."""
+    from contextlib import nullcontext
+
     from puhui.kit.testing import temporary_database
 
-    with temporary_database(postgres_admin_url, "dataq") as url:
+    if request.param == "sqlite":
+        database = nullcontext(f"sqlite:///{tmp_path_factory.mktemp('dataq')}/data.db")
+    else:
+        database = temporary_database(postgres_admin_url, "dataq")
+    with database as url:
         app = build(
             verifier=FixedVerifier(),
             database_url=url,
@@ -81,6 +88,20 @@ def test_filters_combine(loaded):
     assert all(any(c.startswith("H04N") for c in p.ipc_codes) for p in h04n)
     group, _ = search_all(stub, ipc_prefix="G06F16/")
     assert all(any(c.startswith("G06F 16/") for c in p.ipc_codes) for p in group)
+    # Every IPC level, and a part of a subgroup: exactly the records with such a code.
+    everything, _ = search_all(stub)
+    for written, prefix in (
+        ("g", "G"),
+        ("H04", "H04"),
+        ("h04n", "H04N"),
+        ("G06F16/", "G06F 16/"),
+        ("G06F 16/2", "G06F 16/2"),
+        ("H04N 21/4", "H04N 21/4"),
+    ):
+        found, _ = search_all(stub, ipc_prefix=written)
+        want = {p.record_id for p in everything if any(c.startswith(prefix) for c in p.ipc_codes)}
+        assert {p.record_id for p in found} == want, written
+        assert want or prefix == "H04N 21/4"
     _, total = search_all(stub, region_code="410000")
     assert total == 10
     _, total = search_all(stub, region_code="410100")

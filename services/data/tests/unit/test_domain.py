@@ -104,6 +104,30 @@ def test_mirror_applies_newer_versions_only_and_checks_hashes():
         ds.require_writable()
 
 
+def test_mirror_batch_applies_as_one_by_one_would():
+    """A polled batch: one read of the stored versions, one save; the same record twice (an
+    update right after its insert) ends as the later version with both changes recorded;
+    an older version arriving late changes nothing."""
+    ds = domain.DataSets("440000", mirror=True)
+    v1 = replace(domain.normalise_patent(raw()), sequence=5)
+    v2 = replace(domain.normalise_patent(raw(legal_status="无权")), sequence=9)
+    other = replace(
+        domain.normalise_patent(raw(application_number="CN202110012345.9", publication_number="")),
+        sequence=7,
+    )
+    batch_repo, one_repo = FakePatentRepository(), FakePatentRepository()
+    outcomes = ds.apply_mirrored_many(batch_repo, [v1, other, v2, v1], NOW)
+    assert outcomes == ["inserted", "inserted", "updated", "unchanged"]
+    singles = [ds.apply_mirrored(one_repo, r, NOW) for r in (v1, other, v2, v1)]
+    assert singles == outcomes
+    assert batch_repo.get("CN202121635235").legal_status == "无权"
+    assert [(c.record_id, c.change) for c in batch_repo.changes] == [
+        (c.record_id, c.change) for c in one_repo.changes
+    ]
+    assert ds.apply_mirrored_many(batch_repo, [v2, other], NOW) == ["unchanged", "unchanged"]
+    assert ds.apply_mirrored_many(batch_repo, [], NOW) == []
+
+
 def test_get_unknown_is_not_found_and_garbage_invalid():
     ds, repo = domain.DataSets("000000"), FakePatentRepository()
     with pytest.raises(RecordNotFound):
