@@ -61,12 +61,19 @@ def machine() -> dict[str, Any]:
     }
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class LoadResult:
     requests: int
     errors: int
     seconds: float
     latencies: list[float]
+    server_cpu_seconds: float | None = None  # of the measured window, when a pid was given
 
     @property
     def rps(self) -> float:
@@ -84,6 +91,16 @@ class LoadResult:
             f"{prefix}p50": {"value": round(self.percentile(0.50) * 1000, 3), "unit": "ms"},
             f"{prefix}p99": {"value": round(self.percentile(0.99) * 1000, 3), "unit": "ms"},
             f"{prefix}errors": {"value": self.errors, "unit": "requests"},
+            **(
+                {
+                    f"{prefix}server_cpu": {
+                        "value": round(self.server_cpu_seconds / self.requests * 1e6),
+                        "unit": "µs CPU/req",
+                    }
+                }
+                if self.server_cpu_seconds is not None and self.requests
+                else {}
+            ),
         }
 
 
@@ -96,8 +113,10 @@ def load(
     duration: float = 10.0,
     warmup: float = 2.0,
     metadata: tuple[tuple[str, str], ...] = (),
+    server_pid: int | None = None,
 ) -> LoadResult:
-    """Call `method` on `target` from `concurrency` callers for `duration` seconds."""
+    """Call `method` on `target` from `concurrency` callers for `duration` seconds (after
+    `warmup`); with `server_pid`, also the server process's CPU over the measured window."""
 
     async def run() -> LoadResult:
         async with grpc.aio.insecure_channel(target) as channel:
@@ -129,12 +148,14 @@ def load(
 
             tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
             await asyncio.sleep(warmup)
+            cpu_before = process_cpu_seconds(server_pid) if server_pid else 0.0
             measuring = True
             began = time.perf_counter()
             stop_at = began + duration
             await asyncio.gather(*tasks)
             elapsed = time.perf_counter() - began
-            return LoadResult(len(latencies) - errors, errors, elapsed, latencies)
+            cpu = process_cpu_seconds(server_pid) - cpu_before if server_pid else None
+            return LoadResult(len(latencies) - errors, errors, elapsed, latencies, cpu)
 
     return asyncio.run(run())
 
@@ -163,6 +184,13 @@ def wait_serving(target: str, timeout: float = 60.0) -> None:
 
 @contextmanager
 def noop_ceiling(workers: int = 4) -> Iterator[str]:
+    with noop_ceiling_process(workers) as (target, _pid):
+        yield target
+
+
+@contextmanager
+def noop_ceiling_process(workers: int = 4) -> Iterator[tuple[str, int]]:
+    """The no-op server in its own process: (address, pid)."""
     proc = subprocess.Popen(
         [PYTHON, str(ROOT / "bench" / "noop_server.py"), "--port", "0", "--workers", str(workers)],
         stdout=subprocess.PIPE,
@@ -171,7 +199,7 @@ def noop_ceiling(workers: int = 4) -> Iterator[str]:
     try:
         assert proc.stdout is not None
         port = int(proc.stdout.readline())
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -183,6 +211,13 @@ NOOP_METHOD = "/puhui.bench.v1.Noop/Echo"
 @contextmanager
 def spawn_service(service: str, env: dict[str, str]) -> Iterator[str]:
     """Run `python -m puhui.<service>` with `env`; yield its gRPC address once SERVING."""
+    with spawn_service_process(service, env) as (target, _pid):
+        yield target
+
+
+@contextmanager
+def spawn_service_process(service: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """As spawn_service, yielding (address, pid)."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -197,7 +232,7 @@ def spawn_service(service: str, env: dict[str, str]) -> Iterator[str]:
     target = f"127.0.0.1:{port}"
     try:
         wait_serving(target)
-        yield target
+        yield target, proc.pid
     finally:
         proc.terminate()
         proc.wait(15)

@@ -401,6 +401,10 @@ class Identity:
         self.clock = clock
         self._signer: tuple[str, Any, float] | None = None
         self._signer_lock = threading.Lock()
+        # The published key set and when it was read: GetJwks is called by every verifier
+        # of the network, so it is served from memory for key_cache_seconds (a rotation in
+        # this process clears it at once; one run elsewhere shows within that bound).
+        self._jwks: tuple[dict[str, Any], str, float] | None = None
 
     def now(self) -> datetime:
         return _utc(self.clock())
@@ -980,9 +984,28 @@ class Identity:
 
     # -- signing keys ---------------------------------------------------------------------
     def jwks(self) -> dict[str, Any]:
+        return self._published_keys()[0]
+
+    def jwks_document(self) -> str:
+        """The key set as the JSON document GetJwks returns."""
+        return self._published_keys()[1]
+
+    def _published_keys(self) -> tuple[dict[str, Any], str]:
+        now = self.clock()
+        cached = self._jwks
+        if cached is not None and now - cached[2] < self.settings.key_cache_seconds:
+            return cached[0], cached[1]
         with self.uow() as (repo, _):
             keys = repo.signing_keys()
-        return _jwks_of(keys)
+        jwks = _jwks_of(keys)
+        document = jwks_json(jwks)
+        self._jwks = (jwks, document, now)
+        return jwks, document
+
+    def _forget_keys(self) -> None:
+        with self._signer_lock:
+            self._signer = None
+        self._jwks = None
 
     def ensure_signing_key(self) -> None:
         """At start-up: create the first active key if the node has none."""
@@ -1009,8 +1032,7 @@ class Identity:
                 )
             )
             events.key_set_changed(self.node, _jwks_of(repo.signing_keys()), "rotated", pair.kid)
-        with self._signer_lock:
-            self._signer = None
+        self._forget_keys()
         logger.info("signing key rotated: new active key %s", pair.kid)
         return pair.kid
 
@@ -1027,6 +1049,7 @@ class Identity:
                 return
             repo.set_key_status(kid, KeyStatus.RETIRED, self.now())
             events.key_set_changed(self.node, _jwks_of(repo.signing_keys()), "retired", kid)
+        self._forget_keys()
         logger.info("signing key %s retired", kid)
 
     def list_keys(self) -> list[SigningKey]:

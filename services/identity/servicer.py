@@ -284,7 +284,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: identity_pb2.GetJwksRequest, context: grpc.ServicerContext
     ) -> identity_pb2.GetJwksResponse:
         return identity_pb2.GetJwksResponse(
-            jwks_json=domain.jwks_json(self.identity.jwks()), issuer=self.identity.node
+            jwks_json=self.identity.jwks_document(), issuer=self.identity.node
         )
 
     def RevokeToken(

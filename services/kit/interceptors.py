@@ -96,6 +96,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         self._handling: dict[str, Any] = {}
         self._handled: dict[tuple[str, grpc.StatusCode], Any] = {}
         self._attributes: dict[str, dict[str, str]] = {}
+        # method -> (the service's handler, our wrapper of it): built once, not per call.
+        self._wrapped: dict[str, tuple[Any, Any]] = {}
         self.tracer = tracing.tracer("puhui.grpc.server")
         # Drain accounting (always on, independent of telemetry): handlers running now, and
         # handlers that finished after their RPC had been cancelled under them.
@@ -119,6 +121,14 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         method = handler_call_details.method
         if handler is None or method.startswith("/grpc."):
             return handler
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         name = method.lstrip("/").rsplit(".", 1)[-1]  # "CatalogService/GetInstitution"
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(

@@ -17,6 +17,7 @@ within 10 s.
 from __future__ import annotations
 
 import abc
+import gc
 import logging
 import signal
 import threading
@@ -377,6 +378,10 @@ def run(app_factory: Callable[[], ServiceApp]) -> None:
     logs.configure(app.name, app.config.node_id, app.config.log_level)
     host = ServiceHost(app)
     host.start()
+    # Everything built so far (modules, protobuf descriptors, SQLAlchemy metadata) lives as
+    # long as the process: move it out of the collector's view so that full collections
+    # under load scan only request garbage (shorter pauses, a lower p99).
+    gc.freeze()
     metrics_port = host.metrics_server.port
     print(
         f"{app.name} node={app.config.node_id} grpc={host.address} metrics={metrics_port}",
