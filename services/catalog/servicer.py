@@ -395,15 +395,22 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             matches = self.catalog.match(
                 SqlServiceItemRepository(session), profile, request.max_results
             )
-        return catalog_pb2.MatchResponse(
-            matches=[
+        # Up to three matches share an institution: each is converted once.
+        institutions: dict[str, catalog_pb2.Institution] = {}
+        out = []
+        for m in matches:
+            inst = institutions.get(m.institution.institution_id)
+            if inst is None:
+                inst = institutions[m.institution.institution_id] = institution_to_proto(
+                    m.institution
+                )
+            out.append(
                 catalog_pb2.MatchedItem(
                     item=item_to_proto(m.item),
-                    institution=institution_to_proto(m.institution),
+                    institution=inst,
                     score=m.score,
-                    reasons=list(m.reasons),
-                    gaps=list(m.gaps),
+                    reasons=m.reasons,
+                    gaps=m.gaps,
                 )
-                for m in matches
-            ]
-        )
+            )
+        return catalog_pb2.MatchResponse(matches=out)

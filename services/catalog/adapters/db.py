@@ -196,12 +196,15 @@ Index(
     postgresql_where=_current,
     sqlite_where=_current,
 )
-# Narrow covering indexes: counts of large result sets are index-only scans.
+# Narrow covering indexes: counts of large result sets are index-only scans, the other
+# filter columns INCLUDEd (PostgreSQL) so an index-only scan tests them too.
+_FILTERED = ("channel", "cost_class", "service_code", "inst_tier")
 Index(
     "ix_service_items_live_filter",
     service_items.c.category,
     service_items.c.inst_status,
     service_items.c.institution_id,
+    postgresql_include=_FILTERED,
     postgresql_where=_current,
     sqlite_where=_current,
 )
@@ -210,6 +213,7 @@ Index(
     service_items.c.institution_id,
     service_items.c.inst_status,
     service_items.c.category,
+    postgresql_include=_FILTERED,
     postgresql_where=_current,
     sqlite_where=_current,
 )
@@ -895,11 +899,12 @@ def _match_items(pg: bool, categories: int) -> Any:
 
 @functools.lru_cache(maxsize=4)
 def _match_rows(pg: bool) -> Any:
-    return (
-        select(*S_COLS, *T_COLS)
-        .select_from(s.join(t, t.c.institution_id == s.c.institution_id))
-        .where(s.c.is_current, _one_of(pg, s.c.item_id, "ids"))
-    )
+    return select(*S_COLS).where(s.c.is_current, _one_of(pg, s.c.item_id, "ids"))
+
+
+@functools.lru_cache(maxsize=4)
+def _match_institution_rows(pg: bool) -> Any:
+    return select(*T_COLS).where(_one_of(pg, t.c.institution_id, "ids"))
 
 
 class SqlServiceItemRepository:
@@ -1048,15 +1053,17 @@ class SqlServiceItemRepository:
         if not best:
             return []
         order = {n[0]: i for i, n in enumerate(best)}
-        # Step 3: those items with their institutions.
-        out: list[tuple[ServiceItem, Institution]] = []
-        institutions: dict[str, Institution] = {}
-        n = len(S_COLS)
-        for row in _fetch(self.session, _match_rows(pg), {"ids": sorted(order)}):
-            inst = institutions.get(row[n])
-            if inst is None:
-                inst = institutions[row[n]] = _row_to_institution(row[n:])
-            out.append((_row_to_item(row), inst))
+        # Step 3: those items, and their institutions (fewer: each converted once).
+        institutions = {
+            row[0]: _row_to_institution(row)
+            for row in _fetch(
+                self.session, _match_institution_rows(pg), {"ids": sorted({n[1] for n in best})}
+            )
+        }
+        out = [
+            (_row_to_item(row), institutions[row[2]])
+            for row in _fetch(self.session, _match_rows(pg), {"ids": sorted(order)})
+        ]
         out.sort(key=lambda pair: order[pair[0].item_id])
         return out
 
