@@ -1,4 +1,4 @@
-"""Catalog settings (the kit's ServiceConfig; the catalog adds none yet)."""
+"""Catalog settings: the kit's ServiceConfig and the search total cache switch."""
 
 from __future__ import annotations
 
@@ -10,3 +10,9 @@ from puhui.kit.config import ServiceConfig, setting
 @dataclasses.dataclass(frozen=True)
 class CatalogConfig(ServiceConfig):
     service: str = setting("PUHUI_SERVICE", "catalog", doc="Service name.")
+    count_cache: bool = setting(
+        "PUHUI_CATALOG_COUNT_CACHE",
+        True,
+        doc="Reuse search totals counted at the current catalog version (exact: any committed "
+        "write changes the version; PostgreSQL only). Off: every search counts.",
+    )

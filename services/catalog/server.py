@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from puhui.catalog import metrics
-from puhui.catalog.adapters.db import custom_plans, metadata
+from puhui.catalog.adapters.db import TotalCache, custom_plans, metadata
 from puhui.catalog.config import CatalogConfig
 from puhui.catalog.domain import Catalog
 from puhui.catalog.servicer import CatalogServicer
@@ -24,7 +24,12 @@ class CatalogApp(server.ServiceApp):
         super().__init__(config, metadata, **kw)
         # Searches bind their LIKE patterns and id arrays: plan each execution for them.
         self.db = Database(custom_plans(config.effective_database_url()))
-        self.servicer = CatalogServicer(Catalog(node=config.node_id), self.db, self.outbox)
+        self.servicer = CatalogServicer(
+            Catalog(node=config.node_id),
+            self.db,
+            self.outbox,
+            TotalCache(enabled=config.count_cache),
+        )
 
     def start(self) -> None:
         super().start()

@@ -10,7 +10,12 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from puhui.catalog import domain
-from puhui.catalog.adapters.db import SqlInstitutionRepository, SqlServiceItemRepository, sort_key
+from puhui.catalog.adapters.db import (
+    SqlInstitutionRepository,
+    SqlServiceItemRepository,
+    TotalCache,
+    sort_key,
+)
 from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc, events_pb2
 from puhui.common.v1 import common_pb2
 from puhui.kit.auth import Principal, current_principal
@@ -166,10 +171,17 @@ def staff_of(p: Principal) -> list[str]:
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
-    def __init__(self, catalog: domain.Catalog, db: Database, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        catalog: domain.Catalog,
+        db: Database,
+        outbox: Outbox,
+        totals: TotalCache | None = None,
+    ) -> None:
         self.catalog = catalog
         self.db = db
         self.outbox = outbox
+        self.totals = totals
 
     # -- institutions ---------------------------------------------------------------------
     def CreateInstitution(
@@ -264,7 +276,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         )
         with self.db.read() as session:
             items, total = self.catalog.search_institutions(
-                SqlInstitutionRepository(session), query, page
+                SqlInstitutionRepository(session, self.totals), query, page
             )
         last = items[-1] if items else None
         next_token = (
@@ -368,7 +380,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             query, visibility=domain.visibility(caller, self.catalog.node, staff_of(caller))
         )
         with self.db.read() as session:
-            items, total = SqlServiceItemRepository(session).search(query, page)
+            items, total = SqlServiceItemRepository(session, self.totals).search(query, page)
         last = items[-1] if items else None
         next_token = (
             page.next_token(sort_key(last.name, last.item_id))

@@ -15,9 +15,10 @@ import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -193,6 +194,8 @@ Index(
     "ix_service_items_live_name",
     service_items.c.name,
     service_items.c.item_id,
+    # A text search's page walks names in order testing each entry's text: index-only.
+    postgresql_include=("version", "inst_status", "search_text", "search_bigrams"),
     postgresql_where=_current,
     sqlite_where=_current,
 )
@@ -224,6 +227,15 @@ Index(
     service_items.c.item_id,
     postgresql_where=_current,
     sqlite_where=_current,
+)
+
+# One row, bumped by the commit of every transaction that writes a searched table (deferred
+# triggers, PostgreSQL; migration 0006): totals cached under it are exact (see TotalCache).
+catalog_version = Table(
+    "catalog_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )
 
 
@@ -623,33 +635,108 @@ def _keyset(name_col: Any, id_col: Any) -> ColumnElement[bool]:
     )
 
 
+class Statements(NamedTuple):
+    """A search shape's statements. `page`: the page with the total as its last column;
+    `total`: the total alone. With a TotalCache: `versioned_page`, the page with the catalog
+    version as its last column instead of the total, and `versioned_total` (total, version)
+    — each pair read in one statement, so from one snapshot."""
+
+    page: Any
+    total: Any
+    versioned_page: Any
+    versioned_total: Any
+
+
+def _version() -> Any:
+    return select(catalog_version.c.value).where(catalog_version.c.id == 1).scalar_subquery()
+
+
 def _page_statements(
     table: Table,
     columns: tuple[Any, ...],
     where: ColumnElement[bool],
     keyset: ColumnElement[bool] | None,
     order: tuple[Any, ...],
-) -> tuple[Any, Any]:
+) -> Statements:
     """One page and the total count in one round trip: the count is an uncorrelated scalar
     subquery, which PostgreSQL evaluates once. Only a page past the end needs the second
     statement (the total alone)."""
     total_q = select(func.count()).select_from(table).where(where)
     q = select(*columns, total_q.scalar_subquery().label("total_size")).where(where)
+    versioned = select(*columns, _version().label("catalog_version")).where(where)
     if keyset is not None:
         q = q.where(keyset)
-    return q.order_by(*order).limit(bindparam("size", type_=Integer)), total_q
+        versioned = versioned.where(keyset)
+    size = bindparam("size", type_=Integer)
+    return Statements(
+        q.order_by(*order).limit(size),
+        total_q,
+        versioned.order_by(*order).limit(size),
+        select(func.count(), _version()).select_from(table).where(where),
+    )
+
+
+class TotalCache:
+    """Search totals by statement shape and parameters (page size and position left out),
+    each valid for the catalog version it was counted at. A search reads its page with the
+    current version in one statement; a total cached for that version is exact — the version
+    changes with the commit of any write to a searched table — so only a new version or a
+    new query counts again. PostgreSQL only (the version triggers); bounded: when full, it
+    starts again empty."""
+
+    def __init__(self, *, enabled: bool = True, size: int = 4096) -> None:
+        self.enabled = enabled
+        self.size = size
+        self._totals: dict[tuple[Any, ...], tuple[int, int]] = {}
+
+    def get(self, key: tuple[Any, ...], version: int) -> int | None:
+        hit = self._totals.get(key)
+        return hit[1] if hit is not None and hit[0] == version else None
+
+    def put(self, key: tuple[Any, ...], version: int, total: int) -> None:
+        if len(self._totals) >= self.size:
+            self._totals = {}
+        self._totals[key] = (version, total)
+
+
+_PAGE_PARAMS = frozenset({"size", "after_name", "after_id"})
+
+
+def _total_key(statements: Statements, params: dict[str, Any]) -> tuple[Any, ...]:
+    # The statement object itself (not its id, which a later object could reuse).
+    filters = sorted(
+        (k, tuple(v) if type(v) is list else v) for k, v in params.items() if k not in _PAGE_PARAMS
+    )
+    return (statements.total, *filters)
 
 
 def _page_and_total(
-    session: Session, statements: tuple[Any, Any], params: dict[str, Any], keyset: bool
+    session: Session,
+    statements: Statements,
+    params: dict[str, Any],
+    keyset: bool,
+    totals: TotalCache | None = None,
 ) -> tuple[list[Any], int]:
-    page, total = statements
-    rows = _fetch(session, page, params)
-    if rows:
-        return rows, int(rows[0][-1])
-    if not keyset:
+    if totals is None or not totals.enabled or not _is_postgresql(session):
+        rows = _fetch(session, statements.page, params)
+        if rows:
+            return rows, int(rows[0][-1])
+        if not keyset:
+            return [], 0
+        return [], int(_fetch(session, statements.total, params)[0][0])
+    # Rows are read by position (the first 20 columns): the version column after them is
+    # ignored by the mapping.
+    rows = _fetch(session, statements.versioned_page, params)
+    if not rows and not keyset:
         return [], 0
-    return [], int(_fetch(session, total, params)[0][0])
+    key = _total_key(statements, params)
+    if rows:
+        cached = totals.get(key, rows[0][-1])
+        if cached is not None:
+            return rows, cached
+    total, version = _fetch(session, statements.versioned_total, params)[0]
+    totals.put(key, version, int(total))
+    return rows, int(total)
 
 
 @functools.lru_cache(maxsize=512)
@@ -663,7 +750,7 @@ def _institution_search(
     category: bool,
     visibility: int,
     keyset: bool,
-) -> tuple[Any, Any]:
+) -> Statements:
     conditions: list[ColumnElement[bool]] = []
     if text:
         conditions.append(_text_condition(t.c.search_text, t.c.search_bigrams, text))
@@ -719,7 +806,7 @@ def _item_search(
     ipc: bool,
     visibility: int,
     keyset: bool,
-) -> tuple[Any, Any]:
+) -> Statements:
     conditions: list[ColumnElement[bool]] = [s.c.is_current]
     if text:
         conditions.append(_text_condition(s.c.search_text, s.c.search_bigrams, text))
@@ -756,7 +843,7 @@ def _item_search(
     )
 
 
-def _matched_page_statements(where: ColumnElement[bool], keyset: bool) -> tuple[Any, Any]:
+def _matched_page_statements(where: ColumnElement[bool], keyset: bool) -> Statements:
     """`_page_statements` for a text search of items: the matching items' keys are found
     once (a CTE, materialised as it is read twice) and serve both the total and the page,
     whose full rows are then read by primary key. A common term matches thousands of items
@@ -782,7 +869,16 @@ def _matched_page_statements(where: ColumnElement[bool], keyset: bool) -> tuple[
         )
         .order_by(s.c.name, s.c.item_id)
     )
-    return page, select(func.count()).select_from(s).where(where)
+    # With the total cached, the page alone: the name-ordered walk of an index holding
+    # the text (ix_service_items_live_name) stops at the page's last match.
+    plain = _page_statements(
+        s,
+        S_COLS,
+        where,
+        _keyset(s.c.name, s.c.item_id) if keyset else None,
+        (s.c.name, s.c.item_id),
+    )
+    return Statements(page, plain.total, plain.versioned_page, plain.versioned_total)
 
 
 def sort_key(name: str, ident: str) -> str:
@@ -793,8 +889,9 @@ def sort_key(name: str, ident: str) -> str:
 
 
 class SqlInstitutionRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, totals: TotalCache | None = None) -> None:
         self.session = session
+        self.totals = totals
 
     def next_id(self, node: str) -> str:
         seq = institution_seq
@@ -879,7 +976,9 @@ class SqlInstitutionRepository:
             visibility,
             bool(page.after),
         )
-        rows, total = _page_and_total(self.session, statements, params, bool(page.after))
+        rows, total = _page_and_total(
+            self.session, statements, params, bool(page.after), self.totals
+        )
         return [_row_to_institution(r) for r in rows], total
 
 
@@ -939,8 +1038,9 @@ def _match_institution_rows(pg: bool) -> Any:
 
 
 class SqlServiceItemRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, totals: TotalCache | None = None) -> None:
         self.session = session
+        self.totals = totals
 
     def add_version(self, item: ServiceItem) -> None:
         self.session.execute(
@@ -1027,7 +1127,9 @@ class SqlServiceItemRepository:
             visibility,
             bool(page.after),
         )
-        rows, total = _page_and_total(self.session, statements, params, bool(page.after))
+        rows, total = _page_and_total(
+            self.session, statements, params, bool(page.after), self.totals
+        )
         return [_row_to_item(row) for row in rows], total
 
     def match_candidates(
@@ -1102,6 +1204,7 @@ class SqlServiceItemRepository:
 __all__ = [
     "SqlInstitutionRepository",
     "SqlServiceItemRepository",
+    "TotalCache",
     "inbox",
     "institution_areas",
     "institution_ipc",

@@ -8,7 +8,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import func, select
 
-from puhui.catalog.adapters.db import institutions, outbox, service_items
+from puhui.catalog.adapters.db import catalog_version, institutions, outbox, service_items
 from puhui.catalog.tests.support import GD_ADMIN, JS_ADMIN, NATIONAL, institution, staff
 from puhui.catalog.v1 import catalog_pb2, events_pb2
 from puhui.kit.testing import read_events
@@ -269,3 +269,44 @@ def test_update_with_expected_revision(shared_catalog):
     stale = S.UpdateInstitutionRequest(institution=edited, expected_revision=created.revision)
     assert code_of(lambda: admin.UpdateInstitution(stale)) == grpc.StatusCode.ABORTED
     assert counts(shared_catalog.app) == before
+
+
+def test_cached_totals_change_with_every_committed_write(fresh_catalog):
+    """Totals are reused only at the catalog version they were counted at: every committed
+    write (here an approval, a suspension and a new institution) changes it; a refused write
+    (nothing committed) does not."""
+    app = fresh_catalog.app
+    assert app.servicer.totals is not None
+    assert app.servicer.totals.enabled
+    admin, anonymous = fresh_catalog.as_(GD_ADMIN), fresh_catalog.as_(None)
+
+    def version() -> int:
+        with app.db.read() as session:
+            return session.execute(select(catalog_version.c.value)).scalar_one()
+
+    def public_total() -> int:
+        # Page size 1: the second institution is past the page, only the total shows it.
+        request = S.SearchInstitutionsRequest(query="知识产权", region_code="440000", page_size=1)
+        return anonymous.SearchInstitutions(request).total_size
+
+    first = admin.CreateInstitution(create(name="佛山市知识产权服务中心", region_code="440600"))
+    second = admin.CreateInstitution(create(name="中山市知识产权服务中心", region_code="442000"))
+    assert public_total() == 0
+    assert public_total() == 0
+    for created in (first, second):
+        admin.ApproveInstitution(
+            S.ChangeInstitutionStatusRequest(institution_id=created.institution_id)
+        )
+    assert public_total() == 2
+    assert public_total() == 2
+    before = version()
+    refused = S.ChangeInstitutionStatusRequest(institution_id=first.institution_id)
+    assert code_of(lambda: admin.ApproveInstitution(refused)) == grpc.StatusCode.FAILED_PRECONDITION
+    assert version() == before
+    assert public_total() == 2
+    admin.SuspendInstitution(refused)
+    assert version() == before + 1
+    assert public_total() == 1
+    third = admin.CreateInstitution(create(name="珠海市知识产权服务中心", region_code="440400"))
+    admin.ApproveInstitution(S.ChangeInstitutionStatusRequest(institution_id=third.institution_id))
+    assert public_total() == 2
