@@ -92,7 +92,10 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         self.verifier = verifier
         self.telemetry = telemetry  # False (PUHUI_TELEMETRY=off): no spans, no RPC metrics
         # Labelled metric children, looked up once per method/code (labels() costs ~5 µs).
-        self._in_flight = metrics.GRPC_SERVER_IN_FLIGHT.labels(node=node, service=service)
+        # In-flight RPCs are read from the drain counter when scraped, not counted twice.
+        metrics.GRPC_SERVER_IN_FLIGHT.labels(node=node, service=service).set_function(
+            lambda: self.running
+        )
         self._handling: dict[str, Any] = {}
         self._handled: dict[tuple[str, grpc.StatusCode], Any] = {}
         self._attributes: dict[str, dict[str, str]] = {}
@@ -156,7 +159,10 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     def _start(self, name: str, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
         if not self.telemetry:
             return contextlib.nullcontext(trace.INVALID_SPAN)
-        parent = tracing.extract_grpc_metadata(context.invocation_metadata())
+        metadata = context.invocation_metadata()
+        if not tracing.exporting() and not any(k == "traceparent" for k, _ in metadata):
+            return tracing.unsampled_span()
+        parent = tracing.extract_grpc_metadata(metadata)
         attributes = self._attributes.get(name)
         if attributes is None:
             service, _, rpc = name.partition("/")
@@ -200,7 +206,6 @@ class ServiceInterceptor(grpc.ServerInterceptor):
             )
         handled.inc()
         handling.observe(elapsed)
-        self._in_flight.dec()
 
     @staticmethod
     def _code_of(exc: BaseException | None, context: grpc.ServicerContext) -> grpc.StatusCode:
@@ -216,8 +221,6 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             self._enter()
-            if self.telemetry:
-                self._in_flight.inc()
             failure: BaseException | None = None
             with self._start(name, context) as span:
                 token = None
@@ -241,8 +244,6 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             started = time.perf_counter()
             self._enter()
-            if self.telemetry:
-                self._in_flight.inc()
             failure: BaseException | None = None
             with self._start(name, context) as span:
                 token = None
