@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import statistics
 import subprocess
@@ -119,38 +120,64 @@ class Writer(threading.Thread):
 class TimedConsumer(BatchingEventConsumer):
     """The hub's consumer, noting for each record when `poll` returned it and the Kafka
     record timestamp (CreateTime: when the province's relay called `send`), keyed by the
-    record key (the event's subject), so the lag splits into its components."""
+    record key (the event's subject), so the lag splits into its components; and how long
+    each step of its loop takes (poll, apply = the database transaction, offset commit)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.seen: dict[str, tuple[float, float]] = {}
-        self.polls = self.polled_records = 0
-        self.in_poll = self.between_polls = 0.0  # seconds
-        self._left_poll = 0.0
+        self.steps: dict[str, list[float]] = {"poll": [], "apply": [], "commit": [], "other": []}
+        self.records_per_poll: list[int] = []
+
+    def _timed(self, step: str, call: Callable[..., Any], *a: Any, **kw: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return call(*a, **kw)
+        finally:
+            self.steps[step].append(time.monotonic() - started)
+
+    def poll_once(self) -> int:
+        return int(self._timed("other", super().poll_once))
+
+    def _apply_batch(self, records: list[Any]) -> Any:
+        return self._timed("apply", super()._apply_batch, records)
 
     def _ensure_consumer(self):  # type: ignore[no-untyped-def]
         fresh = self._consumer is None
         consumer = super()._ensure_consumer()
         if fresh:
-            poll = consumer.poll
+            poll, commit, commit_async = consumer.poll, consumer.commit, consumer.commit_async
 
             def timed_poll(*a: Any, **kw: Any) -> Any:
-                entered = time.monotonic()
-                if self._left_poll:
-                    self.between_polls += entered - self._left_poll
-                batches = poll(*a, **kw)
-                self._left_poll = time.monotonic()
-                self.in_poll += self._left_poll - entered
-                self.polls += 1
-                self.polled_records += sum(len(r) for r in batches.values())
+                batches = self._timed("poll", poll, *a, **kw)
                 now = time.time()
+                self.records_per_poll.append(sum(len(r) for r in batches.values()))
                 for records in batches.values():
                     for r in records:
                         self.seen[r.key.decode()] = (now, r.timestamp / 1000.0)
                 return batches
 
             consumer.poll = timed_poll
+            consumer.commit = lambda *a, **kw: self._timed("commit", commit, *a, **kw)
+            consumer.commit_async = lambda *a, **kw: self._timed("commit", commit_async, *a, **kw)
         return consumer
+
+    def stats(self) -> dict[str, Any]:
+        # "other" was the whole loop iteration: keep only what the named steps leave.
+        whole = self.steps.pop("other")
+        out: dict[str, Any] = {
+            step: {
+                "count": len(v),
+                "p50_ms": round(percentile(v, 0.5) * 1e3, 1),
+                "p99_ms": round(percentile(v, 0.99) * 1e3, 1),
+                "max_ms": round(max(v, default=0.0) * 1e3, 1),
+                "total_s": round(sum(v), 1),
+            }
+            for step, v in self.steps.items()
+        }
+        out["loop_total_s"] = round(sum(whole), 1)
+        out["records_per_poll_mean"] = round(statistics.fmean(self.records_per_poll or [0]), 1)
+        return out
 
 
 def hub_consumer(
@@ -188,17 +215,42 @@ def run_hub(args: argparse.Namespace) -> None:
         polled, sent = consumer.seen.pop(envelope.subject, (0.0, 0.0))
         out.write(f"{envelope.event_id} {time.time():.6f} {polled:.6f} {sent:.3f}\n")
 
+    # Group rebalances (a new topic matching the pattern, created by anyone on the shared
+    # broker, makes the hub's group rebalance): their times go in the stats.
+    import logging
+
+    rebalances: list[float] = []
+
+    class Rebalances(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "newly assigned partitions" in record.getMessage().lower():
+                rebalances.append(time.time())
+
+    coordinator_log = logging.getLogger("kafka.coordinator")
+    coordinator_log.setLevel(logging.INFO)
+    coordinator_log.addHandler(Rebalances())
     consumer = hub_consumer(db, args.bootstrap, args.group, on_applied)
     consumer.start()
     stop.wait()
     consumer.stop()
-    print(
-        f"hub consumer: {consumer.polls} polls, {consumer.polled_records} records, "
-        f"{consumer.in_poll:.1f} s in poll, {consumer.between_polls:.1f} s applying",
-        file=sys.stderr,
-    )
+    with open(args.out + ".stats", "w") as fh:
+        json.dump({**consumer.stats(), "assignments_at": rebalances}, fh)
     out.close()
     db.stop()
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    from pathlib import Path
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def burn(stop: Any) -> None:
+    """Background load: a busy loop until `stop` is set."""
+    while not stop.is_set():
+        sum(range(10_000))
 
 
 def read_applied(
@@ -214,6 +266,23 @@ def read_applied(
                 if detail is not None:
                     detail[parts[0]] = (float(parts[2]), float(parts[3]))
     return applied
+
+
+class AppliedTail:
+    """The event ids the hub has appended to its file since the last call (read
+    incrementally, so waiting for a large catch-up costs the province's process little)."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.pos = path, 0
+
+    def new_ids(self) -> set[str]:
+        with contextlib.suppress(FileNotFoundError), open(self.path, "rb") as fh:
+            fh.seek(self.pos)
+            data = fh.read()
+            end = data.rfind(b"\n") + 1
+            self.pos += end
+            return {line.split(b" ", 1)[0].decode() for line in data[:end].splitlines()}
+        return set()
 
 
 def measure(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[str, Any]:
@@ -250,7 +319,10 @@ def measure(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[st
                     break
                 time.sleep(0.5)
             writer.phase = "steady"
+            steady_wall = time.time()
+            cpu_at = (time.process_time(), process_cpu(hub.pid))
             time.sleep(args.seconds)
+            cpu_steady = (time.process_time() - cpu_at[0], process_cpu(hub.pid) - cpu_at[1])
             outage_wall = time.time()
             # -- outage: the relay stops; the province keeps committing -----------------------
             relay.stop()
@@ -261,21 +333,27 @@ def measure(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[st
             time.sleep(0.1)
             backlog = sum(1 for p, _ in list(writer.ids.values()) if p == "outage")
             reconnect = time.monotonic()
+            reconnect_wall = time.time()
+            hub_cpu_at = process_cpu(hub.pid)
             relay = OutboxRelay(prov_db, outbox, bootstrap)
             relay.start()
             outage_ids = [i for i, (p, _) in list(writer.ids.items()) if p == "outage"]
             deadline = reconnect + max(120.0, args.outage_seconds * 3)
-            applied = read_applied(out)
+            tail = AppliedTail(out)
+            remaining = set(outage_ids)
             last_report = time.monotonic()
-            while time.monotonic() < deadline and not all(i in applied for i in outage_ids):
+            while time.monotonic() < deadline:
+                remaining -= tail.new_ids()
+                if not remaining:
+                    break
                 time.sleep(0.1)
-                applied = read_applied(out)
                 if time.monotonic() - last_report > 10:
                     last_report = time.monotonic()
-                    done_now = sum(1 for i in outage_ids if i in applied)
+                    done_now = len(outage_ids) - len(remaining)
                     print(f"catch-up: {done_now}/{len(outage_ids)} outage events at the hub")
             caught_up = time.monotonic() - reconnect
-            done = sum(1 for i in outage_ids if i in applied)
+            hub_cpu_catch_up = process_cpu(hub.pid) - hub_cpu_at
+            done = len(outage_ids) - len(remaining)
             time.sleep(2)
         finally:
             writer.stop_event.set()
@@ -287,6 +365,15 @@ def measure(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[st
         detail: dict[str, tuple[float, float]] = {}
         applied = read_applied(out, detail)
         os.unlink(out)
+        # When the relay had handed the last outage event to the producer: the province's
+        # side of the catch-up (the rest is Kafka and the hub).
+        sent_outage = [detail[i][1] for i in outage_ids if i in detail]
+        relay_drained = max(sent_outage, default=reconnect_wall) - reconnect_wall
+        hub_loop: dict[str, Any] = {}
+        with contextlib.suppress(FileNotFoundError), open(out + ".stats") as fh:
+            hub_loop = json.load(fh)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(out + ".stats")
         lags: dict[str, list[float]] = {p: [] for p in ("warmup", "steady", "outage", "paused")}
         # The steady lag in four consecutive parts (they add up to the lag of each event).
         parts: dict[str, list[float]] = {
@@ -321,6 +408,17 @@ def measure(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[st
         "steady_p50_s": percentile(steady, 0.50),
         "steady_p99_s": percentile(steady, 0.99),
         "steady_mean_s": statistics.fmean(steady) if steady else float("nan"),
+        "hub_loop": hub_loop,
+        "group_rebalances_during_steady": sum(
+            1 for at in hub_loop.pop("assignments_at", []) if steady_wall <= at <= outage_wall
+        ),
+        "cpu_ms_per_event": {
+            "province_writers_and_relay_steady": round(
+                cpu_steady[0] / max(1, len(steady)) * 1e3, 3
+            ),
+            "hub_consumer_steady": round(cpu_steady[1] / max(1, len(steady)) * 1e3, 3),
+            "hub_consumer_catch_up": round(hub_cpu_catch_up / max(1, done) * 1e3, 3),
+        },
         "parts": {
             name: {
                 "p50_ms": round(percentile(v, 0.50) * 1000, 1),
@@ -334,6 +432,7 @@ def measure(args: argparse.Namespace, bootstrap: str, admin_url: str) -> dict[st
         "outage_applied": done,
         "catch_up_s": caught_up,
         "catch_up_rate": done / caught_up if caught_up > 0 else float("nan"),
+        "relay_drained_s": relay_drained,
         "counted_at_hub": counted,
         "written": len(writer.ids),
         "steady_missing": sum(
@@ -375,8 +474,9 @@ def ceiling(bootstrap: str, rate: float, seconds: float, backlog: int) -> dict[s
         producer.send(topic, key=marker, value=f"{time.time()}|".encode() + pad)
         producer.flush()
         next_at += interval
-        if next_at > time.monotonic():
-            time.sleep(next_at - time.monotonic())
+        delay = next_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
     time.sleep(1)
     stop.set()
     reader.join(5)
@@ -402,6 +502,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=30.0, help="steady phase length")
     parser.add_argument("--outage-seconds", type=float, default=300.0)
+    parser.add_argument(
+        "--background-load",
+        type=int,
+        default=0,
+        help="busy-loop processes run meanwhile, to measure on a reproducibly loaded machine",
+    )
     parser.add_argument("--role", default="bench", choices=["bench", "hub"], help=argparse.SUPPRESS)
     parser.add_argument("--hub-url", help=argparse.SUPPRESS)
     parser.add_argument("--group", help=argparse.SUPPRESS)
@@ -416,16 +522,31 @@ def main() -> None:
     bootstrap = infra("PUHUI_KAFKA_BOOTSTRAP")
     admin_url = infra("PUHUI_POSTGRES_URL")
     load_before = os.getloadavg()
-    ours = measure(args, bootstrap, admin_url)
-    ceil = ceiling(
-        bootstrap, args.rate, min(args.seconds, 15.0), max(1, ours["outage_backlog_events"])
-    )
+    import multiprocessing
+
+    stop_burning = multiprocessing.Event()
+    burners = [
+        multiprocessing.Process(target=burn, args=(stop_burning,), daemon=True)
+        for _ in range(args.background_load)
+    ]
+    for b in burners:
+        b.start()
+    try:  # the ceiling under the same load
+        ours = measure(args, bootstrap, admin_url)
+        ceil = ceiling(
+            bootstrap, args.rate, min(args.seconds, 15.0), max(1, ours["outage_backlog_events"])
+        )
+    finally:
+        stop_burning.set()
+        for b in burners:
+            b.join(5)
     ms = 1000.0
     figures = {
         "lag_p50": {"value": round(ours["steady_p50_s"] * ms, 1), "unit": "ms"},
         "lag_p99": {"value": round(ours["steady_p99_s"] * ms, 1), "unit": "ms"},
         "catch_up_rate": {"value": round(ours["catch_up_rate"], 1), "unit": "ev/s"},
         "catch_up_time": {"value": round(ours["catch_up_s"], 1), "unit": "s"},
+        "catch_up_relay_sent_all": {"value": round(ours["relay_drained_s"], 1), "unit": "s"},
         "outage_backlog": {"value": ours["outage_backlog_events"], "unit": "ev"},
     }
     ceiling_figs = {
@@ -460,6 +581,10 @@ def main() -> None:
             "outage_events_applied": ours["outage_applied"],
             "steady_events_missing": ours["steady_missing"],
             "steady_lag_parts": ours["parts"],
+            "cpu_ms_per_event": ours["cpu_ms_per_event"],
+            "hub_consumer_loop_whole_run": ours["hub_loop"],
+            "hub_group_rebalances_during_steady": ours["group_rebalances_during_steady"],
+            "background_load_processes": args.background_load,
             "load_average_before_and_after": [
                 round(x, 1) for x in (*load_before, *os.getloadavg())
             ],

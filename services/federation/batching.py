@@ -12,8 +12,11 @@ once — with a number of round trips per poll that does not grow with the event
   the poll returned (all partitions) and names the ones that are new;
 - the new events' effects go through `batch_handler` (a few multi-row statements) or,
   without one, through `handler` event by event, in the same transaction;
-- one offset commit for every partition of the poll, after the database commit; the
-  `on_applied` callbacks run between the two (the read model is visible at the commit);
+- one offset commit for every partition of the poll, after the database commit, sent
+  asynchronously: the loop does not wait for the broker's answer (a commit lost in a crash
+  only redelivers events the inbox already holds; a clean stop commits synchronously);
+  the `on_applied` callbacks run before it (the read model is visible at the database
+  commit);
 - if anything in the batch fails (an `InvalidEvent`, a database error), the transaction
   rolls back and each partition's records are replayed through the kit's
   one-event-at-a-time path, which dead-letters the bad event and applies the others.
@@ -22,6 +25,7 @@ once — with a number of round trips per poll that does not grow with the event
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any
@@ -52,6 +56,30 @@ class BatchingEventConsumer(EventConsumer):
         kwargs.setdefault("max_records", MAX_RECORDS)
         super().__init__(*args, **kwargs)
         self.batch_handler = batch_handler
+        # Offsets sent with commit_async and not confirmed yet: committed synchronously on
+        # close, so a clean stop leaves nothing to redeliver.
+        self._uncommitted: dict[Any, OffsetAndMetadata] = {}
+        self._uncommitted_lock = threading.Lock()  # the callback may run on kafka's thread
+
+    def _committed(self, offsets: dict[Any, OffsetAndMetadata], response: Any) -> None:
+        if isinstance(response, Exception):
+            # The events are in the database with their inbox rows: a redelivery is a no-op.
+            logger.info("consumer %s: offset commit failed: %s", self.group, response)
+            return
+        with self._uncommitted_lock:
+            for tp, offset in offsets.items():
+                if self._uncommitted.get(tp) == offset:
+                    del self._uncommitted[tp]
+
+    def _close(self) -> None:
+        with self._uncommitted_lock:
+            last = dict(self._uncommitted)
+        if self._consumer is not None and last:
+            try:
+                self._consumer.commit(last, timeout_ms=5_000)
+            except Exception:
+                logger.info("consumer %s: last offset commit failed", self.group, exc_info=True)
+        super()._close()
 
     def poll_once(self) -> int:
         consumer = self._ensure_consumer()
@@ -65,9 +93,12 @@ class BatchingEventConsumer(EventConsumer):
         if applied is None:
             return sum(self._one_by_one(consumer, tp, part) for tp, part in batches.items())
         self._after(records, applied)
-        consumer.commit(
-            {tp: OffsetAndMetadata(part[-1].offset + 1, "", -1) for tp, part in batches.items()}
-        )
+        offsets = {
+            tp: OffsetAndMetadata(part[-1].offset + 1, "", -1) for tp, part in batches.items()
+        }
+        with self._uncommitted_lock:
+            self._uncommitted.update(offsets)
+        consumer.commit_async(offsets, callback=self._committed)
         for tp in batches:
             self._report_lag(consumer, tp)
         return len(records)
