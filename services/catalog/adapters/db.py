@@ -869,16 +869,37 @@ def _matched_page_statements(where: ColumnElement[bool], keyset: bool) -> Statem
         )
         .order_by(s.c.name, s.c.item_id)
     )
-    # With the total cached, the page alone: the name-ordered walk of an index holding
-    # the text (ix_service_items_live_name) stops at the page's last match.
-    plain = _page_statements(
-        s,
-        S_COLS,
-        where,
-        _keyset(s.c.name, s.c.item_id) if keyset else None,
-        (s.c.name, s.c.item_id),
+    # With the total cached, the page alone: its keys first, which an index-only walk of
+    # the names in order (ix_service_items_live_name holds the text) finds, stopping at the
+    # page's last match; then those rows.
+    inner = select(s.c.item_id, s.c.version).where(where)
+    if keyset:
+        inner = inner.where(_keyset(s.c.name, s.c.item_id))
+    inner_keys = (
+        inner.order_by(s.c.name, s.c.item_id)
+        .limit(bindparam("size", type_=Integer))
+        .subquery("page_keys")
     )
-    return Statements(page, plain.total, plain.versioned_page, plain.versioned_total)
+    page_rows = s.alias("page_rows")
+    versioned_page = (
+        select(*(page_rows.c[c.name] for c in S_COLS), _version().label("catalog_version"))
+        .select_from(
+            page_rows.join(
+                inner_keys,
+                and_(
+                    page_rows.c.item_id == inner_keys.c.item_id,
+                    page_rows.c.version == inner_keys.c.version,
+                ),
+            )
+        )
+        .order_by(page_rows.c.name, page_rows.c.item_id)
+    )
+    return Statements(
+        page,
+        select(func.count()).select_from(s).where(where),
+        versioned_page,
+        select(func.count(), _version()).select_from(s).where(where),
+    )
 
 
 def sort_key(name: str, ident: str) -> str:
