@@ -309,11 +309,15 @@ def cmd_node_status(args: argparse.Namespace) -> int:
     )
     names = {1: "active", 2: "removed"}
     print(f"hub {hub}: {status.hub_data_records} data records at the hub")
-    print(f"{'node':<7} {'status':<8} {'events':>8} {'lag s':>7} {'mirror':>7}  name")
+    # mirror: records mirrored / records at the hub; "= hub" once every data set's count
+    # and content hash equal the hub's.
+    print(f"{'node':<7} {'status':<8} {'events':>8} {'lag s':>7} {'mirror':>12}  name")
     for p in status.provinces:
         mirror = "n/a" if p.mirror_completeness < 0 else f"{p.mirror_completeness:.0%}"
+        if p.mirror_in_sync:
+            mirror += " = hub"
         print(f"{p.node_id:<7} {names.get(p.status, '?'):<8} {p.events_applied:>8} "
-              f"{p.last_lag_seconds:>7.2f} {mirror:>7}  {p.name}")  # fmt: skip
+              f"{p.last_lag_seconds:>7.2f} {mirror:>12}  {p.name}")  # fmt: skip
     return 0
 
 

@@ -81,6 +81,15 @@ def _records(status: data_pb2.MirrorStatus | None) -> int:
     return sum(ds.record_count for ds in status.data_sets) if status is not None else 0
 
 
+def _contents(status: data_pb2.MirrorStatus) -> dict[int, tuple[int, str]]:
+    """Data set -> (record count, content hash), leaving out empty data sets."""
+    return {
+        ds.data_set: (ds.record_count, ds.content_hash)
+        for ds in status.data_sets
+        if ds.record_count
+    }
+
+
 class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
     def __init__(
         self,
@@ -214,9 +223,13 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
     ) -> pb.FederationStatus:
         progress = national.progress(self.db, self.model_consumers)
         hub_records = 0
+        hub_contents: dict[int, tuple[int, str]] | None = None
         hub_address = self.hub_data_address()
         if self.mirror_probe is not None and hub_address:
-            hub_records = _records(self.mirror_probe(hub_address))
+            hub_status = self.mirror_probe(hub_address)
+            hub_records = _records(hub_status)
+            if hub_status is not None:
+                hub_contents = _contents(hub_status)
         out = pb.FederationStatus(hub_data_records=hub_records)
         for node in self.registry.list(show_removed=True):
             applied, last_at = progress.get(node.node_id, (0, None))
@@ -241,6 +254,9 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                         min(1.0, records / hub_records)
                         if hub_records
                         else (1.0 if records == 0 else 0.0)
+                    )
+                    status.mirror_in_sync = (
+                        hub_contents is not None and _contents(reported) == hub_contents
                     )
             out.provinces.append(status)
         return out

@@ -199,7 +199,7 @@ class GetFederationStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ProvinceStatus(_message.Message):
-    __slots__ = ("node_id", "name", "status", "events_applied", "last_event_at", "last_lag_seconds", "mirror_completeness", "mirror_records")
+    __slots__ = ("node_id", "name", "status", "events_applied", "last_event_at", "last_lag_seconds", "mirror_completeness", "mirror_records", "mirror_in_sync")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -208,6 +208,7 @@ class ProvinceStatus(_message.Message):
     LAST_LAG_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MIRROR_COMPLETENESS_FIELD_NUMBER: _ClassVar[int]
     MIRROR_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    MIRROR_IN_SYNC_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     name: str
     status: NodeStatus
@@ -216,7 +217,8 @@ class ProvinceStatus(_message.Message):
     last_lag_seconds: float
     mirror_completeness: float
     mirror_records: int
-    def __init__(self, node_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[_Union[NodeStatus, str]] = ..., events_applied: _Optional[int] = ..., last_event_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_lag_seconds: _Optional[float] = ..., mirror_completeness: _Optional[float] = ..., mirror_records: _Optional[int] = ...) -> None: ...
+    mirror_in_sync: bool
+    def __init__(self, node_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[_Union[NodeStatus, str]] = ..., events_applied: _Optional[int] = ..., last_event_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_lag_seconds: _Optional[float] = ..., mirror_completeness: _Optional[float] = ..., mirror_records: _Optional[int] = ..., mirror_in_sync: _Optional[bool] = ...) -> None: ...
 
 class FederationStatus(_message.Message):
     __slots__ = ("provinces", "hub_data_records")
