@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from puhui.federation import domain
@@ -391,8 +391,17 @@ class Registry:
         return count
 
 
+# PostgreSQL advisory lock held by the one hub replica publishing statements ("puhui-kr").
+KEYS_RELAY_LOCK = 0x70756875692D6B72
+
+
 class StatementRelay:
-    """Publishes pending signed statements to the compacted keys topic, in order."""
+    """Publishes pending signed statements to the compacted keys topic, in order.
+
+    Several hub replicas may run a relay; one publishes at a time (a transaction-scoped
+    PostgreSQL advisory lock around each batch), so two replicas never interleave a node's
+    statements on the compacted topic — where the last one written is the one that stays.
+    """
 
     def __init__(
         self, db: Database, registry: Registry, bootstrap: str, topic: str = trust.KEYS_TOPIC
@@ -444,6 +453,13 @@ class StatementRelay:
     def publish_once(self) -> int:
         kp = t.key_publications
         with self.db.transaction() as session:
+            if (
+                not self.db.is_sqlite
+                and not session.execute(
+                    select(func.pg_try_advisory_xact_lock(KEYS_RELAY_LOCK))
+                ).scalar_one()
+            ):
+                return 0  # another replica is publishing; its batch ends with its transaction
             rows = session.execute(
                 select(kp.c.id, kp.c.node_id, kp.c.statement)
                 .where(kp.c.published_at.is_(None))
