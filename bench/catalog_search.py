@@ -11,6 +11,12 @@ category, two- and three-character Chinese text, tier, IPC, status), anonymous, 
 total counts included. Match cycles through innovator profiles in cities and counties of
 eight provinces.
 
+Searches run twice: with the service's total cache (the default: a total is reused only at
+the catalog version it was counted at, so it is exact; the bench writes nothing while it
+runs, so after priming every total of the mix is reused) and, in a second service process,
+with it off (PUHUI_CATALOG_COUNT_CACHE=0: every search counts), reported as *_nocache_*.
+CPU per request is reported for the service process and for PostgreSQL's backends.
+
 Targets (issue 4): search p99 ≤ 50 ms, Match p99 ≤ 100 ms on this 2-core machine.
 
     python bench/catalog_search.py [--quick] [--concurrency 16] [--duration 10]
@@ -23,6 +29,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 from sqlalchemy import create_engine, text
@@ -152,6 +159,34 @@ def children_cpu_seconds() -> float:
     return total / tick
 
 
+def database_cpu_seconds(url: str) -> float:
+    """CPU time of the PostgreSQL backends serving `url`'s database (the service's pool
+    connections), read from /proc: the database's share of each request. 0 when the
+    server's processes are not readable (another host or user)."""
+    engine = create_engine(normalise_url(url))
+    try:
+        with engine.connect() as conn:
+            pids = list(
+                conn.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def cycle(requests: list[bytes]) -> Callable[[int], bytes]:
     return lambda n: requests[n % len(requests)]
 
@@ -182,55 +217,92 @@ def main() -> None:
     with temporary_database(infra("PUHUI_POSTGRES_URL"), "bench") as url:
         load_figures = build_catalog(url, args.seed)
         env = {"PUHUI_NODE_ID": NODE, "PUHUI_DATABASE_URL": url, "PUHUI_KAFKA_BOOTSTRAP": ""}
-        with harness.spawn_service("catalog", env) as target:
-            cpu_ms: dict[str, float] = {}
+        cpu_ms: dict[str, float] = {}
+        db_cpu_ms: dict[str, float] = {}
 
-            def run(method: str, requests: list[bytes], concurrency: int) -> harness.LoadResult:
-                before = children_cpu_seconds()
-                result = harness.load(
-                    target, SERVICE + method, cycle(requests),
-                    concurrency=concurrency, duration=duration, warmup=warmup,
-                )  # fmt: skip
-                # The warm-up's requests are not counted; the figures below scale by time.
-                spent = children_cpu_seconds() - before
-                cpu_ms[f"{method}@{concurrency}"] = 1000 * spent / max(1, result.requests)
-                return result
+        def measure(
+            service_env: dict[str, str], runs: list[tuple[str, str, int]]
+        ) -> dict[str, harness.LoadResult]:
+            """Start the service with `service_env`, prime it, run each (label, method,
+            concurrency); returns the results by label."""
+            out: dict[str, harness.LoadResult] = {}
+            with harness.spawn_service("catalog", service_env) as target:
+                # Steady state: every statement shape planned, every pool connection open
+                # (and, with the total cache on, every total of the mix counted once).
+                prime = institution_requests() + item_requests() + match_requests()
+                methods = ["SearchInstitutions"] * len(institution_requests())
+                methods += ["SearchServiceItems"] * len(item_requests())
+                methods += ["Match"] * len(match_requests())
+                with grpc.insecure_channel(target) as channel:
+                    for _ in range(3):
+                        for method, body in zip(methods, prime, strict=True):
+                            channel.unary_unary(SERVICE + method)(body, timeout=30)
+                for label, method, concurrency in runs:
+                    requests = {
+                        "SearchInstitutions": institution_requests,
+                        "SearchServiceItems": item_requests,
+                        "Match": match_requests,
+                    }[method]()
+                    before = children_cpu_seconds()
+                    db_before = database_cpu_seconds(url)
+                    result = harness.load(
+                        target, SERVICE + method, cycle(requests),
+                        concurrency=concurrency, duration=duration, warmup=warmup,
+                    )  # fmt: skip
+                    # The warm-up's requests are not counted; the figures below scale by time.
+                    spent = children_cpu_seconds() - before
+                    cpu_ms[label] = 1000 * spent / max(1, result.requests)
+                    db_spent = database_cpu_seconds(url) - db_before
+                    db_cpu_ms[label] = 1000 * db_spent / max(1, result.requests)
+                    out[label] = result
+            return out
 
-            # Steady state: every statement shape planned, every pool connection open.
-            prime = institution_requests() + item_requests() + match_requests()
-            methods = ["SearchInstitutions"] * len(institution_requests())
-            methods += ["SearchServiceItems"] * len(item_requests())
-            methods += ["Match"] * len(match_requests())
-            with grpc.insecure_channel(target) as channel:
-                for _ in range(3):
-                    for method, body in zip(methods, prime, strict=True):
-                        channel.unary_unary(SERVICE + method)(body, timeout=30)
-            inst = run("SearchInstitutions", institution_requests(), conc)
-            items = run("SearchServiceItems", item_requests(), conc)
-            match = run("Match", match_requests(), conc)
-            match_single = run("Match", match_requests(), 1)
+        cached = measure(
+            env,
+            [
+                ("inst", "SearchInstitutions", conc),
+                ("items", "SearchServiceItems", conc),
+                ("match", "Match", conc),
+                ("match_c1", "Match", 1),
+            ],
+        )
+        # The same searches with the total cache off: every search counts its total.
+        uncached = measure(
+            {**env, "PUHUI_CATALOG_COUNT_CACHE": "0"},
+            [
+                ("inst_nocache", "SearchInstitutions", conc),
+                ("items_nocache", "SearchServiceItems", conc),
+            ],
+        )
+    inst, items, match, match_single = (
+        cached["inst"], cached["items"], cached["match"], cached["match_c1"]
+    )  # fmt: skip
+    inst_nc, items_nc = uncached["inst_nocache"], uncached["items_nocache"]
+
+    def cpu(label: str, spent: dict[str, float] | None = None) -> dict[str, Any]:
+        return {
+            "value": round((spent or cpu_ms)[label] * duration / (duration + warmup), 2),
+            "unit": "ms CPU/req",
+        }
 
     figures = {
         **inst.summary("search_institutions_"),
         **items.summary("search_items_"),
         **match.summary("match_"),
         **{k: v for k, v in match_single.summary("match_c1_").items() if "errors" not in k},
-        "server_cpu_search_institutions": {
-            "value": round(
-                cpu_ms[f"SearchInstitutions@{conc}"] * duration / (duration + warmup), 2
-            ),
-            "unit": "ms CPU/req",
-        },
-        "server_cpu_search_items": {
-            "value": round(
-                cpu_ms[f"SearchServiceItems@{conc}"] * duration / (duration + warmup), 2
-            ),
-            "unit": "ms CPU/req",
-        },
-        "server_cpu_match": {
-            "value": round(cpu_ms[f"Match@{conc}"] * duration / (duration + warmup), 2),
-            "unit": "ms CPU/req",
-        },
+        **inst_nc.summary("search_institutions_nocache_"),
+        **items_nc.summary("search_items_nocache_"),
+        "server_cpu_search_institutions": cpu("inst"),
+        "server_cpu_search_items": cpu("items"),
+        "server_cpu_match": cpu("match"),
+        "server_cpu_search_institutions_nocache": cpu("inst_nocache"),
+        "server_cpu_search_items_nocache": cpu("items_nocache"),
+        # PostgreSQL's share, from its backends' CPU time.
+        "database_cpu_search_institutions": cpu("inst", db_cpu_ms),
+        "database_cpu_search_items": cpu("items", db_cpu_ms),
+        "database_cpu_match": cpu("match", db_cpu_ms),
+        "database_cpu_search_institutions_nocache": cpu("inst_nocache", db_cpu_ms),
+        "database_cpu_search_items_nocache": cpu("items_nocache", db_cpu_ms),
         "bulk_load": {"value": round(load_figures["bulk_load_s"], 1), "unit": "s"},
         "bulk_load_rate": {"value": round(load_figures["rows_per_s"]), "unit": "rows/s"},
     }
@@ -249,6 +321,10 @@ def main() -> None:
             "match req/s (ours/noop)": match.rps / ceiling.rps,
             "search_institutions p99 (ours/noop)": inst.percentile(0.99) / ceiling.percentile(0.99),
             "search_items p99 (ours/noop)": items.percentile(0.99) / ceiling.percentile(0.99),
+            "search_institutions p99, total cache off (ours/noop)": inst_nc.percentile(0.99)
+            / ceiling.percentile(0.99),
+            "search_items p99, total cache off (ours/noop)": items_nc.percentile(0.99)
+            / ceiling.percentile(0.99),
             "match p99 (ours/noop)": match.percentile(0.99) / ceiling.percentile(0.99),
         },
         conditions={
@@ -258,6 +334,10 @@ def main() -> None:
             "data": f"puhui.catalog.seed.generate(node={NODE}, seed={args.seed}), bulk-loaded",
             "database": "PostgreSQL 15 (make up), pg_trgm GIN on search text",
             "service": "python -m puhui.catalog, own process, Kafka off",
+            "total_cache": "search_* figures: on (the default; totals reused at the catalog "
+            "version they were counted at, exact; no writes during the run, so after priming "
+            "every total of the mix is reused); search_*_nocache_*: a second service process "
+            "with PUHUI_CATALOG_COUNT_CACHE=0, every search counting its total",
             "client": "bench/harness.py grpc.aio load generator, one process, anonymous caller",
             "concurrency": conc,
             "duration_s": duration,
