@@ -17,7 +17,6 @@ from puhui.catalog.adapters.db import (
     sort_key,
 )
 from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc, events_pb2
-from puhui.common.v1 import common_pb2
 from puhui.kit.auth import Principal, current_principal
 from puhui.kit.db import Database
 from puhui.kit.ids import new_id
@@ -30,23 +29,24 @@ Ctx: TypeAlias = grpc.ServicerContext
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _ts(moment: datetime) -> timestamp_pb2.Timestamp:
-    """Timestamp.FromDatetime's value (a naive time taken as UTC) at a fraction of its cost:
-    searches convert four per institution."""
+def _seconds(moment: datetime) -> tuple[int, int]:
+    """Timestamp.FromDatetime's (seconds, nanos) (a naive time taken as UTC) at a fraction
+    of its cost."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     delta = moment - _EPOCH
-    return timestamp_pb2.Timestamp(
-        seconds=delta.days * 86400 + delta.seconds, nanos=delta.microseconds * 1000
-    )
+    return delta.days * 86400 + delta.seconds, delta.microseconds * 1000
 
 
-def _contact(c: domain.Contact) -> catalog_pb2.Contact:
-    return catalog_pb2.Contact(name=c.name, phone=c.phone, email=c.email, address=c.address)
+def _set_time(target: timestamp_pb2.Timestamp, moment: datetime) -> None:
+    target.seconds, target.nanos = _seconds(moment)
 
 
 def institution_to_proto(i: domain.Institution) -> catalog_pb2.Institution:
-    return catalog_pb2.Institution(
+    # Scalars in the constructor, sub-messages filled in place: building each Timestamp,
+    # ActorStamp and Contact as its own message to have it copied in cost three times as
+    # much, and searches convert twenty institutions a page.
+    m = catalog_pb2.Institution(
         institution_id=i.institution_id,
         owning_node=i.owning_node,
         name=i.name,
@@ -54,24 +54,26 @@ def institution_to_proto(i: domain.Institution) -> catalog_pb2.Institution:
         tier=int(i.tier),  # type: ignore[arg-type]
         region_code=i.region_code,
         service_area=i.service_area,
-        contacts=[_contact(c) for c in i.contacts],
         ipc_fields=i.ipc_fields,
         monthly_capacity=i.monthly_capacity,
         status=int(i.status),  # type: ignore[arg-type]
         is_example=i.is_example,
         revision=i.revision,
         status_reason=i.status_reason,
-        approved=common_pb2.ActorStamp(actor=i.approved_by, time=_ts(i.approved_at))
-        if i.approved_at is not None
-        else None,
-        status_changed=common_pb2.ActorStamp(
-            actor=i.status_changed_by, time=_ts(i.status_changed_at)
-        )
-        if i.status_changed_at is not None
-        else None,
-        created_at=_ts(i.created_at) if i.created_at is not None else None,
-        updated_at=_ts(i.updated_at) if i.updated_at is not None else None,
     )
+    for c in i.contacts:
+        m.contacts.add(name=c.name, phone=c.phone, email=c.email, address=c.address)
+    if i.approved_at is not None:
+        m.approved.actor = i.approved_by
+        _set_time(m.approved.time, i.approved_at)
+    if i.status_changed_at is not None:
+        m.status_changed.actor = i.status_changed_by
+        _set_time(m.status_changed.time, i.status_changed_at)
+    if i.created_at is not None:
+        _set_time(m.created_at, i.created_at)
+    if i.updated_at is not None:
+        _set_time(m.updated_at, i.updated_at)
+    return m
 
 
 def new_institution_from_proto(src: catalog_pb2.Institution) -> domain.NewInstitution:
@@ -93,7 +95,7 @@ def new_institution_from_proto(src: catalog_pb2.Institution) -> domain.NewInstit
 
 def item_to_proto(i: domain.ServiceItem) -> catalog_pb2.ServiceItem:
     e = i.eligibility
-    return catalog_pb2.ServiceItem(
+    m = catalog_pb2.ServiceItem(
         item_id=i.item_id,
         version=i.version,
         institution_id=i.institution_id,
@@ -102,11 +104,6 @@ def item_to_proto(i: domain.ServiceItem) -> catalog_pb2.ServiceItem:
         description=i.description,
         category=int(i.category),  # type: ignore[arg-type]
         channel=int(i.channel),  # type: ignore[arg-type]
-        eligibility=catalog_pb2.Eligibility(
-            innovator_types=e.innovator_types,  # type: ignore[arg-type]
-            enterprise_sizes=e.enterprise_sizes,  # type: ignore[arg-type]
-            stages=e.stages,  # type: ignore[arg-type]
-        ),
         cost_class=int(i.cost_class),  # type: ignore[arg-type]
         processing_days=i.processing_days,
         required_materials=i.required_materials,
@@ -115,8 +112,17 @@ def item_to_proto(i: domain.ServiceItem) -> catalog_pb2.ServiceItem:
         is_current=i.is_current,
         created_by=i.created_by,
         institution_status=int(i.institution_status),  # type: ignore[arg-type]
-        created_at=_ts(i.created_at) if i.created_at is not None else None,
     )
+    if e.innovator_types or e.enterprise_sizes or e.stages:
+        eligibility = m.eligibility
+        eligibility.innovator_types.extend(e.innovator_types)  # type: ignore[arg-type]
+        eligibility.enterprise_sizes.extend(e.enterprise_sizes)  # type: ignore[arg-type]
+        eligibility.stages.extend(e.stages)  # type: ignore[arg-type]
+    else:
+        m.eligibility.SetInParent()
+    if i.created_at is not None:
+        _set_time(m.created_at, i.created_at)
+    return m
 
 
 def new_item_from_proto(src: catalog_pb2.ServiceItem) -> domain.NewServiceItem:
