@@ -757,6 +757,28 @@ def _ipc_overlap(wanted: Sequence[str], offered: Sequence[str]) -> str:
     return ""
 
 
+# A Match scores up to sixty candidates with a handful of eligibility sets between them:
+# their gap texts are made once (labels are constants).
+@functools.lru_cache(maxsize=1024)
+def _types_gap(types: tuple[int, ...]) -> str:
+    return "requires " + " or ".join(TYPE_LABEL[InnovatorType(t)] for t in types)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sizes_gap(sizes: tuple[int, ...]) -> str:
+    return "for " + ", ".join(SIZE_LABEL[EnterpriseSize(s)] for s in sizes) + " enterprises only"
+
+
+@functools.lru_cache(maxsize=1024)
+def _stages_gap(stages: tuple[int, ...]) -> str:
+    return "intended for the " + ", ".join(STAGE_LABEL[Stage(s)] for s in stages) + " stage"
+
+
+@functools.lru_cache(maxsize=4096)
+def _capacity_score(capacity: int) -> float:
+    return min(5.0, math.log10(1 + capacity) * 2)
+
+
 def score_match(
     item: ServiceItem, inst: Institution, profile: Profile, wanted: tuple[int, ...]
 ) -> Match:
@@ -780,8 +802,7 @@ def score_match(
         reasons.append(f"serves {profile.region_code}" if near < 3 else "national service")
     e = item.eligibility
     if e.innovator_types and profile.innovator_type not in e.innovator_types:
-        needs = " or ".join(TYPE_LABEL[InnovatorType(t)] for t in e.innovator_types)
-        gaps.append(f"requires {needs}")
+        gaps.append(_types_gap(e.innovator_types))
     elif e.innovator_types:
         reasons.append(f"for {TYPE_LABEL[InnovatorType(profile.innovator_type)]}")
     if (
@@ -789,11 +810,9 @@ def score_match(
         and profile.innovator_type == InnovatorType.ENTERPRISE
         and profile.enterprise_size not in e.enterprise_sizes
     ):
-        sizes = ", ".join(SIZE_LABEL[EnterpriseSize(s)] for s in e.enterprise_sizes)
-        gaps.append(f"for {sizes} enterprises only")
+        gaps.append(_sizes_gap(e.enterprise_sizes))
     if e.stages and profile.stage not in e.stages:
-        stages = ", ".join(STAGE_LABEL[Stage(s)] for s in e.stages)
-        gaps.append(f"intended for the {stages} stage")
+        gaps.append(_stages_gap(e.stages))
     overlap = _ipc_overlap(profile.ipc_fields, inst.ipc_fields)
     if overlap:
         score += 15
@@ -811,7 +830,7 @@ def score_match(
     if inst.monthly_capacity <= 0:
         gaps.append("no capacity this month")
     else:
-        score += min(5.0, math.log10(1 + inst.monthly_capacity) * 2)
+        score += _capacity_score(inst.monthly_capacity)
     score -= 30 * len(gaps)
     return Match(item, inst, round(score, 3), tuple(reasons), tuple(gaps), near)
 
