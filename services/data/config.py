@@ -53,8 +53,9 @@ class DataConfig(ServiceConfig):
 
     exact_count_limit: int = setting(
         "PUHUI_DATA_EXACT_COUNT_LIMIT",
-        1000,
-        doc="SearchPatents counts matches exactly up to this many; one more means 'more'.",
+        100,
+        doc="SearchPatents counts matches exactly up to this many (one more means 'more than"
+        " this'); exact whatever the size when facets are asked for.",
     )
 
     def validate(self) -> None:

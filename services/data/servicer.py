@@ -337,7 +337,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         *,
         mirror_stream: str = "mirror",
         max_query_length: int = 200,
-        exact_count_limit: int = 1000,
+        exact_count_limit: int = 100,
         quota: Any = None,
         node_id: str = "000000",
     ) -> None:
@@ -373,10 +373,17 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         with self.db.read() as session:  # reads only: no BEGIN/COMMIT round trips
             search = SqlPatentSearch(session)
             items = search.search(query, page.after, page.size)
+            names = list(dict.fromkeys(request.facets))
+            facets, counted = search.facets(query, names) if names else ({}, None)
+            total: int
             # A first page that is not full already is the whole result.
             full = page.after or len(items) == page.size
-            total = search.count(query, self.exact_count_limit) if full else len(items)
-            facets = search.facets(query, list(dict.fromkeys(request.facets)))
+            if counted is not None:  # the facets counted every match: exact, uncapped
+                total = counted
+            elif full:
+                total = search.count(query, self.exact_count_limit)
+            else:
+                total = len(items)
         next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
         return data_pb2.SearchPatentsResponse(
             patents=[patent_to_proto(p) for p in items],

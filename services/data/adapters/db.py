@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     and_,
     bindparam,
     cast,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -59,6 +61,29 @@ outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
+
+class KeyList(TypeDecorator[list[str]]):
+    """A list of keys: text[] on PostgreSQL (GIN-indexable), "|a|b|" text elsewhere."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(Text))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if dialect.name == "postgresql" or value is None or isinstance(value, str):
+            return value  # a str: a LIKE pattern compared with the column
+        return "|" + "|".join(value) + "|" if value else ""
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None or isinstance(value, list):
+            return value
+        return [k for k in str(value).split("|") if k]
+
+
 patents = Table(
     "patents",
     metadata,
@@ -75,9 +100,10 @@ patents = Table(
     Column("inventors", Text, nullable=False, default="[]"),
     Column("ipc_codes", Text, nullable=False, default="[]"),
     Column("ipc_section", String(1), nullable=False, default=""),
-    # Every IPC level of every code, "|G|G06|G06F|G06F 16/|G06F 16/29|": IPC prefix search
-    # by exact keys (a GIN index on its array on PostgreSQL, migration 0008).
-    Column("ipc_keys", Text, nullable=False, default=""),
+    # Every IPC level of every code (G, G06, G06F, G06F 16/, G06F 16/29): IPC prefix search
+    # by exact keys. A text[] with a GIN index on PostgreSQL (migration 0008); on SQLite the
+    # text "|G|G06|G06F|G06F 16/|G06F 16/29|" searched with LIKE.
+    Column("ipc_keys", KeyList(), nullable=False, default=list),
     Column("filing_date", String(10), nullable=False, default=""),
     Column("publication_date", String(10), nullable=False, default=""),
     Column("grant_date", String(10), nullable=False, default=""),
@@ -288,10 +314,9 @@ def ipc_levels(code: str) -> list[str]:
     return levels
 
 
-def ipc_keys(codes: Sequence[str]) -> str:
-    """The `ipc_keys` column: every level of every code once, "|"-delimited."""
-    keys = dict.fromkeys(k for c in codes for k in ipc_levels(c) if k)
-    return "|" + "|".join(keys) + "|" if keys else ""
+def ipc_keys(codes: Sequence[str]) -> list[str]:
+    """The `ipc_keys` column: every level of every code once."""
+    return list(dict.fromkeys(k for c in codes for k in ipc_levels(c) if k))
 
 
 MAX_PARAMS = 30_000
@@ -595,9 +620,9 @@ def _ipc_condition(prefix: str, postgres: bool) -> Any:
     # ipc_codes is the JSON list ["G06F 16/29", ...]: '"' + prefix marks a code's start.
     by_text = t.c.ipc_codes.contains(f'"{prefix}', autoescape=True)
     if not postgres:
-        return t.c.ipc_keys.contains(f"|{key}|", autoescape=True) if exact else by_text
-    wanted = cast(postgresql.array([key]), postgresql.ARRAY(Text))
-    has_key = func.string_to_array(t.c.ipc_keys, "|").op("@>")(wanted)
+        has_key = t.c.ipc_keys.contains(f"|{key}|", autoescape=True)
+    else:
+        has_key = t.c.ipc_keys.op("@>")(cast(postgresql.array([key]), postgresql.ARRAY(Text)))
     return has_key if exact else and_(has_key, by_text)
 
 
@@ -643,7 +668,7 @@ FACET_COLUMNS = {
 }
 
 
-COUNT_CAP = 1_000
+COUNT_CAP = 100
 
 
 class SqlPatentSearch:
@@ -716,8 +741,10 @@ class SqlPatentSearch:
 
     def facets(
         self, q: PatentQuery, names: Sequence[str], limit: int = 50
-    ) -> dict[str, list[tuple[str, int]]]:
-        if len(names) > 1 and is_postgres(self.session):
+    ) -> tuple[dict[str, list[tuple[str, int]]], int]:
+        """Counts per value of each facet (largest first, at most `limit`) and the exact
+        number of matches (on PostgreSQL counted in the same pass)."""
+        if is_postgres(self.session):
             return _grouping_facets(self.session, q, names, limit)
         found: dict[str, list[tuple[str, int]]] = {}
         for name in names:
@@ -725,38 +752,48 @@ class SqlPatentSearch:
             query = (
                 select(column, func.count().label("n"))
                 .select_from(patents)
-                .where(*_patent_conditions(q, is_postgres(self.session)))
+                .where(*_patent_conditions(q, postgres=False))
                 .group_by(column)
                 .order_by(func.count().desc(), column)
                 .limit(limit)
             )
             found[name] = [(r.value or "", int(r.n)) for r in self.session.execute(query)]
-        return found
+        # The embedded database (small): the exact total, as PostgreSQL's facets give it.
+        total = self.session.execute(
+            select(func.count()).select_from(patents).where(*_patent_conditions(q, postgres=False))
+        ).scalar_one()
+        return found, int(total)
 
 
 def _grouping_facets(
     session: Session, q: PatentQuery, names: Sequence[str], limit: int
-) -> dict[str, list[tuple[str, int]]]:
-    """All facets in one pass over the matching rows (GROUPING SETS, PostgreSQL)."""
-    columns = [FACET_COLUMNS[n].label(n) for n in names]
+) -> tuple[dict[str, list[tuple[str, int]]], int]:
+    """All facets and the exact total in one pass over the matching rows (GROUPING SETS with
+    the empty set, PostgreSQL)."""
+    facet_columns = [FACET_COLUMNS[n] for n in names]
+    columns = [c.label(n) for c, n in zip(facet_columns, names, strict=True)]
+    # GROUPING(a, b, c): bit set = that column is aggregated over in this row's set.
+    mask = func.grouping(*facet_columns).label("grouped")
     query = (
-        select(*columns, func.count().label("n"))
+        select(*columns, mask, func.count().label("n"))
         .select_from(patents)
         .where(*_patent_conditions(q, postgres=True))
-        .group_by(func.grouping_sets(*[tuple_(FACET_COLUMNS[n]) for n in names]))
+        .group_by(func.grouping_sets(*[tuple_(c) for c in facet_columns], text("()")))
     )
+    width = len(names)
+    everything = (1 << width) - 1
+    which = {everything & ~(1 << (width - 1 - i)): name for i, name in enumerate(names)}
     found: dict[str, list[tuple[str, int]]] = {n: [] for n in names}
-    rows = session.execute(query).all()
-    for row in rows:
-        for i, name in enumerate(names):
-            value = row[i]
-            others_null = all(row[j] is None for j in range(len(names)) if j != i)
-            if value is not None and others_null:
-                found[name].append((value, int(row.n)))
-                break
+    total = 0
+    for row in session.execute(query).all():
+        if row.grouped == everything:
+            total = int(row.n)
+        elif row.grouped in which:
+            name = which[row.grouped]
+            found[name].append((row._mapping[name] or "", int(row.n)))
     for name in names:
         found[name] = sorted(found[name], key=lambda vc: (-vc[1], vc[0]))[:limit]
-    return found
+    return found, total
 
 
 def _trademark_conditions(q: TrademarkQuery) -> list[Any]:

@@ -1,6 +1,6 @@
-"""IPC prefix search by exact keys (patents.ipc_keys, GIN on its array on PostgreSQL) instead
-of the trigram index on ipc_codes; the province/date and office/publication indexes include
-the record id (index-only page ids).
+"""IPC prefix search by exact keys (patents.ipc_keys: text[] with a GIN index on PostgreSQL,
+"|"-delimited text on SQLite) instead of the trigram index on ipc_codes; the province/date
+and office/publication indexes include the record id (index-only page ids).
 
 Revision ID: 0008
 Revises: 0007
@@ -21,7 +21,7 @@ depends_on = None
 # puhui.data.adapters.db.ipc_keys, computed in SQL from the JSON list of codes.
 BACKFILL_PG = """
 UPDATE patents SET ipc_keys = COALESCE((
-    SELECT '|' || string_agg(k, '|' ORDER BY first) || '|'
+    SELECT array_agg(k ORDER BY first)
     FROM (
         SELECT k, min(n * 10 + lvl) AS first
         FROM json_array_elements_text(patents.ipc_codes::json) WITH ORDINALITY AS c(code, n),
@@ -33,7 +33,7 @@ UPDATE patents SET ipc_keys = COALESCE((
         WHERE k IS NOT NULL AND k <> ''
         GROUP BY k
     ) AS keys
-), '')
+), '{}')
 """
 
 
@@ -51,15 +51,11 @@ def _keys(codes: list[str]) -> str:
 def upgrade() -> None:
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
-    with op.batch_alter_table("patents", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("ipc_keys", sa.Text(), nullable=False, server_default=""))
     if postgres:
+        op.execute("ALTER TABLE patents ADD COLUMN ipc_keys text[] NOT NULL DEFAULT '{}'")
         op.execute(BACKFILL_PG)
         op.execute("DROP INDEX IF EXISTS ix_patents_ipc_codes_trgm")
-        op.execute(
-            "CREATE INDEX ix_patents_ipc_keys ON patents "
-            "USING gin ((string_to_array(ipc_keys, '|')))"
-        )
+        op.execute("CREATE INDEX ix_patents_ipc_keys ON patents USING gin (ipc_keys)")
         op.execute("DROP INDEX IF EXISTS ix_patents_province_filing")
         op.execute(
             "CREATE INDEX ix_patents_province_filing ON patents "
@@ -71,6 +67,8 @@ def upgrade() -> None:
             "(office, publication_date) INCLUDE (record_id)"
         )
     else:  # the embedded SQLite database: small, filled row by row
+        with op.batch_alter_table("patents", schema=None) as batch_op:
+            batch_op.add_column(sa.Column("ipc_keys", sa.Text(), nullable=False, server_default=""))
         rows = bind.execute(sa.text("SELECT record_id, ipc_codes FROM patents")).all()
         for record_id, codes in rows:
             bind.execute(

@@ -133,6 +133,24 @@ def test_facets_count_sections_years_and_provinces(loaded):
     assert facets["ipc_section"]["G"] >= 57 - 5
 
 
+def test_total_size_is_exact_up_to_the_limit_and_with_facets(loaded, monkeypatch):
+    """total_size: exact up to PUHUI_DATA_EXACT_COUNT_LIMIT, limit + 1 beyond ("more than");
+    exact whatever its size when facets were asked for (they count every match anyway)."""
+    app, stub, _ = loaded
+    monkeypatch.setattr(app.servicer, "exact_count_limit", 5)
+    capped = stub.SearchPatents(data_pb2.SearchPatentsRequest(office="CN", page_size=2))
+    assert capped.total_size == 6
+    for names in (["year"], ["province", "ipc_section"]):
+        faceted = stub.SearchPatents(
+            data_pb2.SearchPatentsRequest(office="CN", page_size=2, facets=names)
+        )
+        assert faceted.total_size == 70
+        assert [p.record_id for p in faceted.patents] == [p.record_id for p in capped.patents]
+        assert [f.name for f in faceted.facets] == names
+    small = stub.SearchPatents(data_pb2.SearchPatentsRequest(region_code="410000", page_size=20))
+    assert small.total_size == 10  # a first page that is not full is the whole result
+
+
 def test_bad_queries_and_tokens_are_invalid_argument(loaded):
     _, stub, _ = loaded
     cases = [
