@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from puhui.catalog import metrics
-from puhui.catalog.adapters.db import TotalCache, custom_plans, metadata
+from puhui.catalog.adapters.db import (
+    TotalCache,
+    custom_plans,
+    is_postgresql_url,
+    metadata,
+    plan_cache_mode,
+)
 from puhui.catalog.config import CatalogConfig
 from puhui.catalog.domain import Catalog
 from puhui.catalog.servicer import CatalogServicer
@@ -22,22 +28,37 @@ class CatalogApp(server.ServiceApp):
 
     def __init__(self, config: CatalogConfig, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__(config, metadata, **kw)
+        url = config.effective_database_url()
         # Searches bind their LIKE patterns and id arrays: plan each execution for them.
-        self.db = Database(custom_plans(config.effective_database_url()))
+        self.db = Database(custom_plans(url))
+        # Match's statements (ids and region codes by array, no patterns) keep PostgreSQL's
+        # default: a cached generic plan once it costs no more than planning each time —
+        # planning was most of their database time. Its own small pool (one connection per
+        # gRPC worker); SQLite shares the one database.
+        self.match_db = (
+            Database(plan_cache_mode(url, "auto"), pool_size=config.grpc_workers)
+            if is_postgresql_url(url)
+            else self.db
+        )
         self.servicer = CatalogServicer(
             Catalog(node=config.node_id),
             self.db,
             self.outbox,
             TotalCache(enabled=config.count_cache),
+            match_db=self.match_db,
         )
 
     def start(self) -> None:
         super().start()
+        if self.match_db is not self.db:
+            self.match_db.start()
         metrics.watch_institutions(self.node, self.db)
 
     def stop(self) -> None:
         metrics.unwatch_institutions(self.node)
         super().stop()
+        if self.match_db is not self.db:
+            self.match_db.stop()
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
         return [

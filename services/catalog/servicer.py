@@ -183,11 +183,14 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         db: Database,
         outbox: Outbox,
         totals: TotalCache | None = None,
+        *,
+        match_db: Database | None = None,
     ) -> None:
         self.catalog = catalog
         self.db = db
         self.outbox = outbox
         self.totals = totals
+        self.match_db = match_db or db
 
     # -- institutions ---------------------------------------------------------------------
     def CreateInstitution(
@@ -409,7 +412,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             needs=tuple(p.needs),
             needs_text=p.needs_text,
         )
-        with self.db.read() as session:
+        with self.match_db.read() as session:
             matches = self.catalog.match(
                 SqlServiceItemRepository(session), profile, request.max_results
             )

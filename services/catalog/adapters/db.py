@@ -239,9 +239,6 @@ catalog_version = Table(
 )
 
 
-CUSTOM_PLANS = "-c plan_cache_mode=force_custom_plan"
-
-
 def custom_plans(url: str) -> str:
     """The database URL with PostgreSQL sessions set to plan each execution of a prepared
     statement for its parameter values (`plan_cache_mode=force_custom_plan`).
@@ -251,16 +248,26 @@ def custom_plans(url: str) -> str:
     region's id array of 3 or 3,000 entries need different plans. Statements still parse
     once; planning these small queries costs far less than a wrong plan. SQLite URLs are
     returned unchanged."""
+    return plan_cache_mode(url, "force_custom_plan")
+
+
+def plan_cache_mode(url: str, mode: str) -> str:
+    """The PostgreSQL URL with sessions set to `plan_cache_mode=<mode>` (unless the URL sets
+    one already); other URLs unchanged."""
     parsed = make_url(url)
-    if not parsed.drivername.startswith("postgres"):
+    if not is_postgresql_url(url):
         return url
     existing = parsed.query.get("options", "")
     if isinstance(existing, tuple):
         existing = " ".join(existing)
     if "plan_cache_mode" in existing:
         return url
-    options = f"{existing} {CUSTOM_PLANS}".strip()
+    options = f"{existing} -c plan_cache_mode={mode}".strip()
     return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def is_postgresql_url(url: str) -> bool:
+    return make_url(url).drivername.startswith("postgres")
 
 
 # --------------------------------------------------------------------------- mapping
