@@ -247,6 +247,24 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def code_version() -> str:
+    """The commit measured (with "+changes" when the working tree differs from it)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "services/federation", "services/kit"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
 def burn(stop: Any) -> None:
     """Background load: a busy loop until `stop` is set."""
     while not stop.is_set():
@@ -554,12 +572,13 @@ def main() -> None:
         "lag_p99": {"value": round(ceil["p99"] * ms, 1), "unit": "ms"},
         "catch_up_rate": {"value": round(ceil["backlog_rate"], 1), "unit": "ev/s"},
     }
-    # A shorter outage than the issue's 5 minutes writes its own file, never the reference one.
-    name = (
-        "federation_lag"
-        if args.outage_seconds >= 300
-        else (f"federation_lag_outage{int(args.outage_seconds)}")
-    )
+    # A shorter outage than the issue's 5 minutes, or added background load, writes its own
+    # file, never the reference one.
+    name = "federation_lag"
+    if args.outage_seconds < 300:
+        name += f"_outage{int(args.outage_seconds)}"
+    if args.background_load:
+        name += f"_load{args.background_load}"
     harness.write_result(
         name,
         figures,
@@ -585,6 +604,7 @@ def main() -> None:
             "hub_consumer_loop_whole_run": ours["hub_loop"],
             "hub_group_rebalances_during_steady": ours["group_rebalances_during_steady"],
             "background_load_processes": args.background_load,
+            "code": code_version(),
             "load_average_before_and_after": [
                 round(x, 1) for x in (*load_before, *os.getloadavg())
             ],
