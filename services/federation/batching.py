@@ -76,7 +76,11 @@ class BatchingEventConsumer(EventConsumer):
             last = dict(self._uncommitted)
         if self._consumer is not None and last:
             try:
-                self._consumer.commit(last, timeout_ms=5_000)
+                # Only partitions still ours: after a rebalance another member owns the rest.
+                owned = self._consumer.assignment()
+                last = {tp: offset for tp, offset in last.items() if tp in owned}
+                if last:
+                    self._consumer.commit(last, timeout_ms=5_000)
             except Exception:
                 logger.info("consumer %s: last offset commit failed", self.group, exc_info=True)
         super()._close()

@@ -64,16 +64,26 @@ def test_batches_apply_once_and_isolate_an_invalid_event(
 
     group = f"test.batching.{marker}"
     start_groups_at_end(kafka_bootstrap, group, rf"^{topic.replace('.', '[.]')}$")
-    for n, inst in enumerate(ids):
+    sent = [
         producer.send(
             topic,
             key=inst.encode(),
             value=envelope(inst, event_id=duplicate_id if n == 7 else None),
         )
-    producer.send(topic, key=b"dup", value=envelope(ids[7], event_id=duplicate_id))  # redelivery
-    producer.send(topic, key=b"bad", value=envelope(""))  # InvalidEvent: no institution id
+        for n, inst in enumerate(ids)
+    ]
+    sent.append(  # a redelivery
+        producer.send(topic, key=b"dup", value=envelope(ids[7], event_id=duplicate_id))
+    )
+    sent.append(  # InvalidEvent: no institution id
+        producer.send(topic, key=b"bad", value=envelope(""))
+    )
     producer.flush()
     producer.close()
+    ours: dict[int, int] = {}  # partition -> offset after our last record
+    for future in sent:
+        meta = future.get(timeout=10)
+        ours[meta.partition] = max(ours.get(meta.partition, 0), meta.offset + 1)
 
     applied: list[str] = []
     consumer = BatchingEventConsumer(
@@ -105,3 +115,15 @@ def test_batches_apply_once_and_isolate_an_invalid_event(
     assert mine == len(ids)
     assert dead == 1
     assert applied.count(duplicate_id) == 1
+    # Offsets are committed asynchronously while running; a clean stop commits the last ones:
+    # the group's committed position is past every record of ours (nothing redelivered).
+    from kafka.structs import TopicPartition
+
+    probe = kafka.make_consumer(kafka_bootstrap, group, "batch-test-probe")
+    try:
+        for partition, after_ours in ours.items():
+            committed = probe.committed(TopicPartition(topic, partition))
+            assert committed is not None
+            assert committed >= after_ours
+    finally:
+        probe.close(autocommit=False)
