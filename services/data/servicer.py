@@ -372,18 +372,15 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self._charge(context)
         with self.db.read() as session:  # reads only: no BEGIN/COMMIT round trips
             search = SqlPatentSearch(session)
-            items = search.search(query, page.after, page.size)
             names = list(dict.fromkeys(request.facets))
-            facets, counted = search.facets(query, names) if names else ({}, None)
-            total: int
-            # A first page that is not full already is the whole result.
-            full = page.after or len(items) == page.size
-            if counted is not None:  # the facets counted every match: exact, uncapped
-                total = counted
-            elif full:
-                total = search.count(query, self.exact_count_limit)
+            facets: dict[str, list[tuple[str, int]]] = {}
+            if names:  # the facets count every match: the total is exact, uncapped
+                items, facets, total = search.faceted(query, names, page.after, page.size)
             else:
-                total = len(items)
+                items = search.search(query, page.after, page.size)
+                # A first page that is not full already is the whole result.
+                full = page.after or len(items) == page.size
+                total = search.count(query, self.exact_count_limit) if full else len(items)
         next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
         return data_pb2.SearchPatentsResponse(
             patents=[patent_to_proto(p) for p in items],

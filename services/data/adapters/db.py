@@ -25,10 +25,12 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    null,
     or_,
     select,
     text,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -274,6 +276,17 @@ def row_to_patent(row: Any) -> Patent:
         updated_at=_aware(row.updated_at),
         sequence=row.sequence,
     )
+
+
+# The columns a Patent is read from (not the search-only ones: ipc_keys, applicant_names…).
+PATENT_COLUMNS = [
+    patents.c[name]
+    for name in (
+        "record_id", "application_number", "office", "publication_number", "kind", "title",
+        "abstract", "applicants", "inventors", "ipc_codes", "filing_date", "publication_date",
+        "grant_date", "legal_status", "content_hash", "updated_at", "sequence",
+    )
+]  # fmt: skip
 
 
 def patent_row(p: Patent) -> dict[str, Any]:
@@ -739,13 +752,71 @@ class SqlPatentSearch:
         matching = select(patents.c.record_id).where(*conditions).limit(cap + 1).subquery()
         return int(self.session.execute(select(func.count()).select_from(matching)).scalar_one())
 
-    def facets(
-        self, q: PatentQuery, names: Sequence[str], limit: int = 50
+    def faceted(
+        self, q: PatentQuery, names: Sequence[str], after: str, size: int, limit: int = 50
+    ) -> tuple[list[Patent], dict[str, list[tuple[str, int]]], int]:
+        """A page, the facets (counts per value, largest first, at most `limit` each) and the
+        exact number of matches. On PostgreSQL one pass over the matches gives all three: the
+        matching rows' facet columns materialised once, grouped by GROUPING SETS (the empty
+        set is the total), the page's record ids taken from them."""
+        if not is_postgres(self.session):
+            return self.search(q, after, size), *self._facets_sqlite(q, names, limit)
+        t = patents
+        facet_columns = [FACET_COLUMNS[n].label(f"f{i}") for i, n in enumerate(names)]
+        matching = (
+            select(t.c.record_id, *facet_columns)
+            .where(*_patent_conditions(q, postgres=True))
+            .cte("matching")
+            .prefix_with("MATERIALIZED")
+        )
+        keys = [matching.c[f"f{i}"] for i in range(len(names))]
+        # GROUPING(a, b, c): bit set = that column is aggregated over in this row's set.
+        groups = select(
+            *keys,
+            func.grouping(*keys).label("grouped"),
+            func.count().label("n"),
+            cast(null(), Text).label("record_id"),
+        ).group_by(func.grouping_sets(*[tuple_(k) for k in keys], text("()")))
+        # Typed NULLs: inside a subquery an untyped NULL becomes text.
+        page = (
+            select(
+                *[cast(null(), Text).label(f"f{i}") for i in range(len(keys))],
+                cast(null(), Integer).label("grouped"),
+                cast(null(), BigInteger).label("n"),
+                matching.c.record_id,
+            )
+            .where(matching.c.record_id > after)
+            .order_by(matching.c.record_id)
+            .limit(size)
+        )
+        rows = self.session.execute(union_all(groups, page.subquery().select())).all()
+        width = len(names)
+        everything = (1 << width) - 1
+        which = {everything & ~(1 << (width - 1 - i)): i for i in range(width)}
+        found: dict[str, list[tuple[str, int]]] = {n: [] for n in names}
+        total, ids = 0, []
+        for row in rows:
+            if row.record_id is not None:
+                ids.append(row.record_id)
+            elif row.grouped == everything:
+                total = int(row.n)
+            elif row.grouped in which:
+                i = which[row.grouped]
+                found[names[i]].append((row[i] or "", int(row.n)))
+        for name in names:
+            found[name] = sorted(found[name], key=lambda vc: (-vc[1], vc[0]))[:limit]
+        return self.rows(sorted(ids)), found, total
+
+    def rows(self, record_ids: Sequence[str]) -> list[Patent]:
+        """These records, in record id order."""
+        if not record_ids:
+            return []
+        query = select(*PATENT_COLUMNS).where(patents.c.record_id.in_(list(record_ids)))
+        return [row_to_patent(r) for r in self.session.execute(query.order_by(patents.c.record_id))]
+
+    def _facets_sqlite(
+        self, q: PatentQuery, names: Sequence[str], limit: int
     ) -> tuple[dict[str, list[tuple[str, int]]], int]:
-        """Counts per value of each facet (largest first, at most `limit`) and the exact
-        number of matches (on PostgreSQL counted in the same pass)."""
-        if is_postgres(self.session):
-            return _grouping_facets(self.session, q, names, limit)
         found: dict[str, list[tuple[str, int]]] = {}
         for name in names:
             column = FACET_COLUMNS[name].label("value")
@@ -763,37 +834,6 @@ class SqlPatentSearch:
             select(func.count()).select_from(patents).where(*_patent_conditions(q, postgres=False))
         ).scalar_one()
         return found, int(total)
-
-
-def _grouping_facets(
-    session: Session, q: PatentQuery, names: Sequence[str], limit: int
-) -> tuple[dict[str, list[tuple[str, int]]], int]:
-    """All facets and the exact total in one pass over the matching rows (GROUPING SETS with
-    the empty set, PostgreSQL)."""
-    facet_columns = [FACET_COLUMNS[n] for n in names]
-    columns = [c.label(n) for c, n in zip(facet_columns, names, strict=True)]
-    # GROUPING(a, b, c): bit set = that column is aggregated over in this row's set.
-    mask = func.grouping(*facet_columns).label("grouped")
-    query = (
-        select(*columns, mask, func.count().label("n"))
-        .select_from(patents)
-        .where(*_patent_conditions(q, postgres=True))
-        .group_by(func.grouping_sets(*[tuple_(c) for c in facet_columns], text("()")))
-    )
-    width = len(names)
-    everything = (1 << width) - 1
-    which = {everything & ~(1 << (width - 1 - i)): name for i, name in enumerate(names)}
-    found: dict[str, list[tuple[str, int]]] = {n: [] for n in names}
-    total = 0
-    for row in session.execute(query).all():
-        if row.grouped == everything:
-            total = int(row.n)
-        elif row.grouped in which:
-            name = which[row.grouped]
-            found[name].append((row._mapping[name] or "", int(row.n)))
-    for name in names:
-        found[name] = sorted(found[name], key=lambda vc: (-vc[1], vc[0]))[:limit]
-    return found, total
 
 
 def _trademark_conditions(q: TrademarkQuery) -> list[Any]:

@@ -147,6 +147,19 @@ def test_total_size_is_exact_up_to_the_limit_and_with_facets(loaded, monkeypatch
         assert faceted.total_size == 70
         assert [p.record_id for p in faceted.patents] == [p.record_id for p in capped.patents]
         assert [f.name for f in faceted.facets] == names
+        second = stub.SearchPatents(
+            data_pb2.SearchPatentsRequest(
+                office="CN", page_size=2, facets=names, page_token=faceted.next_page_token
+            )
+        )
+        plain = stub.SearchPatents(
+            data_pb2.SearchPatentsRequest(
+                office="CN", page_size=2, page_token=capped.next_page_token
+            )
+        )
+        assert [p.record_id for p in second.patents] == [p.record_id for p in plain.patents]
+        assert second.total_size == 70
+        assert second.facets == faceted.facets
     small = stub.SearchPatents(data_pb2.SearchPatentsRequest(region_code="410000", page_size=20))
     assert small.total_size == 10  # a first page that is not full is the whole result
 
