@@ -377,13 +377,13 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             if names:  # the facets count every match: the total is exact, uncapped
                 items, facets, total = search.faceted(query, names, page.after, page.size)
             else:
-                items = search.search(query, page.after, page.size)
+                items = search.export_rows(query, page.after, page.size)
                 # A first page that is not full already is the whole result.
                 full = page.after or len(items) == page.size
                 total = search.count(query, self.exact_count_limit) if full else len(items)
-        next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
+        next_token = page.next_token(items[-1][0]) if len(items) == page.size else ""
         return data_pb2.SearchPatentsResponse(
-            patents=[patent_to_proto(p) for p in items],
+            patents=[export_row_to_proto(r) for r in items],
             next_page_token=next_token,
             total_size=total,
             facets=[

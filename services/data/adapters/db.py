@@ -684,66 +684,67 @@ FACET_COLUMNS = {
 COUNT_CAP = 100
 
 
+def _export_columns() -> list[Any]:
+    c = patents.c
+    lists = ("[" + c.applicants + "," + c.inventors + "," + c.ipc_codes + "]").label("lists")
+    return [
+        c.record_id,
+        c.application_number,
+        c.publication_number,
+        c.kind,
+        c.office,
+        c.title,
+        c.abstract,
+        lists,
+        c.filing_date,
+        c.publication_date,
+        c.grant_date,
+        c.legal_status,
+        c.content_hash,
+        c.updated_at,
+    ]
+
+
 class SqlPatentSearch:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def search(self, q: PatentQuery, after: str, limit: int) -> list[Patent]:
+    def export_rows(self, q: PatentQuery, after: str, limit: int) -> list[Any]:
+        """The matching records after `after` in record id order, cheapest form (also a
+        search page's): only the columns a Patent message carries, the three JSON lists
+        joined into one JSON array by the database (one parse per row). Province/date
+        searches: record ids follow filing years, so walking the primary key in order to find
+        the first matches can cross most of the table; the filter is fenced (OFFSET 0) so the
+        planner takes the matching ids from their covering indexes (index-only), sorts just
+        those and reads the page's rows alone."""
         t = patents
         postgres = is_postgres(self.session)
         conditions = _patent_conditions(q, postgres)
         if after:
             conditions.append(t.c.record_id > after)
         if postgres and _selective(q):
-            # Record ids follow filing years: walking the primary key in order to find the
-            # first rows of a province/date-range search can cross most of the table. Fence
-            # the filter (OFFSET 0) so the planner takes the matching record ids from their
-            # indexes (index-only: the ids are included), sorts just those and reads the
-            # page's rows alone.
             matching = select(t.c.record_id).where(*conditions).offset(0).subquery()
-            page = select(matching.c.record_id).order_by(matching.c.record_id).limit(limit)
-            ids = page.subquery()
-            query = select(t).join(ids, t.c.record_id == ids.c.record_id).order_by(t.c.record_id)
-        else:
-            query = select(t).where(*conditions).order_by(t.c.record_id).limit(limit)
-        return [row_to_patent(r) for r in self.session.execute(query).all()]
-
-    def export_rows(self, q: PatentQuery, after: str, limit: int) -> list[Any]:
-        """The export's rows, cheapest form: only the columns a Patent message carries, the
-        three JSON lists joined into one JSON array by the database (one parse per row).
-        Same order and filters as `search`."""
-        t = patents
-        conditions = _patent_conditions(q, is_postgres(self.session))
-        if after:
-            conditions.append(t.c.record_id > after)
-        source: Any = t
-        if is_postgres(self.session) and _selective(q):
-            source = select(t).where(*conditions).offset(0).subquery()
-            conditions = []
-        c = source.c
-        lists = ("[" + c.applicants + "," + c.inventors + "," + c.ipc_codes + "]").label("lists")
-        query = (
-            select(
-                c.record_id,
-                c.application_number,
-                c.publication_number,
-                c.kind,
-                c.office,
-                c.title,
-                c.abstract,
-                lists,
-                c.filing_date,
-                c.publication_date,
-                c.grant_date,
-                c.legal_status,
-                c.content_hash,
-                c.updated_at,
+            ids = (
+                select(matching.c.record_id).order_by(matching.c.record_id).limit(limit).subquery()
             )
-            .where(*conditions)
-            .order_by(c.record_id)
-            .limit(limit)
-        )
+            query = (
+                select(*_export_columns())
+                .join(ids, t.c.record_id == ids.c.record_id)
+                .order_by(t.c.record_id)
+            )
+        else:
+            query = (
+                select(*_export_columns()).where(*conditions).order_by(t.c.record_id).limit(limit)
+            )
         return list(self.session.execute(query).all())
+
+    def rows_by_ids(self, record_ids: Sequence[str]) -> list[Any]:
+        """These records as `export_rows` gives them, in record id order."""
+        if not record_ids:
+            return []
+        t = patents
+        query = select(*_export_columns()).where(t.c.record_id.in_(list(record_ids)))
+        return list(self.session.execute(query.order_by(t.c.record_id)).all())
 
     def count(self, q: PatentQuery, cap: int = COUNT_CAP) -> int:
         """Matching records, counted up to `cap` + 1 (a search over a million records must not
@@ -754,13 +755,13 @@ class SqlPatentSearch:
 
     def faceted(
         self, q: PatentQuery, names: Sequence[str], after: str, size: int, limit: int = 50
-    ) -> tuple[list[Patent], dict[str, list[tuple[str, int]]], int]:
-        """A page, the facets (counts per value, largest first, at most `limit` each) and the
-        exact number of matches. On PostgreSQL one pass over the matches gives all three: the
-        matching rows' facet columns materialised once, grouped by GROUPING SETS (the empty
-        set is the total), the page's record ids taken from them."""
+    ) -> tuple[list[Any], dict[str, list[tuple[str, int]]], int]:
+        """A page (rows as `export_rows`), the facets (counts per value, largest first, at
+        most `limit` each) and the exact number of matches. On PostgreSQL one pass over the
+        matches gives all three: the matching rows' facet columns materialised once, grouped
+        by GROUPING SETS (the empty set is the total), the page's record ids taken from them."""
         if not is_postgres(self.session):
-            return self.search(q, after, size), *self._facets_sqlite(q, names, limit)
+            return self.export_rows(q, after, size), *self._facets_sqlite(q, names, limit)
         t = patents
         facet_columns = [FACET_COLUMNS[n].label(f"f{i}") for i, n in enumerate(names)]
         matching = (
@@ -805,14 +806,7 @@ class SqlPatentSearch:
                 found[names[i]].append((row[i] or "", int(row.n)))
         for name in names:
             found[name] = sorted(found[name], key=lambda vc: (-vc[1], vc[0]))[:limit]
-        return self.rows(sorted(ids)), found, total
-
-    def rows(self, record_ids: Sequence[str]) -> list[Patent]:
-        """These records, in record id order."""
-        if not record_ids:
-            return []
-        query = select(*PATENT_COLUMNS).where(patents.c.record_id.in_(list(record_ids)))
-        return [row_to_patent(r) for r in self.session.execute(query.order_by(patents.c.record_id))]
+        return self.rows_by_ids(sorted(ids)), found, total
 
     def _facets_sqlite(
         self, q: PatentQuery, names: Sequence[str], limit: int
