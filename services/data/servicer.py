@@ -377,10 +377,16 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             if names:  # the facets count every match: the total is exact, uncapped
                 items, facets, total = search.faceted(query, names, page.after, page.size)
             else:
-                items = search.export_rows(query, page.after, page.size)
-                # A first page that is not full already is the whole result.
-                full = page.after or len(items) == page.size
-                total = search.count(query, self.exact_count_limit) if full else len(items)
+                counted = search.export_rows(
+                    query, page.after, page.size, count_cap=self.exact_count_limit
+                )
+                items = [row[:-1] for row in counted]
+                if not page.after and len(items) < page.size:
+                    total = len(items)  # a first page that is not full is the whole result
+                elif counted:
+                    total = counted[0][-1]
+                else:  # nothing after this page's cursor (or nothing at all)
+                    total = search.count(query, self.exact_count_limit) if page.after else 0
         next_token = page.next_token(items[-1][0]) if len(items) == page.size else ""
         return data_pb2.SearchPatentsResponse(
             patents=[export_row_to_proto(r) for r in items],

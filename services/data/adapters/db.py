@@ -709,17 +709,24 @@ class SqlPatentSearch:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def export_rows(self, q: PatentQuery, after: str, limit: int) -> list[Any]:
+    def export_rows(
+        self, q: PatentQuery, after: str, limit: int, *, count_cap: int = 0
+    ) -> list[Any]:
         """The matching records after `after` in record id order, cheapest form (also a
         search page's): only the columns a Patent message carries, the three JSON lists
         joined into one JSON array by the database (one parse per row). Province/date
         searches: record ids follow filing years, so walking the primary key in order to find
         the first matches can cross most of the table; the filter is fenced (OFFSET 0) so the
         planner takes the matching ids from their covering indexes (index-only), sorts just
-        those and reads the page's rows alone."""
+        those and reads the page's rows alone. With `count_cap`, each row ends with the
+        number of all matches (not only those after `after`) counted up to `count_cap` + 1."""
         t = patents
         postgres = is_postgres(self.session)
         conditions = _patent_conditions(q, postgres)
+        columns = _export_columns()
+        if count_cap:  # the capped count in the same statement (evaluated once)
+            capped = select(t.c.record_id).where(*conditions).limit(count_cap + 1).subquery()
+            columns.append(select(func.count()).select_from(capped).scalar_subquery())
         if after:
             conditions.append(t.c.record_id > after)
         if postgres and _selective(q):
@@ -728,14 +735,10 @@ class SqlPatentSearch:
                 select(matching.c.record_id).order_by(matching.c.record_id).limit(limit).subquery()
             )
             query = (
-                select(*_export_columns())
-                .join(ids, t.c.record_id == ids.c.record_id)
-                .order_by(t.c.record_id)
+                select(*columns).join(ids, t.c.record_id == ids.c.record_id).order_by(t.c.record_id)
             )
         else:
-            query = (
-                select(*_export_columns()).where(*conditions).order_by(t.c.record_id).limit(limit)
-            )
+            query = select(*columns).where(*conditions).order_by(t.c.record_id).limit(limit)
         return list(self.session.execute(query).all())
 
     def rows_by_ids(self, record_ids: Sequence[str]) -> list[Any]:
