@@ -12,6 +12,7 @@ word, so they are indexed too. SQLite runs the same LIKEs without indexes.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -712,9 +713,21 @@ _PAGE_PARAMS = frozenset({"size", "after_name", "after_id"})
 def _total_key(statements: Statements, params: dict[str, Any]) -> tuple[Any, ...]:
     # The statement object itself (not its id, which a later object could reuse).
     filters = sorted(
-        (k, tuple(v) if type(v) is list else v) for k, v in params.items() if k not in _PAGE_PARAMS
+        (k, _list_key(v) if type(v) is list else v)
+        for k, v in params.items()
+        if k not in _PAGE_PARAMS
     )
     return (statements.total, *filters)
+
+
+def _list_key(values: list[Any]) -> tuple[Any, ...]:
+    """A list parameter in a cache key: short lists as they are; a long one (a province's
+    thousands of institution ids) by length and a 128-bit digest, so 4,096 cached totals
+    stay a few hundred kilobytes."""
+    if len(values) <= 16:
+        return tuple(values)
+    digest = hashlib.blake2b("\x00".join(map(str, values)).encode(), digest_size=16)
+    return (len(values), digest.digest())
 
 
 def _page_and_total(

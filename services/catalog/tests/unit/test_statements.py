@@ -73,3 +73,12 @@ def test_total_key_leaves_out_page_size_and_position_but_not_filters():
     assert db._total_key(statements, {"ids": ["a", "b"]}) == db._total_key(
         statements, {"ids": ["a", "b"]}
     )
+
+
+def test_total_key_digests_long_lists():
+    statements = db._item_search(True, "", 0, False, 0, False, False, 2, 0, False, 0, False)
+    ids = [f"440000-{n:06d}" for n in range(3000)]
+    key = db._total_key(statements, {"region_ids": ids})
+    assert key == db._total_key(statements, {"region_ids": list(ids)})
+    assert key != db._total_key(statements, {"region_ids": [*ids[:-1], "440000-999999"]})
+    assert len(repr(key)) < 500
