@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -580,6 +580,46 @@ def _region_ids(session: Session, region: RegionFilter) -> list[str]:
     return [row[0] for row in rows]
 
 
+@functools.lru_cache(maxsize=1)
+def _versioned_region_ids_statement() -> Any:
+    return select(_version(), r.c.institution_id).where(
+        r.c.region_code == bindparam("region", type_=String)
+    )
+
+
+SearchResult = tuple[list[Any], int, int | None]
+
+
+def _with_region_ids(
+    session: Session,
+    totals: TotalCache | None,
+    region: RegionFilter | None,
+    run: Callable[[list[str] | None], SearchResult],
+) -> tuple[list[Any], int]:
+    """Runs a search (`run(region_ids)` → rows, total, version read at) with its region's
+    institution ids: with a TotalCache on PostgreSQL the ids last resolved for the region,
+    valid if the search read its page at the version they were resolved at (no write
+    committed in between); otherwise, or when that cannot be told, resolved again with the
+    search repeated."""
+    if region is None:
+        rows, total, _ = run(None)
+        return rows, total
+    if totals is None or not totals.enabled or not _is_postgresql(session):
+        rows, total, _ = run(_region_ids(session, region))
+        return rows, total
+    known = totals.region_ids(region.code)
+    if known is not None:
+        rows, total, seen = run(known[1])
+        if seen is not None and seen == known[0]:
+            return rows, total
+    found = _fetch(session, _versioned_region_ids_statement(), {"region": region.code})
+    ids = [row[1] for row in found]
+    if found:
+        totals.put_region_ids(region.code, found[0][0], ids)
+    rows, total, _ = run(ids)
+    return rows, total
+
+
 def _put(params: dict[str, Any], name: str, values: Sequence[Any]) -> int:
     """Sets the list parameter `name`; returns its statement shape for `_one_of`: 1 for a
     single value (bound alone), 2 otherwise."""
@@ -696,6 +736,7 @@ class TotalCache:
         self.enabled = enabled
         self.size = size
         self._totals: dict[tuple[Any, ...], tuple[int, int]] = {}
+        self._regions: dict[str, tuple[int, list[str]]] = {}
 
     def get(self, key: tuple[Any, ...], version: int) -> int | None:
         hit = self._totals.get(key)
@@ -705,6 +746,17 @@ class TotalCache:
         if len(self._totals) >= self.size:
             self._totals = {}
         self._totals[key] = (version, total)
+
+    # A region search's institution ids, likewise: used for the next search of the region
+    # and kept only if that search's page was read at the version they were resolved at
+    # (else resolved again and the search repeated), which saves a round trip a search.
+    def region_ids(self, code: str) -> tuple[int, list[str]] | None:
+        return self._regions.get(code)
+
+    def put_region_ids(self, code: str, version: int, ids: list[str]) -> None:
+        if len(self._regions) >= self.size:
+            self._regions = {}
+        self._regions[code] = (version, ids)
 
 
 _PAGE_PARAMS = frozenset({"size", "after_name", "after_id"})
@@ -736,27 +788,29 @@ def _page_and_total(
     params: dict[str, Any],
     keyset: bool,
     totals: TotalCache | None = None,
-) -> tuple[list[Any], int]:
+) -> tuple[list[Any], int, int | None]:
+    """The page's rows, the total and — with a TotalCache — the catalog version the page
+    was read at (None when unknown: no cache, or an empty first page)."""
     if totals is None or not totals.enabled or not _is_postgresql(session):
         rows = _fetch(session, statements.page, params)
         if rows:
-            return rows, int(rows[0][-1])
+            return rows, int(rows[0][-1]), None
         if not keyset:
-            return [], 0
-        return [], int(_fetch(session, statements.total, params)[0][0])
+            return [], 0, None
+        return [], int(_fetch(session, statements.total, params)[0][0]), None
     # Rows are read by position (the first 20 columns): the version column after them is
     # ignored by the mapping.
     rows = _fetch(session, statements.versioned_page, params)
     if not rows and not keyset:
-        return [], 0
+        return [], 0, None
     key = _total_key(statements, params)
     if rows:
         cached = totals.get(key, rows[0][-1])
         if cached is not None:
-            return rows, cached
+            return rows, cached, rows[0][-1]
     total, version = _fetch(session, statements.versioned_total, params)[0]
     totals.put(key, version, int(total))
-    return rows, int(total)
+    return rows, int(total), rows[0][-1] if rows else version
 
 
 @functools.lru_cache(maxsize=512)
@@ -988,13 +1042,20 @@ class SqlInstitutionRepository:
         return _row_to_institution(rows[0]) if rows else None
 
     def search(self, query: InstitutionQuery, page: Page) -> tuple[list[Institution], int]:
+        rows, total = _with_region_ids(
+            self.session, self.totals, query.region, lambda ids: self._search(query, page, ids)
+        )
+        return [_row_to_institution(r) for r in rows], total
+
+    def _search(
+        self, query: InstitutionQuery, page: Page, region_ids: list[str] | None
+    ) -> SearchResult:
         pg = _is_postgresql(self.session)
         params: dict[str, Any] = {"size": page.size}
         kind = _text_kind(query.text)
         if kind:
             params["pattern"] = _text_pattern(query.text)
-        region = query.region
-        regions = _put(params, "region_ids", _region_ids(self.session, region)) if region else 0
+        regions = _put(params, "region_ids", region_ids) if region_ids is not None else 0
         tiers = _put(params, "tiers", [int(x) for x in query.tiers]) if query.tiers else 0
         statuses = (
             _put(params, "statuses", [int(x) for x in query.statuses]) if query.statuses else 0
@@ -1017,10 +1078,7 @@ class SqlInstitutionRepository:
             visibility,
             bool(page.after),
         )
-        rows, total = _page_and_total(
-            self.session, statements, params, bool(page.after), self.totals
-        )
-        return [_row_to_institution(r) for r in rows], total
+        return _page_and_total(self.session, statements, params, bool(page.after), self.totals)
 
 
 def _level(region_code: str, tier: int) -> int:
@@ -1120,6 +1178,12 @@ class SqlServiceItemRepository:
         return [_row_to_item(row) for row in self.session.execute(q)]
 
     def search(self, query: ItemQuery, page: Page) -> tuple[list[ServiceItem], int]:
+        rows, total = _with_region_ids(
+            self.session, self.totals, query.region, lambda ids: self._search(query, page, ids)
+        )
+        return [_row_to_item(row) for row in rows], total
+
+    def _search(self, query: ItemQuery, page: Page, region_ids: list[str] | None) -> SearchResult:
         pg = _is_postgresql(self.session)
         params: dict[str, Any] = {"size": page.size}
         kind = _text_kind(query.text)
@@ -1146,8 +1210,7 @@ class SqlServiceItemRepository:
             params["cost_class"] = int(query.cost_class)
         if query.service_code:
             params["service_code"] = query.service_code
-        region = query.region
-        regions = _put(params, "region_ids", _region_ids(self.session, region)) if region else 0
+        regions = _put(params, "region_ids", region_ids) if region_ids is not None else 0
         tiers = _put(params, "tiers", [int(x) for x in query.tiers]) if query.tiers else 0
         if query.ipc_prefix:
             params.update(_ipc_params(query.ipc_prefix))
@@ -1168,10 +1231,7 @@ class SqlServiceItemRepository:
             visibility,
             bool(page.after),
         )
-        rows, total = _page_and_total(
-            self.session, statements, params, bool(page.after), self.totals
-        )
-        return [_row_to_item(row) for row in rows], total
+        return _page_and_total(self.session, statements, params, bool(page.after), self.totals)
 
     def match_candidates(
         self, profile: Profile, categories: tuple[int, ...], limit: int
