@@ -13,6 +13,7 @@ class CatalogConfig(ServiceConfig):
     count_cache: bool = setting(
         "PUHUI_CATALOG_COUNT_CACHE",
         True,
-        doc="Reuse search totals counted at the current catalog version (exact: any committed "
-        "write changes the version; PostgreSQL only). Off: every search counts.",
+        doc="Reuse search totals, and a region's institution ids, found at the current "
+        "catalog version (exact: any committed write changes the version; PostgreSQL only). "
+        "Off: every search counts and resolves its region.",
     )
