@@ -528,6 +528,7 @@ def main() -> None:
         action="store_true",
         help="with --reuse-database: only the search mix, printed (nothing written)",
     )
+    parser.add_argument("--note", default="", help="a note kept in the result's conditions")
     parser.add_argument("--import-rps", type=float, default=0, help="with --reuse-database")
     parser.add_argument("--copy-rps", type=float, default=0, help="with --reuse-database")
     args = parser.parse_args()
@@ -639,6 +640,8 @@ def main() -> None:
             "import_seconds": round(imported["seconds"], 1),
             "reused_database": bool(args.reuse_database),
             "mirror_seconds": round(mirrored["seconds"], 1),
+            "load_average": os.getloadavg(),
+            **({"notes": args.note} if args.note else {}),
         },
         targets={"search_p99": "≤ 50 ms", "export_records_per_s": "≥ 20,000 rec/s"},
     )
