@@ -52,31 +52,9 @@ from puhui.data.server import build
 from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.kit import migrations
 from puhui.kit.db import normalise_url
-from puhui.kit.testing import infra, running
+from puhui.kit.testing import infra, running, temporary_database
 
 logger = logging.getLogger(__name__)
-
-
-@contextmanager
-def temporary_database(admin_url: str, label: str) -> Iterator[str]:
-    """CREATE a scratch database; DROP it afterwards, retrying while autovacuum holds it."""
-    name = f"puhui_{label}_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        for _attempt in range(10):
-            try:
-                with engine.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                break
-            except Exception:  # e.g. an autovacuum worker still attached
-                time.sleep(3)
-        else:
-            print(f"warning: could not drop {name}; drop it by hand", flush=True)
-        engine.dispose()
 
 
 SEED = 20260101

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 from google.protobuf.message import DecodeError
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import kafka
@@ -87,9 +88,24 @@ def temporary_database(admin_url: str, label: str = "test") -> Iterator[str]:
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            _drop_database(admin, name)
+        finally:
+            admin.dispose()
+
+
+def _drop_database(admin: Engine, name: str, attempts: int = 20) -> None:
+    """DROP .. WITH (FORCE), retried: FORCE cannot end an autovacuum worker without
+    superuser rights (InsufficientPrivilege), and the worker leaves within seconds."""
+    for attempt in range(attempts):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
