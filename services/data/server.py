@@ -21,7 +21,6 @@ from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import auth, kafka, server
 from puhui.kit import config as kit_config
-from puhui.kit.db import Database
 from puhui.kit.inbox import EventConsumer
 
 logger = logging.getLogger(__name__)
@@ -40,9 +39,6 @@ class DataApp(server.ServiceApp):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(config, metadata, verifier=verifier)
-        # One pooled connection per gRPC worker: with fewer, every request beyond the pool
-        # opens and closes a PostgreSQL connection of its own (a backend fork each time).
-        self.db = Database(config.effective_database_url(), pool_size=max(10, config.grpc_workers))
         self.clock = clock
         self.data_config = config
         self.data_sets = domain.DataSets(config.node_id, mirror=config.is_mirror)

@@ -83,7 +83,9 @@ class ServiceApp(abc.ABC):
         self.config = config
         self.metadata = metadata
         self.node = config.node_id
-        self.db = Database(config.effective_database_url())
+        # At least one pooled connection per gRPC worker: beyond the pool every request
+        # would open and close a PostgreSQL connection of its own (a backend fork each).
+        self.db = Database(config.effective_database_url(), pool_size=max(10, config.grpc_workers))
         self.outbox = Outbox(self._table("puhui_outbox"), config.node_id, self.name)
         self.inbox = self._table("puhui_inbox")
         # No verifier given: the federated one when PUHUI_TRUST_ANCHOR_JWKS is configured
