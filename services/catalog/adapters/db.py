@@ -1114,26 +1114,54 @@ def _match_institutions(pg: bool, covering: int, nearby: bool) -> Any:
     return union_all(*parts)
 
 
-@functools.lru_cache(maxsize=8)
-def _match_items(pg: bool, categories: int) -> Any:
-    return select(
-        s.c.item_id, s.c.institution_id, s.c.types_mask, s.c.sizes_mask, s.c.stages_mask
-    ).where(
-        s.c.is_current,
-        _one_of(pg, s.c.category, "categories", Integer, categories),
-        s.c.inst_status == int(Status.APPROVED),
-        _one_of(pg, s.c.institution_id, "ids"),
+@functools.lru_cache(maxsize=16)
+def _match_items(pg: bool, covering: int, nearby: bool, categories: int) -> Any:
+    """The current items in the wanted categories of `_match_institutions`' institutions,
+    narrow, each with its institution's facts (an institution listed by several parts of
+    the union is serving if any part says so): steps 1 and 2 in one round trip."""
+    facts = _match_institutions(pg, covering, nearby).subquery("facts")
+    f = (
+        select(
+            facts.c.institution_id,
+            facts.c.region_code,
+            facts.c.tier,
+            facts.c.monthly_capacity,
+            func.max(facts.c.serving).label("serving"),
+        )
+        .group_by(
+            facts.c.institution_id, facts.c.region_code, facts.c.tier, facts.c.monthly_capacity
+        )
+        .subquery("f")
+    )
+    return (
+        select(
+            s.c.item_id,
+            s.c.institution_id,
+            s.c.types_mask,
+            s.c.sizes_mask,
+            s.c.stages_mask,
+            f.c.region_code,
+            f.c.tier,
+            f.c.monthly_capacity,
+            f.c.serving,
+        )
+        .select_from(s.join(f, s.c.institution_id == f.c.institution_id))
+        .where(
+            s.c.is_current,
+            _one_of(pg, s.c.category, "categories", Integer, categories),
+            s.c.inst_status == int(Status.APPROVED),
+        )
     )
 
 
 @functools.lru_cache(maxsize=4)
 def _match_rows(pg: bool) -> Any:
-    return select(*S_COLS).where(s.c.is_current, _one_of(pg, s.c.item_id, "ids"))
-
-
-@functools.lru_cache(maxsize=4)
-def _match_institution_rows(pg: bool) -> Any:
-    return select(*T_COLS).where(_one_of(pg, t.c.institution_id, "ids"))
+    """The chosen items with their institutions' columns (S_COLS then T_COLS)."""
+    return (
+        select(*S_COLS, *T_COLS)
+        .select_from(s.join(t, t.c.institution_id == s.c.institution_id))
+        .where(s.c.is_current, _one_of(pg, s.c.item_id, "ids"))
+    )
 
 
 class SqlServiceItemRepository:
@@ -1250,54 +1278,47 @@ class SqlServiceItemRepository:
         covering = _put(params, "covering", region.covering)
         if nearby:
             params["city"] = code[:4] + "%"
-        # Step 1: the few institutions in question, by indexed lookups in one statement.
-        facts_rows = _fetch(self.session, _match_institutions(pg, covering, nearby), params)
-        if not facts_rows:
+        wanted = _put(params, "categories", [int(c) for c in categories])
+        # Steps 1 and 2: the few institutions in question (indexed lookups) and their
+        # current items in the wanted categories, narrow, in one statement.
+        # (item_id, institution_id, types_mask, sizes_mask, stages_mask,
+        #  region_code, tier, monthly_capacity, serving)
+        narrow = _fetch(self.session, _match_items(pg, covering, nearby, wanted), params)
+        if not narrow:
             return []
-        # (institution_id, region_code, tier, monthly_capacity, serving)
-        serving_ids = {f[0] for f in facts_rows if f[4]}
-        facts = {f[0]: f for f in facts_rows}.values()
-        # The domain's order (gaps, then nearness) as far as the institution decides it;
-        # eligibility is added per item below.
-        rank = {
-            f[0]: 100 * ((f[0] not in serving_ids) + (f[3] <= 0)) + _level(f[1], f[2])
-            for f in facts
-        }
         enterprise = profile.innovator_type == InnovatorType.ENTERPRISE
         bit_type = 1 << profile.innovator_type if profile.innovator_type else 0
         bit_size = 1 << profile.enterprise_size if enterprise and profile.enterprise_size else 0
         bit_stage = 1 << profile.stage if profile.stage else 0
-
-        def eligible(types: int, sizes: int, stages: int) -> bool:
-            return (
-                (not types or bool(types & bit_type))
-                and (not enterprise or not sizes or bool(sizes & bit_size))
-                and (not stages or bool(stages & bit_stage))
-            )
-
-        # Step 2: their current items in the wanted categories (narrow rows), best first.
-        # (item_id, institution_id, types_mask, sizes_mask, stages_mask)
-        item_params: dict[str, Any] = {"ids": sorted(rank)}
-        wanted = _put(item_params, "categories", [int(c) for c in categories])
-        narrow = _fetch(self.session, _match_items(pg, wanted), item_params)
-        best = sorted(
-            narrow,
-            key=lambda n: (rank[n[1]] + (0 if eligible(n[2], n[3], n[4]) else 100), n[0]),
-        )[:limit]
-        if not best:
-            return []
-        order = {n[0]: i for i, n in enumerate(best)}
-        # Step 3: those items, and their institutions (fewer: each converted once).
-        institutions = {
-            row[0]: _row_to_institution(row)
-            for row in _fetch(
-                self.session, _match_institution_rows(pg), {"ids": sorted({n[1] for n in best})}
-            )
-        }
-        out = [
-            (_row_to_item(row), institutions[row[2]])
-            for row in _fetch(self.session, _match_rows(pg), {"ids": sorted(order)})
-        ]
+        # The domain's order (gaps, then nearness): per institution (serving, capacity,
+        # level), per item (eligibility); ties by item id. The limit cuts the tail only.
+        levels: dict[tuple[str, int], int] = {}
+        keyed = []
+        for item_id, _inst, types, sizes, stages, region_code, tier, capacity, serving in narrow:
+            level = levels.get((region_code, tier))
+            if level is None:
+                level = levels[(region_code, tier)] = _level(region_code, tier)
+            key = level + 100 * ((not serving) + (capacity <= 0))
+            if (
+                (types and not types & bit_type)
+                or (enterprise and sizes and not sizes & bit_size)
+                or (stages and not stages & bit_stage)
+            ):
+                key += 100
+            keyed.append((key, item_id))
+        keyed.sort()
+        best = keyed[:limit]
+        order = {item_id: i for i, (_key, item_id) in enumerate(best)}
+        # Step 3: those items with their institutions (each institution converted once).
+        width = len(S_COLS)
+        institutions: dict[str, Institution] = {}
+        out = []
+        for row in _fetch(self.session, _match_rows(pg), {"ids": sorted(order)}):
+            inst_row = row[width:]
+            inst = institutions.get(inst_row[0])
+            if inst is None:
+                inst = institutions[inst_row[0]] = _row_to_institution(inst_row)
+            out.append((_row_to_item(row), inst))
         out.sort(key=lambda pair: order[pair[0].item_id])
         return out
 
