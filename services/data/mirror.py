@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -48,9 +47,9 @@ from puhui.data.servicer import (
 )
 from puhui.data.v1 import events_pb2
 from puhui.events.v1 import envelope_pb2
-from puhui.kit import kafka, metrics, tracing
+from puhui.kit import metrics, tracing
 from puhui.kit.inbox import EventConsumer, InvalidEvent
-from puhui.kit.outbox import to_timestamp, utcnow
+from puhui.kit.outbox import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +193,7 @@ class MirrorConsumer(EventConsumer):
                 if envelope is not None and envelope.event_id in seen:
                     continue  # a duplicate delivery (or twice in this batch)
                 if item.poison:
-                    self._send_dead_letter(item.record, envelope, item.poison)
+                    self._publish_dead_letter(item.record, envelope, item.poison)
                     self._dead_in_batch += 1
                     if envelope is None or not envelope.event_id:
                         continue
@@ -238,42 +237,6 @@ class MirrorConsumer(EventConsumer):
                 links.append(trace.Link(context))
         return links
 
-    def _send_dead_letter(
-        self, record: Any, envelope: envelope_pb2.EventEnvelope | None, reason: str
-    ) -> None:
-        producer = self._dlq_producer
-        if producer is None:
-            producer = self._dlq_producer = kafka.make_producer(self.bootstrap, f"{self.group}-dlq")
-        letter = envelope_pb2.DeadLetter(
-            reason=reason[:2000],
-            consumer_group=self.group,
-            source_topic=record.topic,
-            source_partition=record.partition,
-            source_offset=record.offset,
-            time=to_timestamp(datetime.now(UTC)),
-        )
-        if envelope is not None:
-            letter.envelope.CopyFrom(envelope)
-        else:
-            letter.raw = record.value or b""
-        producer.send(
-            kafka.dlq_topic(record.topic),
-            key=record.key,
-            value=letter.SerializeToString(),
-            headers=[("reason", reason[:500].encode())],
-        ).get(timeout=15)
-        logger.warning(
-            "consumer %s: dead-lettered %s[%d]@%d: %s",
-            self.group,
-            record.topic,
-            record.partition,
-            record.offset,
-            reason,
-        )
-        metrics.KAFKA_CONSUMED.labels(
-            topic=record.topic, outcome="dead_lettered", **self._labels
-        ).inc()
-
     def _after(
         self, topic: str, records: list[Any], applied: list[envelope_pb2.EventEnvelope]
     ) -> None:
@@ -286,44 +249,7 @@ class MirrorConsumer(EventConsumer):
             metrics.KAFKA_CONSUMED.labels(topic=topic, outcome="duplicate", **self._labels).inc(
                 duplicates
             )
-        now = utcnow()
-        latest: dict[str, datetime] = {}
-        for envelope in applied:
-            if envelope.HasField("time"):
-                latest[envelope.source_node[:6]] = envelope.time.ToDatetime(UTC)
-            if self.on_applied is not None:
+        self._observe_replication_lag(applied)
+        if self.on_applied is not None:
+            for envelope in applied:
                 self.on_applied(envelope)
-        for source_node, sent in latest.items():
-            metrics.REPLICATION_LAG.labels(
-                node=self._labels["node"], service=self._labels["service"], source_node=source_node
-            ).set(max(0.0, (now - sent).total_seconds()))
-
-    def _one_by_one(self, consumer: Any, tp: Any, records: list[Any]) -> int:
-        """The kit's path: each record in its own transaction; stop at a retryable failure."""
-        next_offset = None
-        processed = 0
-        for record in records:
-            if self._stop.is_set():
-                break
-            try:
-                self._process(record)
-            except Exception:
-                logger.warning(
-                    "consumer %s: %s[%d]@%d failed; will retry",
-                    self.group,
-                    tp.topic,
-                    tp.partition,
-                    record.offset,
-                    exc_info=True,
-                )
-                metrics.KAFKA_CONSUMED.labels(
-                    topic=tp.topic, outcome="retried", **self._labels
-                ).inc()
-                consumer.seek(tp, record.offset)
-                break
-            next_offset = record.offset + 1
-            processed += 1
-        if next_offset is not None:
-            consumer.commit({tp: OffsetAndMetadata(next_offset, "", -1)})
-        self._report_lag(consumer, tp)
-        return processed

@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -194,41 +193,8 @@ class BatchingEventConsumer(EventConsumer):
                 metrics.KAFKA_CONSUMED.labels(topic=topic, outcome="duplicate", **self._labels).inc(
                     count - done
                 )
-        now = utcnow()
-        latest: dict[str, float] = {}
-        for _record, envelope in applied:
-            if envelope.HasField("time"):
-                lag = (now - envelope.time.ToDatetime(UTC)).total_seconds()
-                latest[envelope.source_node[:6]] = lag
-            if self.on_applied is not None:
+        envelopes = [envelope for _record, envelope in applied]
+        self._observe_replication_lag(envelopes)
+        if self.on_applied is not None:
+            for envelope in envelopes:
                 self.on_applied(envelope)
-        for source_node, lag in latest.items():
-            metrics.REPLICATION_LAG.labels(
-                node=self._labels["node"], service=self._labels["service"], source_node=source_node
-            ).set(max(0.0, lag))
-
-    def _one_by_one(self, consumer: Any, tp: Any, records: list[Any]) -> int:
-        """The kit's path: each record in its own transaction; stop at a retryable failure."""
-        next_offset = None
-        processed = 0
-        for record in records:
-            if self._stop.is_set():
-                break
-            try:
-                self._process(record)
-            except Exception:
-                logger.warning(
-                    "consumer %s: %s[%d]@%d failed; will retry",
-                    self.group, tp.topic, tp.partition, record.offset, exc_info=True,
-                )  # fmt: skip
-                metrics.KAFKA_CONSUMED.labels(
-                    topic=tp.topic, outcome="retried", **self._labels
-                ).inc()
-                consumer.seek(tp, record.offset)
-                break
-            next_offset = record.offset + 1
-            processed += 1
-        if next_offset is not None:
-            consumer.commit({tp: OffsetAndMetadata(next_offset, "", -1)})
-        self._report_lag(consumer, tp)
-        return processed

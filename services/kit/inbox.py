@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf.message import DecodeError
 from kafka.structs import OffsetAndMetadata, TopicPartition
@@ -152,33 +153,38 @@ class EventConsumer:
         consumer = self._ensure_consumer()
         batches = consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
         metrics.KAFKA_CONSUMER_LAST_POLL.labels(**self._labels).set_to_current_time()
+        return sum(self._one_by_one(consumer, tp, records) for tp, records in batches.items())
+
+    def _one_by_one(self, consumer: Any, tp: TopicPartition, records: Sequence[Any]) -> int:
+        """Apply a partition's records each in its own transaction, in order; at a failure
+        to retry, rewind the partition to that record and stop; commit what was applied.
+        Batching subclasses fall back to this when a batch cannot be applied whole."""
+        next_offset = None
         processed = 0
-        for tp, records in batches.items():
-            next_offset = None
-            for record in records:
-                if self._stop.is_set():
-                    break
-                try:
-                    self._process(record)
-                except Exception:
-                    logger.warning(
-                        "consumer %s: %s[%d]@%d failed; will retry",
-                        self.group,
-                        tp.topic,
-                        tp.partition,
-                        record.offset,
-                        exc_info=True,
-                    )
-                    metrics.KAFKA_CONSUMED.labels(
-                        topic=tp.topic, outcome="retried", **self._labels
-                    ).inc()
-                    consumer.seek(tp, record.offset)
-                    break
-                next_offset = record.offset + 1
-                processed += 1
-            if next_offset is not None:
-                consumer.commit({tp: OffsetAndMetadata(next_offset, "", -1)})
-            self._report_lag(consumer, tp)
+        for record in records:
+            if self._stop.is_set():
+                break
+            try:
+                self._process(record)
+            except Exception:
+                logger.warning(
+                    "consumer %s: %s[%d]@%d failed; will retry",
+                    self.group,
+                    tp.topic,
+                    tp.partition,
+                    record.offset,
+                    exc_info=True,
+                )
+                metrics.KAFKA_CONSUMED.labels(
+                    topic=tp.topic, outcome="retried", **self._labels
+                ).inc()
+                consumer.seek(tp, record.offset)
+                break
+            next_offset = record.offset + 1
+            processed += 1
+        if next_offset is not None:
+            consumer.commit({tp: OffsetAndMetadata(next_offset, "", -1)})
+        self._report_lag(consumer, tp)
         return processed
 
     def _report_lag(self, consumer, tp: TopicPartition) -> None:  # type: ignore[no-untyped-def]
@@ -227,15 +233,22 @@ class EventConsumer:
                 return
         outcome = "applied" if applied else "duplicate"
         metrics.KAFKA_CONSUMED.labels(topic=topic, outcome=outcome, **self._labels).inc()
-        if applied and envelope.HasField("time"):
-            lag = (utcnow() - envelope.time.ToDatetime(UTC)).total_seconds()
-            metrics.REPLICATION_LAG.labels(
-                node=self._labels["node"],
-                service=self._labels["service"],
-                source_node=envelope.source_node[:6],
-            ).set(max(0.0, lag))
+        if applied:
+            self._observe_replication_lag((envelope,))
         if applied and self.on_applied is not None:
             self.on_applied(envelope)
+
+    def _observe_replication_lag(self, applied: Sequence[envelope_pb2.EventEnvelope]) -> None:
+        """Replication lag per source node: now minus the time of its latest applied event."""
+        latest: dict[str, datetime] = {}
+        for envelope in applied:
+            if envelope.HasField("time"):
+                latest[envelope.source_node[:6]] = envelope.time.ToDatetime(UTC)
+        now = utcnow()
+        for source_node, sent in latest.items():
+            metrics.REPLICATION_LAG.labels(
+                node=self._labels["node"], service=self._labels["service"], source_node=source_node
+            ).set(max(0.0, (now - sent).total_seconds()))
 
     def _seen(self, session: Session, event_id: str) -> bool:
         t = self.inbox
@@ -272,6 +285,15 @@ class EventConsumer:
         return True
 
     def _dead_letter(self, record, envelope, reason: str) -> None:  # type: ignore[no-untyped-def]
+        """Publish to the DLQ, then give the event a `dead_lettered` inbox row of its own."""
+        self._publish_dead_letter(record, envelope, reason)
+        if envelope is not None:
+            with self.db.transaction() as session:
+                if not self._seen(session, envelope.event_id):
+                    self._mark(session, envelope, "dead_lettered")
+
+    def _publish_dead_letter(self, record, envelope, reason: str) -> None:  # type: ignore[no-untyped-def]
+        """Send `<topic>.dlq` a DeadLetter with the reason (waits for the broker's ack)."""
         producer = self._dlq_producer
         if producer is None:
             producer = self._dlq_producer = kafka.make_producer(self.bootstrap, f"{self.group}-dlq")
@@ -293,10 +315,6 @@ class EventConsumer:
             value=letter.SerializeToString(),
             headers=[("reason", reason[:500].encode())],
         ).get(timeout=15)
-        if envelope is not None:
-            with self.db.transaction() as session:
-                if not self._seen(session, envelope.event_id):
-                    self._mark(session, envelope, "dead_lettered")
         logger.warning(
             "consumer %s: dead-lettered %s[%d]@%d: %s",
             self.group,
