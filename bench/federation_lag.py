@@ -46,12 +46,12 @@ except ImportError:  # `python bench/federation_lag.py`
 from puhui.events.v1 import envelope_pb2
 from puhui.federation import national
 from puhui.federation.adapters import db as hub_tables
-from puhui.federation.batching import BatchingEventConsumer
 from puhui.federation.groups import start_groups_at_end
 from puhui.feedback.adapters import db as feedback_tables
 from puhui.feedback.v1 import events_pb2 as feedback_events
 from puhui.feedback.v1 import feedback_pb2
 from puhui.kit import kafka, migrations
+from puhui.kit.batching import BatchingEventConsumer
 from puhui.kit.db import Database
 from puhui.kit.outbox import Outbox, OutboxRelay
 from puhui.kit.testing import infra, temporary_database

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -13,7 +14,6 @@ from puhui.data.adapters.db import metadata
 from puhui.data.adapters.quota import MemoryCounters, RedisCounters
 from puhui.data.config import DataConfig
 from puhui.data.importers.runner import Importer
-from puhui.data.mirror import MirrorConsumer
 from puhui.data.quota import GrpcQuota, Quota, parse_limits
 from puhui.data.reference import ReferenceServicer
 from puhui.data.servicer import DataServicer
@@ -21,6 +21,7 @@ from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import auth, kafka, server
 from puhui.kit import config as kit_config
+from puhui.kit.batching import BatchingEventConsumer
 from puhui.kit.inbox import EventConsumer
 
 logger = logging.getLogger(__name__)
@@ -126,18 +127,19 @@ class DataApp(server.ServiceApp):
         return f"puhui-data-mirror-{self.node}-{self.data_config.mirror_stream}"
 
     def mirror_consumer(self) -> EventConsumer:
-        """Each polled batch applied in one transaction (puhui.data.mirror)."""
-        return MirrorConsumer(
+        """Each poll's events applied in one transaction (puhui.data.mirror)."""
+        return BatchingEventConsumer(
             self.db,
             self.inbox,
             self.config.kafka_bootstrap,
             group=self.mirror_group(),
             handler=self.apply_mirror_event,
+            prepare=mirror.decode_record,
+            batch_handler=functools.partial(mirror.apply_batch, self.data_sets),
             node=self.node,
             service=self.name,
             topics=[self.mirror_topic()],
             max_records=self.data_config.mirror_batch,
-            data_sets=self.data_sets,
         )
 
     def apply_mirror_event(self, session: Session, envelope: envelope_pb2.EventEnvelope) -> None:

@@ -9,13 +9,13 @@ from typing import Any
 
 from puhui.federation import national
 from puhui.federation.adapters.db import metadata
-from puhui.federation.batching import BatchingEventConsumer
 from puhui.federation.config import FederationConfig
 from puhui.federation.registry import Registry, StatementRelay, load_anchor
 from puhui.federation.servicer import FederationServicer, grpc_mirror_probe
 from puhui.federation.v1 import federation_pb2, federation_pb2_grpc
 from puhui.kit import auth, kafka, server, trust
 from puhui.kit import config as kit_config
+from puhui.kit.batching import BatchingEventConsumer
 from puhui.kit.config import HUB_NODE_ID
 from puhui.kit.inbox import EventConsumer
 

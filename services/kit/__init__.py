@@ -5,7 +5,7 @@
 - errors · ids · pagination (AIP-158 page tokens)
 - db · migrations (Alembic per service) · redis
 - kafka (the one kafka-python module) · outbox (transactional outbox + relay) ·
-  inbox (apply-once consumer, dead letters)
+  inbox (apply-once consumer, dead letters) · batching (a whole poll in one transaction)
 - auth (Principal, the verifier seam) · tokens (offline JWT verifier, authorize) ·
   trust (hub-signed key sets followed from Kafka) · tls (TLS/mTLS credentials, certificates)
 - metrics (the catalogue) · metrics_docs · promql · tracing · logs (JSON lines) ·

@@ -324,7 +324,7 @@ def test_poison_mirror_events_go_to_the_dlq_without_losing_their_batch(
         )
 
         with (
-            caplog.at_level("INFO", logger="puhui.data.mirror"),
+            caplog.at_level("INFO", logger="puhui.kit.batching"),
             node(PROVINCE, province_db, kafka_bootstrap, stream) as (_, province),
         ):
             final = wait_equal(hub, province)

@@ -15,8 +15,8 @@ from puhui.catalog.v1 import events_pb2 as catalog_events
 from puhui.events.v1 import envelope_pb2
 from puhui.federation import national
 from puhui.federation.adapters import db as t
-from puhui.federation.batching import BatchingEventConsumer
 from puhui.kit import kafka, migrations
+from puhui.kit.batching import BatchingEventConsumer
 from puhui.kit.db import Database
 from puhui.kit.outbox import to_timestamp, utcnow
 

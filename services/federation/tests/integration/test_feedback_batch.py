@@ -15,10 +15,10 @@ from google.protobuf.message import Message
 from puhui.events.v1 import envelope_pb2
 from puhui.federation import national
 from puhui.federation.adapters import db as t
-from puhui.federation.batching import BatchingEventConsumer
 from puhui.feedback.v1 import events_pb2 as ev
 from puhui.feedback.v1 import feedback_pb2 as fb
 from puhui.kit import migrations
+from puhui.kit.batching import BatchingEventConsumer
 from puhui.kit.db import Database
 from puhui.kit.inbox import InvalidEvent
 from puhui.kit.outbox import to_timestamp, utcnow
@@ -127,9 +127,9 @@ def test_the_inbox_claims_each_event_once(hub_db: Database) -> None:
     events = history("440000")
     first = consumer._apply_batch(records(events[:6] + events[:2]))  # redelivered in the batch
     assert first is not None
-    assert [e.event_id for _r, e in first] == [e.event_id for e in events[:6]]
+    assert [e.event_id for _r, e in first[0]] == [e.event_id for e in events[:6]]
     again = consumer._apply_batch(records(events))  # a replay after a crash, and the rest
     assert again is not None
-    assert [e.event_id for _r, e in again] == [e.event_id for e in events[6:]]
+    assert [e.event_id for _r, e in again[0]] == [e.event_id for e in events[6:]]
     (fig,) = national.figures(hub_db)
     assert (fig.service_cases, fig.ratings) == (3, 2)
