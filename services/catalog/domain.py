@@ -425,8 +425,11 @@ class ServiceItemRepository(Protocol):
     def search(self, query: ItemQuery, page: Page) -> tuple[list[ServiceItem], int]: ...
 
     def match_candidates(
-        self, profile: Profile, categories: tuple[int, ...], limit: int
-    ) -> list[tuple[ServiceItem, Institution]]: ...
+        self, profile: Profile, categories: tuple[int, ...], limit: int, results: int = 0
+    ) -> list[tuple[ServiceItem, Institution]]:
+        """At most `limit` candidates; those that cannot be among `results` ranked matches
+        (`rank`) may be left out (0: none is)."""
+        ...
 
 
 class EventSink(Protocol):
@@ -835,6 +838,10 @@ def score_match(
     return Match(item, inst, round(score, 3), tuple(reasons), tuple(gaps), near)
 
 
+# At most this many of one institution's items among a Match's results.
+PER_INSTITUTION = 3
+
+
 def rank(matches: Sequence[Match], limit: int) -> list[Match]:
     """Capable before incapable, then nearest tier, then score; ties by ids: deterministic.
     At most 3 items per institution, so one large centre does not take every slot."""
@@ -852,7 +859,7 @@ def rank(matches: Sequence[Match], limit: int) -> list[Match]:
     per_institution: dict[str, int] = {}
     for m in ordered:
         n = per_institution.get(m.institution.institution_id, 0)
-        if n >= 3:
+        if n >= PER_INSTITUTION:
             continue
         per_institution[m.institution.institution_id] = n + 1
         out.append(m)
@@ -1237,6 +1244,7 @@ class Catalog:
         v.check(0 <= max_results <= 100, "max_results", "must be 0 to 100")
         v.raise_if_any()
         wanted = wanted_categories(profile)
-        candidates = items.match_candidates(profile, wanted, self.match_candidates)
+        results = max_results or 20
+        candidates = items.match_candidates(profile, wanted, self.match_candidates, results)
         scored = [score_match(item, inst, profile, wanted) for item, inst in candidates]
-        return rank(scored, max_results or 20)
+        return rank(scored, results)

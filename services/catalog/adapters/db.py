@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from puhui.catalog.domain import (
+    PER_INSTITUTION,
     Category,
     Channel,
     Contact,
@@ -1164,6 +1165,30 @@ def _match_rows(pg: bool) -> Any:
     )
 
 
+def _needed(best: list[tuple[int, str, str]], results: int) -> int:
+    """How many of the pre-ordered candidates `best` (key, item id, institution id) can be
+    among `results` ranked matches; the rest need not be built. `domain.rank` takes the
+    capable (key < 100, key = nearness) by nearness then score, at most
+    PER_INSTITUTION of an institution, and an institution's capable items share its
+    nearness: once the nearness levels seen accept `results`, no later candidate is reached.
+    Otherwise (capable ones run out first) every candidate may be."""
+    accepted = 0
+    per_institution: dict[str, int] = {}
+    level = -1
+    for n, (key, _item, inst) in enumerate(best):
+        if key != level:
+            if accepted >= results:
+                return n
+            if key >= 100:
+                break
+            level = key
+        taken = per_institution.get(inst, 0)
+        if taken < PER_INSTITUTION:
+            per_institution[inst] = taken + 1
+            accepted += 1
+    return len(best)
+
+
 class SqlServiceItemRepository:
     def __init__(self, session: Session, totals: TotalCache | None = None) -> None:
         self.session = session
@@ -1262,7 +1287,7 @@ class SqlServiceItemRepository:
         return _page_and_total(self.session, statements, params, bool(page.after), self.totals)
 
     def match_candidates(
-        self, profile: Profile, categories: tuple[int, ...], limit: int
+        self, profile: Profile, categories: tuple[int, ...], limit: int, results: int = 0
     ) -> list[tuple[ServiceItem, Institution]]:
         """Approved institutions' current items in the wanted categories that serve the
         innovator's region (by location or service area), national institutions, and — so
@@ -1294,7 +1319,7 @@ class SqlServiceItemRepository:
         # level), per item (eligibility); ties by item id. The limit cuts the tail only.
         levels: dict[tuple[str, int], int] = {}
         keyed = []
-        for item_id, _inst, types, sizes, stages, region_code, tier, capacity, serving in narrow:
+        for item_id, inst_id, types, sizes, stages, region_code, tier, capacity, serving in narrow:
             level = levels.get((region_code, tier))
             if level is None:
                 level = levels[(region_code, tier)] = _level(region_code, tier)
@@ -1305,10 +1330,12 @@ class SqlServiceItemRepository:
                 or (stages and not stages & bit_stage)
             ):
                 key += 100
-            keyed.append((key, item_id))
+            keyed.append((key, item_id, inst_id))
         keyed.sort()
         best = keyed[:limit]
-        order = {item_id: i for i, (_key, item_id) in enumerate(best)}
+        if 0 < results < len(best):
+            best = best[: _needed(best, results)]
+        order = {item_id: i for i, (_key, item_id, _inst) in enumerate(best)}
         # Step 3: those items with their institutions (each institution converted once).
         width = len(S_COLS)
         institutions: dict[str, Institution] = {}
