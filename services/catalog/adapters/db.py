@@ -32,6 +32,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -1116,10 +1117,13 @@ def _match_institutions(pg: bool, covering: int, nearby: bool) -> Any:
 
 
 @functools.lru_cache(maxsize=16)
-def _match_items(pg: bool, covering: int, nearby: bool, categories: int) -> Any:
-    """The current items in the wanted categories of `_match_institutions`' institutions,
-    narrow, each with its institution's facts (an institution listed by several parts of
-    the union is serving if any part says so): steps 1 and 2 in one round trip."""
+def _match_chosen(pg: bool, covering: int, nearby: bool, categories: int) -> Any:
+    """The `limit` best candidates, whole (S_COLS, T_COLS, then their key), in one statement:
+    the current items in the wanted categories of `_match_institutions`' institutions (one
+    listed by several parts of the union is serving if any part says so), keyed the way the
+    domain ranks as far as the institution and the eligibility decide it —
+    level (0 county, 1 city, 2 province, 3 national: `_level`) + 100 × (not serving, no
+    capacity, not eligible) — then by item id (code-point order, as Python compares)."""
     facts = _match_institutions(pg, covering, nearby).subquery("facts")
     f = (
         select(
@@ -1134,34 +1138,49 @@ def _match_items(pg: bool, covering: int, nearby: bool, categories: int) -> Any:
         )
         .subquery("f")
     )
-    return (
-        select(
-            s.c.item_id,
-            s.c.institution_id,
-            s.c.types_mask,
-            s.c.sizes_mask,
-            s.c.stages_mask,
-            f.c.region_code,
-            f.c.tier,
-            f.c.monthly_capacity,
-            f.c.serving,
-        )
-        .select_from(s.join(f, s.c.institution_id == f.c.institution_id))
-        .where(
-            s.c.is_current,
-            _one_of(pg, s.c.category, "categories", Integer, categories),
-            s.c.inst_status == int(Status.APPROVED),
-        )
+    i = s.alias("candidate")
+
+    def lacks(mask: Any, bit: str) -> ColumnElement[bool]:
+        masked = mask.op("&", return_type=Integer)(bindparam(bit, type_=Integer))
+        return and_(mask != 0, masked == 0)
+
+    level = case(
+        (f.c.tier == int(Tier.NATIONAL), 3),
+        (f.c.region_code.like("%0000"), 2),
+        (f.c.region_code.like("%00"), 1),
+        else_=0,
     )
-
-
-@functools.lru_cache(maxsize=4)
-def _match_rows(pg: bool) -> Any:
-    """The chosen items with their institutions' columns (S_COLS then T_COLS)."""
+    ineligible = or_(
+        lacks(i.c.types_mask, "bit_type"),
+        and_(bindparam("enterprise", type_=Integer) == 1, lacks(i.c.sizes_mask, "bit_size")),
+        lacks(i.c.stages_mask, "bit_stage"),
+    )
+    key = (
+        level
+        + case((f.c.serving == 0, 100), else_=0)
+        + case((f.c.monthly_capacity <= 0, 100), else_=0)
+        + case((ineligible, 100), else_=0)
+    ).label("key")
+    chosen = (
+        select(i.c.item_id, key)
+        .select_from(i.join(f, i.c.institution_id == f.c.institution_id))
+        .where(
+            i.c.is_current,
+            _one_of(pg, i.c.category, "categories", Integer, categories),
+            i.c.inst_status == int(Status.APPROVED),
+        )
+        .order_by(key, i.c.item_id.collate("C") if pg else i.c.item_id)
+        .limit(bindparam("limit", type_=Integer))
+        .subquery("chosen")
+    )
     return (
-        select(*S_COLS, *T_COLS)
-        .select_from(s.join(t, t.c.institution_id == s.c.institution_id))
-        .where(s.c.is_current, _one_of(pg, s.c.item_id, "ids"))
+        select(*S_COLS, *T_COLS, chosen.c.key)
+        .select_from(
+            chosen.join(s, and_(s.c.item_id == chosen.c.item_id, s.c.is_current)).join(
+                t, t.c.institution_id == s.c.institution_id
+            )
+        )
+        .order_by(chosen.c.key, chosen.c.item_id.collate("C") if pg else chosen.c.item_id)
     )
 
 
@@ -1304,49 +1323,30 @@ class SqlServiceItemRepository:
         if nearby:
             params["city"] = code[:4] + "%"
         wanted = _put(params, "categories", [int(c) for c in categories])
-        # Steps 1 and 2: the few institutions in question (indexed lookups) and their
-        # current items in the wanted categories, narrow, in one statement.
-        # (item_id, institution_id, types_mask, sizes_mask, stages_mask,
-        #  region_code, tier, monthly_capacity, serving)
-        narrow = _fetch(self.session, _match_items(pg, covering, nearby, wanted), params)
-        if not narrow:
-            return []
         enterprise = profile.innovator_type == InnovatorType.ENTERPRISE
-        bit_type = 1 << profile.innovator_type if profile.innovator_type else 0
-        bit_size = 1 << profile.enterprise_size if enterprise and profile.enterprise_size else 0
-        bit_stage = 1 << profile.stage if profile.stage else 0
-        # The domain's order (gaps, then nearness): per institution (serving, capacity,
-        # level), per item (eligibility); ties by item id. The limit cuts the tail only.
-        levels: dict[tuple[str, int], int] = {}
-        keyed = []
-        for item_id, inst_id, types, sizes, stages, region_code, tier, capacity, serving in narrow:
-            level = levels.get((region_code, tier))
-            if level is None:
-                level = levels[(region_code, tier)] = _level(region_code, tier)
-            key = level + 100 * ((not serving) + (capacity <= 0))
-            if (
-                (types and not types & bit_type)
-                or (enterprise and sizes and not sizes & bit_size)
-                or (stages and not stages & bit_stage)
-            ):
-                key += 100
-            keyed.append((key, item_id, inst_id))
-        keyed.sort()
-        best = keyed[:limit]
-        if 0 < results < len(best):
-            best = best[: _needed(best, results)]
-        order = {item_id: i for i, (_key, item_id, _inst) in enumerate(best)}
-        # Step 3: those items with their institutions (each institution converted once).
+        params["enterprise"] = int(enterprise)
+        params["bit_type"] = 1 << profile.innovator_type if profile.innovator_type else 0
+        params["bit_size"] = (
+            1 << profile.enterprise_size if enterprise and profile.enterprise_size else 0
+        )
+        params["bit_stage"] = 1 << profile.stage if profile.stage else 0
+        params["limit"] = limit
+        # The institutions in question (indexed lookups), their items in the wanted
+        # categories keyed and cut to `limit` in the database, and those returned whole:
+        # one round trip, only the rows that are built.
+        rows = _fetch(self.session, _match_chosen(pg, covering, nearby, wanted), params)
         width = len(S_COLS)
+        key_at = width + len(T_COLS)
+        if 0 < results < len(rows):
+            rows = rows[: _needed([(r[key_at], r[0], r[2]) for r in rows], results)]
         institutions: dict[str, Institution] = {}
         out = []
-        for row in _fetch(self.session, _match_rows(pg), {"ids": sorted(order)}):
-            inst_row = row[width:]
+        for row in rows:
+            inst_row = row[width:key_at]
             inst = institutions.get(inst_row[0])
             if inst is None:
                 inst = institutions[inst_row[0]] = _row_to_institution(inst_row)
             out.append((_row_to_item(row), inst))
-        out.sort(key=lambda pair: order[pair[0].item_id])
         return out
 
 
