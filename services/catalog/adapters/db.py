@@ -36,7 +36,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    literal,
+    literal_column,
     or_,
     select,
     true,
@@ -1092,25 +1092,33 @@ def _level(region_code: str, tier: int) -> int:
     return 1 if region_code.endswith("00") else 0
 
 
+def _n(value: int) -> Any:
+    """An integer constant written into the statement, not a parameter: Match's statement
+    stays short enough (4,096 characters) and has few enough parameters for psycopg to
+    cache its conversion, and each execution dumps only the values that vary."""
+    return literal_column(str(int(value)), Integer)
+
+
 @functools.lru_cache(maxsize=16)
 def _match_institutions(pg: bool, covering: int, nearby: bool) -> Any:
     """Approved institutions located in or serving (area) a covering region, national
     ones, and — `nearby` — those elsewhere in the innovator's city (serving = 0)."""
-    approved = t.c.status == int(Status.APPROVED)
-    cols = (t.c.institution_id, t.c.region_code, t.c.tier, t.c.monthly_capacity)
+    ti, ai = t.alias("t"), a.alias("a")
+    approved = ti.c.status == _n(Status.APPROVED)
+    cols = (ti.c.institution_id, ti.c.region_code, ti.c.tier, ti.c.monthly_capacity)
     parts = [
-        select(*cols, literal(1).label("serving")).where(
-            approved, _one_of(pg, t.c.region_code, "covering", String, covering)
+        select(*cols, _n(1).label("serving")).where(
+            approved, _one_of(pg, ti.c.region_code, "covering", String, covering)
         ),
-        select(*cols, literal(1)).where(approved, t.c.tier == int(Tier.NATIONAL)),
-        select(*cols, literal(1))
-        .select_from(a.join(t, t.c.institution_id == a.c.institution_id))
-        .where(approved, _one_of(pg, a.c.region_code, "covering", String, covering)),
+        select(*cols, _n(1)).where(approved, ti.c.tier == _n(Tier.NATIONAL)),
+        select(*cols, _n(1))
+        .select_from(ai.join(ti, ti.c.institution_id == ai.c.institution_id))
+        .where(approved, _one_of(pg, ai.c.region_code, "covering", String, covering)),
     ]
     if nearby:
         parts.append(
-            select(*cols, literal(0)).where(
-                approved, t.c.region_code.like(bindparam("city", type_=String))
+            select(*cols, _n(0)).where(
+                approved, ti.c.region_code.like(bindparam("city", type_=String))
             )
         )
     return union_all(*parts)
@@ -1124,7 +1132,7 @@ def _match_chosen(pg: bool, covering: int, nearby: bool, categories: int) -> Any
     domain ranks as far as the institution and the eligibility decide it —
     level (0 county, 1 city, 2 province, 3 national: `_level`) + 100 × (not serving, no
     capacity, not eligible) — then by item id (code-point order, as Python compares)."""
-    facts = _match_institutions(pg, covering, nearby).subquery("facts")
+    facts = _match_institutions(pg, covering, nearby).subquery("x")
     f = (
         select(
             facts.c.institution_id,
@@ -1138,28 +1146,28 @@ def _match_chosen(pg: bool, covering: int, nearby: bool, categories: int) -> Any
         )
         .subquery("f")
     )
-    i = s.alias("candidate")
+    i = s.alias("c")
 
     def lacks(mask: Any, bit: str) -> ColumnElement[bool]:
         masked = mask.op("&", return_type=Integer)(bindparam(bit, type_=Integer))
-        return and_(mask != 0, masked == 0)
+        return and_(mask != _n(0), masked == _n(0))
 
     level = case(
-        (f.c.tier == int(Tier.NATIONAL), 3),
-        (f.c.region_code.like("%0000"), 2),
-        (f.c.region_code.like("%00"), 1),
-        else_=0,
+        (f.c.tier == _n(Tier.NATIONAL), _n(3)),
+        (f.c.region_code.like(literal_column("'%0000'")), _n(2)),
+        (f.c.region_code.like(literal_column("'%00'")), _n(1)),
+        else_=_n(0),
     )
     ineligible = or_(
         lacks(i.c.types_mask, "bit_type"),
-        and_(bindparam("enterprise", type_=Integer) == 1, lacks(i.c.sizes_mask, "bit_size")),
+        and_(bindparam("enterprise", type_=Integer) == _n(1), lacks(i.c.sizes_mask, "bit_size")),
         lacks(i.c.stages_mask, "bit_stage"),
     )
     key = (
         level
-        + case((f.c.serving == 0, 100), else_=0)
-        + case((f.c.monthly_capacity <= 0, 100), else_=0)
-        + case((ineligible, 100), else_=0)
+        + case((f.c.serving == _n(0), _n(100)), else_=_n(0))
+        + case((f.c.monthly_capacity <= _n(0), _n(100)), else_=_n(0))
+        + case((ineligible, _n(100)), else_=_n(0))
     ).label("key")
     chosen = (
         select(i.c.item_id, key)
@@ -1167,17 +1175,18 @@ def _match_chosen(pg: bool, covering: int, nearby: bool, categories: int) -> Any
         .where(
             i.c.is_current,
             _one_of(pg, i.c.category, "categories", Integer, categories),
-            i.c.inst_status == int(Status.APPROVED),
+            i.c.inst_status == _n(Status.APPROVED),
         )
         .order_by(key, i.c.item_id.collate("C") if pg else i.c.item_id)
         .limit(bindparam("limit", type_=Integer))
-        .subquery("chosen")
+        .subquery("k")
     )
+    si, ti = s.alias("s"), t.alias("t")
     return (
-        select(*S_COLS, *T_COLS, chosen.c.key)
+        select(*(si.c[n] for n in ITEM_NAMES), *(ti.c[n] for n in INSTITUTION_NAMES), chosen.c.key)
         .select_from(
-            chosen.join(s, and_(s.c.item_id == chosen.c.item_id, s.c.is_current)).join(
-                t, t.c.institution_id == s.c.institution_id
+            chosen.join(si, and_(si.c.item_id == chosen.c.item_id, si.c.is_current)).join(
+                ti, ti.c.institution_id == si.c.institution_id
             )
         )
         .order_by(chosen.c.key, chosen.c.item_id.collate("C") if pg else chosen.c.item_id)
