@@ -432,6 +432,12 @@ class ServiceItemRepository(Protocol):
         ...
 
 
+class MatchCandidates(Protocol):
+    def match_candidates(
+        self, profile: Profile, categories: tuple[int, ...], limit: int, results: int = 0
+    ) -> list[tuple[ServiceItem, Institution]]: ...
+
+
 class EventSink(Protocol):
     def institution_changed(self, change: str, institution: Institution) -> None: ...
 
@@ -1236,9 +1242,7 @@ class Catalog:
         return replace(query, text=text, ipc_prefix=prefix, region_code=region, service_code=code)
 
     # -- matching -------------------------------------------------------------------------
-    def match(
-        self, items: ServiceItemRepository, profile: Profile, max_results: int
-    ) -> list[Match]:
+    def match(self, items: MatchCandidates, profile: Profile, max_results: int) -> list[Match]:
         profile = validate_profile(profile)
         v = Violations()
         v.check(0 <= max_results <= 100, "max_results", "must be 0 to 100")

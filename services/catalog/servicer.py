@@ -12,6 +12,7 @@ from google.protobuf import timestamp_pb2
 from puhui.catalog import domain
 from puhui.catalog.adapters.db import (
     SqlInstitutionRepository,
+    SqlMatchCandidates,
     SqlServiceItemRepository,
     TotalCache,
     sort_key,
@@ -191,6 +192,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self.outbox = outbox
         self.totals = totals
         self.match_db = match_db or db
+        self._match_engine: Any = None
 
     # -- institutions ---------------------------------------------------------------------
     def CreateInstitution(
@@ -412,9 +414,14 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             needs=tuple(p.needs),
             needs_text=p.needs_text,
         )
-        with self.match_db.read() as session:
+        # One statement on a Core connection of the read pool: no ORM session to set up.
+        engine = self._match_engine
+        if engine is None:
+            with self.match_db.read() as session:
+                engine = self._match_engine = session.get_bind()
+        with engine.connect() as connection:
             matches = self.catalog.match(
-                SqlServiceItemRepository(session), profile, request.max_results
+                SqlMatchCandidates(connection), profile, request.max_results
             )
         # Up to three matches share an institution: each is converted once.
         institutions: dict[str, catalog_pb2.Institution] = {}

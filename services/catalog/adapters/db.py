@@ -45,7 +45,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -521,15 +521,19 @@ def _is_postgresql(session: Session) -> bool:
 
 def _fetch(session: Session, statement: Any, params: dict[str, Any]) -> list[Any]:
     """All rows of a cached read `statement` (positional tuples) for `params`."""
-    bind = session.get_bind()
-    key = (id(statement), bind.dialect.name)
+    return _fetch_on(session.connection(), statement, params)
+
+
+def _fetch_on(connection: Connection, statement: Any, params: dict[str, Any]) -> list[Any]:
+    """`_fetch` on a Core connection."""
+    dialect = connection.dialect
+    key = (id(statement), dialect.name)
     entry = _compiled.get(key)
     if entry is None or entry.statement is not statement:
-        compiled = statement.compile(dialect=bind.dialect)
+        compiled = statement.compile(dialect=dialect)
         defaults = {k: v for k, v in compiled.params.items() if k not in params}
-        sql = compiled.string if bind.dialect.name == "postgresql" else None
+        sql = compiled.string if dialect.name == "postgresql" else None
         entry = _compiled[key] = _Compiled(statement, sql, defaults)
-    connection = session.connection()
     if entry.sql is None:
         return list(connection.execute(statement, {**entry.defaults, **params}).all())
     values = {**entry.defaults, **params}
@@ -1317,6 +1321,20 @@ class SqlServiceItemRepository:
     def match_candidates(
         self, profile: Profile, categories: tuple[int, ...], limit: int, results: int = 0
     ) -> list[tuple[ServiceItem, Institution]]:
+        return SqlMatchCandidates(self.session.connection()).match_candidates(
+            profile, categories, limit, results
+        )
+
+
+class SqlMatchCandidates:
+    """Match's read on a Core connection (no ORM session: Match reads one statement)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def match_candidates(
+        self, profile: Profile, categories: tuple[int, ...], limit: int, results: int = 0
+    ) -> list[tuple[ServiceItem, Institution]]:
         """Approved institutions' current items in the wanted categories that serve the
         innovator's region (by location or service area), national institutions, and — so
         the innovator learns what is near but not theirs — those elsewhere in the same city.
@@ -1324,7 +1342,7 @@ class SqlServiceItemRepository:
         limit cuts the tail only."""
         region = region_filter(profile.region_code)
         code = region.code
-        pg = _is_postgresql(self.session)
+        pg = self.connection.dialect.name == "postgresql"
         # "Near but not serving": elsewhere in the innovator's city (not for a whole province).
         nearby = not code.endswith("0000")
         params: dict[str, Any] = {}
@@ -1343,7 +1361,7 @@ class SqlServiceItemRepository:
         # The institutions in question (indexed lookups), their items in the wanted
         # categories keyed and cut to `limit` in the database, and those returned whole:
         # one round trip, only the rows that are built.
-        rows = _fetch(self.session, _match_chosen(pg, covering, nearby, wanted), params)
+        rows = _fetch_on(self.connection, _match_chosen(pg, covering, nearby, wanted), params)
         width = len(S_COLS)
         key_at = width + len(T_COLS)
         if 0 < results < len(rows):
@@ -1361,6 +1379,7 @@ class SqlServiceItemRepository:
 
 __all__ = [
     "SqlInstitutionRepository",
+    "SqlMatchCandidates",
     "SqlServiceItemRepository",
     "TotalCache",
     "inbox",
