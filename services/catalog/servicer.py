@@ -423,22 +423,18 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             matches = self.catalog.match(
                 SqlMatchCandidates(connection), profile, request.max_results
             )
-        # Up to three matches share an institution: each is converted once.
+        # Up to three matches share an institution: each is converted once. Each match is
+        # added to the response in place (not built apart and copied in with the list).
         institutions: dict[str, catalog_pb2.Institution] = {}
-        out = []
+        response = catalog_pb2.MatchResponse()
+        add = response.matches.add
         for m in matches:
             inst = institutions.get(m.institution.institution_id)
             if inst is None:
                 inst = institutions[m.institution.institution_id] = institution_to_proto(
                     m.institution
                 )
-            out.append(
-                catalog_pb2.MatchedItem(
-                    item=item_to_proto(m.item),
-                    institution=inst,
-                    score=m.score,
-                    reasons=m.reasons,
-                    gaps=m.gaps,
-                )
-            )
-        return catalog_pb2.MatchResponse(matches=out)
+            matched = add(score=m.score, reasons=m.reasons, gaps=m.gaps)
+            matched.item.MergeFrom(item_to_proto(m.item))
+            matched.institution.MergeFrom(inst)
+        return response
