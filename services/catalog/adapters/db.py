@@ -524,8 +524,11 @@ def _fetch(session: Session, statement: Any, params: dict[str, Any]) -> list[Any
     return _fetch_on(session.connection(), statement, params)
 
 
-def _fetch_on(connection: Connection, statement: Any, params: dict[str, Any]) -> list[Any]:
-    """`_fetch` on a Core connection."""
+def _fetch_on(
+    connection: Connection, statement: Any, params: dict[str, Any], *, binary: bool = False
+) -> list[Any]:
+    """`_fetch` on a Core connection; `binary`: rows in PostgreSQL's binary format (less
+    to parse for wide rows of timestamps and integers; the same Python values)."""
     dialect = connection.dialect
     key = (id(statement), dialect.name)
     entry = _compiled.get(key)
@@ -540,7 +543,7 @@ def _fetch_on(connection: Connection, statement: Any, params: dict[str, Any]) ->
     for name, value in values.items():
         if type(value) is list and value and type(value[0]) is str:
             values[name] = _text_array(value)
-    cursor = connection.connection.cursor()
+    cursor = connection.connection.cursor(binary=True) if binary else connection.connection.cursor()
     try:
         cursor.execute(entry.sql, values)
         return list(cursor.fetchall())
@@ -1361,7 +1364,9 @@ class SqlMatchCandidates:
         # The institutions in question (indexed lookups), their items in the wanted
         # categories keyed and cut to `limit` in the database, and those returned whole:
         # one round trip, only the rows that are built.
-        rows = _fetch_on(self.connection, _match_chosen(pg, covering, nearby, wanted), params)
+        rows = _fetch_on(
+            self.connection, _match_chosen(pg, covering, nearby, wanted), params, binary=True
+        )
         width = len(S_COLS)
         key_at = width + len(T_COLS)
         if 0 < results < len(rows):
