@@ -1125,7 +1125,9 @@ def _match_institutions(pg: bool, covering: int, nearby: bool) -> Any:
     if nearby:
         parts.append(
             select(*cols, _n(0)).where(
-                approved, ti.c.region_code.like(bindparam("city", type_=String))
+                approved,
+                ti.c.region_code >= bindparam("city", type_=String),
+                ti.c.region_code < bindparam("next_city", type_=String),
             )
         )
     return union_all(*parts)
@@ -1351,7 +1353,10 @@ class SqlMatchCandidates:
         params: dict[str, Any] = {}
         covering = _put(params, "covering", region.covering)
         if nearby:
-            params["city"] = code[:4] + "%"
+            # Codes in the city: from its 4-digit prefix up to the next prefix (digits only,
+            # so the same range in any collation): an index range even in a generic plan.
+            params["city"] = code[:4]
+            params["next_city"] = f"{int(code[:4]) + 1:04d}"
         wanted = _put(params, "categories", [int(c) for c in categories])
         enterprise = profile.innovator_type == InnovatorType.ENTERPRISE
         params["enterprise"] = int(enterprise)
