@@ -59,6 +59,8 @@ MAX_RECORDS = 1000
 
 
 class BatchingEventConsumer(EventConsumer):
+    """The kit's `EventConsumer`, applying each poll in one transaction (module docstring)."""
+
     def __init__(
         self,
         *args: Any,
