@@ -20,51 +20,26 @@ INCLUDED = ["channel", "cost_class", "service_code", "inst_tier"]
 LIVE = sa.text("is_current")
 
 
-def upgrade() -> None:
+# (name, key columns) of the two partial indexes this revision rebuilds.
+INDEXES = [
+    ("ix_service_items_live_filter", ["category", "inst_status", "institution_id"]),
+    ("ix_service_items_live_institution", ["institution_id", "inst_status", "category"]),
+]
+
+
+def _rebuild(included: list[str]) -> None:
+    extra = {"postgresql_include": included} if included else {}
     with op.batch_alter_table("service_items", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_service_items_live_filter", postgresql_where=LIVE, sqlite_where=LIVE
-        )
-        batch_op.drop_index(
-            "ix_service_items_live_institution", postgresql_where=LIVE, sqlite_where=LIVE
-        )
-        batch_op.create_index(
-            "ix_service_items_live_filter",
-            ["category", "inst_status", "institution_id"],
-            unique=False,
-            postgresql_include=INCLUDED,
-            postgresql_where=LIVE,
-            sqlite_where=LIVE,
-        )
-        batch_op.create_index(
-            "ix_service_items_live_institution",
-            ["institution_id", "inst_status", "category"],
-            unique=False,
-            postgresql_include=INCLUDED,
-            postgresql_where=LIVE,
-            sqlite_where=LIVE,
-        )
+        for name, columns in INDEXES:
+            batch_op.drop_index(name, postgresql_where=LIVE, sqlite_where=LIVE)
+            batch_op.create_index(
+                name, columns, unique=False, postgresql_where=LIVE, sqlite_where=LIVE, **extra
+            )
+
+
+def upgrade() -> None:
+    _rebuild(INCLUDED)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("service_items", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_service_items_live_filter", postgresql_where=LIVE, sqlite_where=LIVE
-        )
-        batch_op.drop_index(
-            "ix_service_items_live_institution", postgresql_where=LIVE, sqlite_where=LIVE
-        )
-        batch_op.create_index(
-            "ix_service_items_live_filter",
-            ["category", "inst_status", "institution_id"],
-            unique=False,
-            postgresql_where=LIVE,
-            sqlite_where=LIVE,
-        )
-        batch_op.create_index(
-            "ix_service_items_live_institution",
-            ["institution_id", "inst_status", "category"],
-            unique=False,
-            postgresql_where=LIVE,
-            sqlite_where=LIVE,
-        )
+    _rebuild([])
