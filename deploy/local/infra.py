@@ -225,6 +225,19 @@ def which(program: str) -> str:
     return path
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id, as `kafka-storage random-uuid` makes one.
+
+    Base64url of 16 random bytes, never starting with "-": like Kafka's own Uuid.randomUuid,
+    which draws again in that case, because the storage tool's argument parser reads a value
+    starting with "-" as an option (one id in 64 did, and failed `format`).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def run(argv: list[str], what: str, log_path: Path, **kwargs: Any) -> str:
     """Run argv to completion, appending its output to log_path; return that output."""
     log.debug("run: %s", shlex.join(argv))
@@ -432,9 +445,9 @@ def launch_kafka(
     props = home / "server.properties"
     props.write_text(KAFKA_SERVER.format(port=port, controller_port=controller_port, data=data))
     if not (data / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
         tool = [*_jvm(home, "-Xmx256m", level="warn"), "kafka.tools.StorageTool"]
-        run([*tool, "format", "-t", cluster_id, "-c", str(props)], f"Kafka format {data}", log_path)
+        argv = [*tool, "format", f"--cluster-id={new_cluster_id()}", f"--config={props}"]
+        run(argv, f"Kafka format {data}", log_path)
     argv = [*_jvm(home, "-Xms256m", "-Xmx512m"), "kafka.Kafka", str(props)]
     handle = spawn(argv, log_path, detach=detach, pid_name=pid_name)
     handle.address = f"127.0.0.1:{port}"

@@ -403,7 +403,6 @@ class SplitBroker:
 
 
 def start_split_broker(state_dir: str) -> SplitBroker:
-    import os
     from pathlib import Path
 
     from puhui.kit.testing import load_infra
@@ -423,9 +422,9 @@ def start_split_broker(state_dir: str) -> SplitBroker:
         )
     )
     log_path = home / "kafka.log"
-    cluster_id = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
     tool = [*infra._jvm(home, "-Xmx256m", level="warn"), "kafka.tools.StorageTool"]
-    infra.run([*tool, "format", "-t", cluster_id, "-c", str(props)], "Kafka format", log_path)
+    argv = [*tool, "format", f"--cluster-id={infra.new_cluster_id()}", f"--config={props}"]
+    infra.run(argv, "Kafka format", log_path)
     argv = [*infra._jvm(home, "-Xms128m", "-Xmx384m"), "kafka.Kafka", str(props)]
     handle = infra.spawn(argv, log_path, detach=False)
 
