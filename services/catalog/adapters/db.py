@@ -69,10 +69,12 @@ from puhui.catalog.domain import (
     region_filter,
     search_regions,
 )
+from puhui.kit import statements as statements_kit
 from puhui.kit.db import new_metadata
 from puhui.kit.inbox import inbox_table
 from puhui.kit.outbox import outbox_table
 from puhui.kit.pagination import Page
+from puhui.kit.statements import VersionedCache
 
 metadata = new_metadata()
 outbox = outbox_table(metadata)
@@ -503,18 +505,6 @@ _GET_INSTITUTION = select(*T_COLS).where(
 # SQLite runs the same statement objects through SQLAlchemy (lists as expanding IN).
 
 
-class _Compiled:
-    __slots__ = ("defaults", "sql", "statement")
-
-    def __init__(self, statement: Any, sql: str | None, defaults: dict[str, Any]) -> None:
-        self.statement = statement
-        self.sql = sql
-        self.defaults = defaults
-
-
-_compiled: dict[tuple[int, str], _Compiled] = {}
-
-
 def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -524,42 +514,7 @@ def _fetch(session: Session, statement: Any, params: dict[str, Any]) -> list[Any
     return _fetch_on(session.connection(), statement, params)
 
 
-def _fetch_on(
-    connection: Connection, statement: Any, params: dict[str, Any], *, binary: bool = False
-) -> list[Any]:
-    """`_fetch` on a Core connection; `binary`: rows in PostgreSQL's binary format (less
-    to parse for wide rows of timestamps and integers; the same Python values)."""
-    dialect = connection.dialect
-    key = (id(statement), dialect.name)
-    entry = _compiled.get(key)
-    if entry is None or entry.statement is not statement:
-        compiled = statement.compile(dialect=dialect)
-        defaults = {k: v for k, v in compiled.params.items() if k not in params}
-        sql = compiled.string if dialect.name == "postgresql" else None
-        entry = _compiled[key] = _Compiled(statement, sql, defaults)
-    if entry.sql is None:
-        return list(connection.execute(statement, {**entry.defaults, **params}).all())
-    values = {**entry.defaults, **params}
-    for name, value in values.items():
-        if type(value) is list and value and type(value[0]) is str:
-            values[name] = _text_array(value)
-    cursor = connection.connection.cursor(binary=True) if binary else connection.connection.cursor()
-    try:
-        cursor.execute(entry.sql, values)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
-def _text_array(values: list[str]) -> str:
-    """A PostgreSQL array literal of strings, every element quoted ('{"a","b"}'); the
-    statement casts the parameter (`::VARCHAR[]`). psycopg dumps a list element by element
-    in Python, which cost more than the rest of a Match's query handling."""
-    return (
-        "{"
-        + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-        + "}"
-    )
+_fetch_on = statements_kit.fetch
 
 
 def _one_of(
@@ -733,7 +688,7 @@ def _page_statements(
     )
 
 
-class TotalCache:
+class TotalCache(VersionedCache[int]):
     """Search totals by statement shape and parameters (page size and position left out),
     each valid for the catalog version it was counted at. A search reads its page with the
     current version in one statement; a total cached for that version is exact — the version
@@ -742,19 +697,8 @@ class TotalCache:
     starts again empty."""
 
     def __init__(self, *, enabled: bool = True, size: int = 4096) -> None:
-        self.enabled = enabled
-        self.size = size
-        self._totals: dict[tuple[Any, ...], tuple[int, int]] = {}
+        super().__init__(enabled=enabled, size=size)
         self._regions: dict[str, tuple[int, list[str]]] = {}
-
-    def get(self, key: tuple[Any, ...], version: int) -> int | None:
-        hit = self._totals.get(key)
-        return hit[1] if hit is not None and hit[0] == version else None
-
-    def put(self, key: tuple[Any, ...], version: int, total: int) -> None:
-        if len(self._totals) >= self.size:
-            self._totals = {}
-        self._totals[key] = (version, total)
 
     # A region search's institution ids, likewise: used for the next search of the region
     # and kept only if that search's page was read at the version they were resolved at

@@ -13,12 +13,6 @@ def sql(statement: object) -> str:
     return str(statement.compile(dialect=PG))  # type: ignore[attr-defined]
 
 
-def test_text_array_quotes_every_element():
-    assert db._text_array(["a", 'b"c', "d\\e", "{x}", "a,b", ""]) == (
-        '{"a","b\\"c","d\\\\e","{x}","a,b",""}'
-    )
-
-
 def test_one_value_is_bound_alone_many_as_one_array():
     params: dict[str, object] = {}
     assert db._put(params, "categories", [7]) == 1
