@@ -514,6 +514,8 @@ def main() -> None:
     mirror_records = args.mirror_records or (1_000 if args.quick else 5_000)
     duration = args.duration or (5.0 if args.quick else 15.0)
     export_limit = args.export_limit or records
+    if args.reuse_database:  # built by an earlier revision: brought to head, as a node's is
+        migrations.upgrade("data", args.reuse_database)
     if args.search_only:
         search_only(args.reuse_database, args.concurrency, duration)
         return

@@ -57,6 +57,13 @@ class DataConfig(ServiceConfig):
         doc="SearchPatents counts matches exactly up to this many (one more means 'more than"
         " this'); exact whatever the size when facets are asked for.",
     )
+    search_cache: bool = setting(
+        "PUHUI_DATA_SEARCH_CACHE",
+        True,
+        doc="Reuse SearchPatents counts and facets computed at the current version of the"
+        " patent data set (exact: any committed write changes the version; PostgreSQL only)."
+        " Off: every search counts, and computes its facets, again.",
+    )
 
     def validate(self) -> None:
         super().validate()

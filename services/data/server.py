@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.orm import Session
 
 from puhui.data import domain, metrics, mirror
-from puhui.data.adapters.db import metadata
+from puhui.data.adapters.db import SearchCache, metadata
 from puhui.data.adapters.quota import MemoryCounters, RedisCounters
 from puhui.data.config import DataConfig
 from puhui.data.importers.runner import Importer
@@ -51,6 +51,7 @@ class DataApp(server.ServiceApp):
             max_query_length=config.max_query_length,
             exact_count_limit=config.exact_count_limit,
             node_id=config.node_id,
+            search_cache=SearchCache(enabled=config.search_cache),
         )
         self.reference = ReferenceServicer()
         self._completeness: metrics.MirrorPosition | None = None

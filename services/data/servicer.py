@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from puhui.data import domain
 from puhui.data.adapters.db import (
+    SearchCache,
     SqlGiRepository,
     SqlIcLayoutRepository,
     SqlPatentRepository,
@@ -340,6 +341,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         exact_count_limit: int = 100,
         quota: Any = None,
         node_id: str = "000000",
+        search_cache: SearchCache | None = None,
     ) -> None:
         self.data_sets = data_sets
         self.db = db
@@ -349,6 +351,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self.exact_count_limit = exact_count_limit
         self.quota = quota
         self.node_id = node_id
+        self.search_cache = search_cache
 
     def _authorize_writer(self) -> None:
         """National administrators, or a service account of this node (the hub)."""
@@ -371,22 +374,14 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         page = page_request(request.page_size, request.page_token, query.filters())
         self._charge(context)
         with self.db.read() as session:  # reads only: no BEGIN/COMMIT round trips
-            search = SqlPatentSearch(session)
-            names = list(dict.fromkeys(request.facets))
-            facets: dict[str, list[tuple[str, int]]] = {}
-            if names:  # the facets count every match: the total is exact, uncapped
-                items, facets, total = search.faceted(query, names, page.after, page.size)
-            else:
-                counted = search.export_rows(
-                    query, page.after, page.size, count_cap=self.exact_count_limit
-                )
-                items = [row[:-1] for row in counted]
-                if not page.after and len(items) < page.size:
-                    total = len(items)  # a first page that is not full is the whole result
-                elif counted:
-                    total = counted[0][-1]
-                else:  # nothing after this page's cursor (or nothing at all)
-                    total = search.count(query, self.exact_count_limit) if page.after else 0
+            items, facets, total = SqlPatentSearch(session).search(
+                query,
+                list(dict.fromkeys(request.facets)),
+                page.after,
+                page.size,
+                count_cap=self.exact_count_limit,
+                cache=self.search_cache,
+            )
         next_token = page.next_token(items[-1][0]) if len(items) == page.size else ""
         return data_pb2.SearchPatentsResponse(
             patents=[export_row_to_proto(r) for r in items],

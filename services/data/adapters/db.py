@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from sqlalchemy import (
@@ -25,12 +26,10 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    null,
     or_,
     select,
     text,
     tuple_,
-    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,6 +56,7 @@ from puhui.kit.db import new_metadata
 from puhui.kit.errors import Aborted
 from puhui.kit.inbox import inbox_table
 from puhui.kit.outbox import outbox_table
+from puhui.kit.statements import VersionedCache, fetch
 
 metadata = new_metadata()
 outbox = outbox_table(metadata)
@@ -202,6 +202,15 @@ patent_numbers = Table(
 )
 
 # The change feed ("what changed since cursor X"); `seq` is the cursor.
+# One row per data set, bumped by a deferred trigger at the commit of every write to it
+# (PostgreSQL, migration 0010): counts and facets cached for a version stay exact.
+data_versions = Table(
+    "data_versions",
+    metadata,
+    Column("data_set", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 changes = Table(
     "changes",
     metadata,
@@ -618,11 +627,6 @@ def stats(session: Session) -> dict[str, tuple[int, str, int, datetime | None]]:
 # -- queries -------------------------------------------------------------------------------
 
 
-def _selective(q: PatentQuery) -> bool:
-    """Filters served by B-tree indexes that narrow the result to a few thousand rows."""
-    return bool(q.region_code or q.filing_from or q.filing_to or q.published_from or q.published_to)
-
-
 def _ipc_condition(prefix: str, postgres: bool) -> Any:
     """Codes starting with `prefix` (canonical: "G", "G06", "G06F", "G06F 16/", "G06F 16/3").
     A prefix up to the main group is one of the row's `ipc_keys` (exact, GIN-indexed on
@@ -705,9 +709,285 @@ def _export_columns() -> list[Any]:
     ]
 
 
+# -- the PostgreSQL search path: statements built once per shape -------------------------
+#
+# A search's statements are built once per shape (which filters are present, and how) with
+# named parameters and run through the kit's `statements.fetch` (compiled once, straight on
+# the psycopg cursor). Each reads the data set's version with its rows, so the capped count
+# and the facets, computed at a version, are reused by later searches reading that version
+# (exact: the version changes with the commit of any write to the data set).
+
+
+class _Shape(NamedTuple):
+    text: bool
+    applicant: bool
+    ipc: int  # 0 none, 1 a whole key (section … main group), 2 a key narrowed by code text
+    region: int  # 0 none, 1 a province, 2 a prefecture or county prefix
+    filing_from: bool
+    filing_to: bool
+    published_from: bool
+    published_to: bool
+    office: bool
+    legal_status: bool
+
+    @property
+    def fenced(self) -> bool:
+        """Whether a page takes the matching ids from their covering indexes and sorts them
+        (see `export_rows`) rather than walking record ids in order: date ranges (record
+        ids follow filing years, so the walk could cross most of the table before the first
+        match) and prefecture/county prefixes (no index in record id order). A province, with
+        or without an IPC key, walks (province, record id) inside one index."""
+        return bool(
+            self.region == 2
+            or self.filing_from
+            or self.filing_to
+            or self.published_from
+            or self.published_to
+        )
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _shape_and_params(q: PatentQuery) -> tuple[_Shape, dict[str, Any]]:
+    params: dict[str, Any] = {}
+    if q.text:
+        params["text"] = f"%{_like_escape(q.text)}%"
+    if q.applicant:
+        params["applicant"] = f"%{_like_escape(q.applicant)}%"
+    ipc = 0
+    if q.ipc_prefix:
+        prefix = q.ipc_prefix
+        exact = len(prefix) <= 4 or prefix.endswith("/")
+        params["ipc_key"] = prefix if exact else prefix[: prefix.index("/") + 1]
+        if not exact:
+            params["ipc_text"] = f'%"{_like_escape(prefix)}%'
+        ipc = 1 if exact else 2
+    region = 0
+    if q.region_code:
+        prefix = region_prefix(q.region_code)
+        if len(prefix) == 2:
+            params["province"], region = q.region_code, 1
+        else:
+            params["region_prefix"], region = f"{prefix}%", 2
+    for name in ("filing_from", "filing_to", "published_from", "published_to", "office"):
+        if getattr(q, name):
+            params[name] = getattr(q, name)
+    if q.legal_status:
+        params["legal_status"] = q.legal_status
+    shape = _Shape(
+        bool(q.text),
+        bool(q.applicant),
+        ipc,
+        region,
+        bool(q.filing_from),
+        bool(q.filing_to),
+        bool(q.published_from),
+        bool(q.published_to),
+        bool(q.office),
+        bool(q.legal_status),
+    )
+    return shape, params
+
+
+def _shape_conditions(shape: _Shape) -> list[Any]:
+    """`_patent_conditions` with named parameters (PostgreSQL)."""
+    t = patents
+
+    def p(name: str) -> Any:
+        return bindparam(name, type_=Text)
+
+    found: list[Any] = []
+    if shape.text:
+        found.append(
+            or_(t.c.title.like(p("text"), escape="/"), t.c.abstract.like(p("text"), escape="/"))
+        )
+    if shape.applicant:
+        found.append(t.c.applicant_names.like(p("applicant"), escape="/"))
+    if shape.ipc:
+        key = cast(postgresql.array([p("ipc_key")]), postgresql.ARRAY(Text))
+        found.append(t.c.ipc_keys.op("@>")(key))
+        if shape.ipc == 2:
+            found.append(t.c.ipc_codes.like(p("ipc_text"), escape="/"))
+    if shape.region == 1:
+        found.append(t.c.province_code == p("province"))
+    elif shape.region == 2:
+        found.append(t.c.region_code.like(p("region_prefix")))
+    if shape.filing_from:
+        found.append(t.c.filing_date >= p("filing_from"))
+    if shape.filing_to:
+        found.append(and_(t.c.filing_date <= p("filing_to"), t.c.filing_date != ""))
+    if shape.published_from:
+        found.append(t.c.publication_date >= p("published_from"))
+    if shape.published_to:
+        found.append(and_(t.c.publication_date <= p("published_to"), t.c.publication_date != ""))
+    if shape.office:
+        found.append(t.c.office == p("office"))
+    if shape.legal_status:
+        found.append(t.c.legal_status == p("legal_status"))
+    return found
+
+
+def _patents_version() -> Any:
+    v = data_versions
+    return select(v.c.value).where(v.c.data_set == "patents").scalar_subquery()
+
+
+@functools.lru_cache(maxsize=2048)
+def _page_statement(shape: _Shape, after: bool, versioned: bool) -> Any:
+    """A page in record id order (`export_rows`' form); `versioned`: each row ends with the
+    data set's version, read in the same snapshot."""
+    t = patents
+    conditions = _shape_conditions(shape)
+    if after:
+        conditions.append(t.c.record_id > bindparam("after", type_=Text))
+    columns = _export_columns()
+    if versioned:
+        columns.append(_patents_version().label("version"))
+    size = bindparam("size", type_=Integer)
+    if shape.fenced:
+        matching = select(t.c.record_id).where(*conditions).offset(0).subquery()
+        ids = select(matching.c.record_id).order_by(matching.c.record_id).limit(size).subquery()
+    elif shape.ipc or shape.region:
+        # The page's ids first: IPC keys and province sit beside the record id in B-tree
+        # indexes (migration 0010), so the walk in record id order is index-only and only
+        # the page's rows are read from the table.
+        ids = select(t.c.record_id).where(*conditions).order_by(t.c.record_id).limit(size)
+        ids = ids.subquery()
+    else:
+        return select(*columns).where(*conditions).order_by(t.c.record_id).limit(size)
+    return select(*columns).join(ids, t.c.record_id == ids.c.record_id).order_by(t.c.record_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _count_statement(shape: _Shape) -> Any:
+    """(matches counted up to :cap, the version), one snapshot."""
+    capped = (
+        select(patents.c.record_id)
+        .where(*_shape_conditions(shape))
+        .limit(bindparam("cap", type_=Integer))
+        .subquery()
+    )
+    return select(func.count(), _patents_version()).select_from(capped)
+
+
+@functools.lru_cache(maxsize=1024)
+def _facets_statement(shape: _Shape, names: tuple[str, ...]) -> Any:
+    """Counts per value of each facet and the exact total (the empty grouping set) in one
+    pass over the matches' facet columns; each row ends with the version."""
+    facet_columns = [FACET_COLUMNS[n].label(f"f{i}") for i, n in enumerate(names)]
+    matching = select(*facet_columns).where(*_shape_conditions(shape)).subquery()
+    keys = [matching.c[f"f{i}"] for i in range(len(names))]
+    return select(
+        *keys,
+        func.grouping(*keys).label("grouped"),
+        func.count().label("n"),
+        _patents_version().label("version"),
+    ).group_by(func.grouping_sets(*[tuple_(k) for k in keys], text("()")))
+
+
+Facets = dict[str, list[tuple[str, int]]]
+
+
+def _read_facets(rows: list[Any], names: Sequence[str], limit: int) -> tuple[Facets, int]:
+    """Facets (largest first, at most `limit` a facet) and the total from a facets
+    statement's rows: GROUPING(a, b, c) sets a bit for each column aggregated over."""
+    width = len(names)
+    everything = (1 << width) - 1
+    which = {everything & ~(1 << (width - 1 - i)): i for i in range(width)}
+    found: Facets = {n: [] for n in names}
+    total = 0
+    for row in rows:
+        grouped, n = row[width], int(row[width + 1])
+        if grouped == everything:
+            total = n
+        elif grouped in which:
+            i = which[grouped]
+            found[names[i]].append((row[i] or "", n))
+    for name in names:
+        found[name] = sorted(found[name], key=lambda vc: (-vc[1], vc[0]))[:limit]
+    return found, total
+
+
+class SearchCache(VersionedCache[Any]):
+    """Capped counts and facets of patent searches by query (page left out), each valid at
+    the data set version it was computed at (see `VersionedCache`). PostgreSQL only."""
+
+
 class SqlPatentSearch:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def search(
+        self,
+        q: PatentQuery,
+        names: Sequence[str],
+        after: str,
+        size: int,
+        *,
+        count_cap: int = COUNT_CAP,
+        cache: SearchCache | None = None,
+        facet_limit: int = 50,
+    ) -> tuple[list[Any], Facets, int]:
+        """A page of matches after `after` (rows as `export_rows`), the facets `names`
+        (counts per value, largest first, at most `facet_limit` each) and the number of
+        matches: exact when facets are asked or when there are at most `count_cap`,
+        `count_cap` + 1 meaning "more". On PostgreSQL the count and facets come from
+        `cache` when it holds them for the version the page was read at."""
+        if not is_postgres(self.session):
+            return self._search_sqlite(q, names, after, size, count_cap, facet_limit)
+        shape, params = _shape_and_params(q)
+        connection = self.session.connection()
+        page_params = {**params, "size": size}
+        if after:
+            page_params["after"] = after
+        rows = fetch(connection, _page_statement(shape, bool(after), True), page_params)
+        items = [row[:-1] for row in rows]
+        version = rows[0][-1] if rows else None
+        use = cache is not None and cache.enabled
+        query_key = (shape, tuple(sorted(params.items())))
+        if names:
+            key: tuple[Any, ...] = ("facets", query_key, tuple(names), facet_limit)
+            hit = cache.get(key, version) if use and version is not None else None  # type: ignore[union-attr]
+            if hit is not None:
+                return items, *hit
+            found = fetch(connection, _facets_statement(shape, tuple(names)), params)
+            facets, total = _read_facets(found, names, facet_limit)
+            if use and found:
+                cache.put(key, found[0][-1], (facets, total))  # type: ignore[union-attr]
+            return items, facets, total
+        if not after and len(items) < size:  # a first page that is not full is everything
+            return items, {}, len(items)
+        key = ("count", query_key, count_cap)
+        hit = cache.get(key, version) if use and version is not None else None  # type: ignore[union-attr]
+        if hit is not None:
+            return items, {}, hit
+        counted, counted_at = fetch(
+            connection, _count_statement(shape), {**params, "cap": count_cap + 1}
+        )[0]
+        if use:
+            cache.put(key, counted_at, int(counted))  # type: ignore[union-attr]
+        return items, {}, int(counted)
+
+    def _search_sqlite(
+        self,
+        q: PatentQuery,
+        names: Sequence[str],
+        after: str,
+        size: int,
+        count_cap: int,
+        facet_limit: int,
+    ) -> tuple[list[Any], Facets, int]:
+        if names:
+            return self.export_rows(q, after, size), *self._facets_sqlite(q, names, facet_limit)
+        counted = self.export_rows(q, after, size, count_cap=count_cap)
+        items = [row[:-1] for row in counted]
+        if not after and len(items) < size:
+            return items, {}, len(items)
+        if counted:
+            return items, {}, int(counted[0][-1])
+        return items, {}, self.count(q, count_cap) if after else 0
 
     def export_rows(
         self, q: PatentQuery, after: str, limit: int, *, count_cap: int = 0
@@ -718,36 +998,29 @@ class SqlPatentSearch:
         searches: record ids follow filing years, so walking the primary key in order to find
         the first matches can cross most of the table; the filter is fenced (OFFSET 0) so the
         planner takes the matching ids from their covering indexes (index-only), sorts just
-        those and reads the page's rows alone. With `count_cap`, each row ends with the
-        number of all matches (not only those after `after`) counted up to `count_cap` + 1."""
+        those and reads the page's rows alone (`_Shape.fenced`); PostgreSQL runs the statement
+        built once for the query's shape. With `count_cap` (SQLite only), each row ends with
+        the number of all matches (not only those after `after`) counted up to `count_cap`
+        + 1."""
+        if is_postgres(self.session):
+            if count_cap:
+                raise ValueError("count_cap is for SQLite; PostgreSQL counts through search()")
+            shape, params = _shape_and_params(q)
+            params["size"] = limit
+            if after:
+                params["after"] = after
+            statement = _page_statement(shape, bool(after), False)
+            return fetch(self.session.connection(), statement, params)
         t = patents
-        postgres = is_postgres(self.session)
-        conditions = _patent_conditions(q, postgres)
+        conditions = _patent_conditions(q, postgres=False)
         columns = _export_columns()
         if count_cap:  # the capped count in the same statement (evaluated once)
             capped = select(t.c.record_id).where(*conditions).limit(count_cap + 1).subquery()
             columns.append(select(func.count()).select_from(capped).scalar_subquery())
         if after:
             conditions.append(t.c.record_id > after)
-        if postgres and _selective(q):
-            matching = select(t.c.record_id).where(*conditions).offset(0).subquery()
-            ids = (
-                select(matching.c.record_id).order_by(matching.c.record_id).limit(limit).subquery()
-            )
-            query = (
-                select(*columns).join(ids, t.c.record_id == ids.c.record_id).order_by(t.c.record_id)
-            )
-        else:
-            query = select(*columns).where(*conditions).order_by(t.c.record_id).limit(limit)
+        query = select(*columns).where(*conditions).order_by(t.c.record_id).limit(limit)
         return list(self.session.execute(query).all())
-
-    def rows_by_ids(self, record_ids: Sequence[str]) -> list[Any]:
-        """These records as `export_rows` gives them, in record id order."""
-        if not record_ids:
-            return []
-        t = patents
-        query = select(*_export_columns()).where(t.c.record_id.in_(list(record_ids)))
-        return list(self.session.execute(query.order_by(t.c.record_id)).all())
 
     def count(self, q: PatentQuery, cap: int = COUNT_CAP) -> int:
         """Matching records, counted up to `cap` + 1 (a search over a million records must not
@@ -755,61 +1028,6 @@ class SqlPatentSearch:
         conditions = _patent_conditions(q, is_postgres(self.session))
         matching = select(patents.c.record_id).where(*conditions).limit(cap + 1).subquery()
         return int(self.session.execute(select(func.count()).select_from(matching)).scalar_one())
-
-    def faceted(
-        self, q: PatentQuery, names: Sequence[str], after: str, size: int, limit: int = 50
-    ) -> tuple[list[Any], dict[str, list[tuple[str, int]]], int]:
-        """A page (rows as `export_rows`), the facets (counts per value, largest first, at
-        most `limit` each) and the exact number of matches. On PostgreSQL one pass over the
-        matches gives all three: the matching rows' facet columns materialised once, grouped
-        by GROUPING SETS (the empty set is the total), the page's record ids taken from them."""
-        if not is_postgres(self.session):
-            return self.export_rows(q, after, size), *self._facets_sqlite(q, names, limit)
-        t = patents
-        facet_columns = [FACET_COLUMNS[n].label(f"f{i}") for i, n in enumerate(names)]
-        matching = (
-            select(t.c.record_id, *facet_columns)
-            .where(*_patent_conditions(q, postgres=True))
-            .cte("matching")
-            .prefix_with("MATERIALIZED")
-        )
-        keys = [matching.c[f"f{i}"] for i in range(len(names))]
-        # GROUPING(a, b, c): bit set = that column is aggregated over in this row's set.
-        groups = select(
-            *keys,
-            func.grouping(*keys).label("grouped"),
-            func.count().label("n"),
-            cast(null(), Text).label("record_id"),
-        ).group_by(func.grouping_sets(*[tuple_(k) for k in keys], text("()")))
-        # Typed NULLs: inside a subquery an untyped NULL becomes text.
-        page = (
-            select(
-                *[cast(null(), Text).label(f"f{i}") for i in range(len(keys))],
-                cast(null(), Integer).label("grouped"),
-                cast(null(), BigInteger).label("n"),
-                matching.c.record_id,
-            )
-            .where(matching.c.record_id > after)
-            .order_by(matching.c.record_id)
-            .limit(size)
-        )
-        rows = self.session.execute(union_all(groups, page.subquery().select())).all()
-        width = len(names)
-        everything = (1 << width) - 1
-        which = {everything & ~(1 << (width - 1 - i)): i for i in range(width)}
-        found: dict[str, list[tuple[str, int]]] = {n: [] for n in names}
-        total, ids = 0, []
-        for row in rows:
-            if row.record_id is not None:
-                ids.append(row.record_id)
-            elif row.grouped == everything:
-                total = int(row.n)
-            elif row.grouped in which:
-                i = which[row.grouped]
-                found[names[i]].append((row[i] or "", int(row.n)))
-        for name in names:
-            found[name] = sorted(found[name], key=lambda vc: (-vc[1], vc[0]))[:limit]
-        return self.rows_by_ids(sorted(ids)), found, total
 
     def _facets_sqlite(
         self, q: PatentQuery, names: Sequence[str], limit: int

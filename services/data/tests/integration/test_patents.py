@@ -255,3 +255,46 @@ def test_two_writers_racing_on_a_new_record_the_loser_gets_aborted(hub):
     # The winner's row stands; a retry of the loser is an ordinary update/unchanged.
     retry = stub.PutPatent(data_pb2.PutPatentRequest(patent=msg), metadata=ADMIN, timeout=10)
     assert retry.outcome in ("unchanged", "updated")
+
+
+def test_cached_counts_and_facets_follow_every_committed_write(hub):
+    """PostgreSQL: a search's capped count and facets are reused while the patent data set's
+    version stands, and computed again once any write to it commits (the version is bumped
+    once per writing transaction, at its commit)."""
+    from puhui.data.adapters.db import data_versions
+
+    app, stub = hub
+
+    def version() -> int:
+        with app.db.transaction() as s:
+            query = select(data_versions.c.value).where(data_versions.c.data_set == "patents")
+            return int(s.execute(query).scalar_one())
+
+    def put(filing_date: str, title: str = "一种缓存计数测试装置") -> None:
+        _, written = unique_cn_application()
+        record = patent(written, applicants=[applicant], filing_date=filing_date, title=title)
+        stub.PutPatent(data_pb2.PutPatentRequest(patent=record), metadata=ADMIN, timeout=10)
+
+    def search() -> tuple[int, dict[str, int]]:
+        counted = stub.SearchPatents(
+            data_pb2.SearchPatentsRequest(applicant=name, page_size=1), timeout=10
+        )
+        faceted = stub.SearchPatents(
+            data_pb2.SearchPatentsRequest(applicant=name, page_size=1, facets=["year"]),
+            timeout=10,
+        )
+        assert faceted.total_size == counted.total_size
+        return counted.total_size, {c.value: c.count for c in faceted.facets[0].counts}
+
+    name = f"缓存测试{uuid.uuid4().hex[:8]}有限公司"
+    applicant = data_pb2.Party(name=name, region_code="440300")
+    put("2022-12-02")
+    put("2022-06-01")
+    assert search() == (2, {"2022": 2})
+    before = version()
+    assert search() == (2, {"2022": 2})  # reused: nothing written since
+    assert version() == before
+    assert app.servicer.search_cache._values, "the count and facets were cached"
+    put("2021-03-04")
+    assert version() == before + 1  # one transaction, one bump
+    assert search() == (3, {"2022": 2, "2021": 1})
