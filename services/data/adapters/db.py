@@ -853,8 +853,8 @@ def _page_statement(shape: _Shape, after: bool, versioned: bool) -> Any:
         # The page's ids first: IPC keys and province sit beside the record id in B-tree
         # indexes (migration 0010), so the walk in record id order is index-only and only
         # the page's rows are read from the table.
-        ids = select(t.c.record_id).where(*conditions).order_by(t.c.record_id).limit(size)
-        ids = ids.subquery()
+        first = select(t.c.record_id).where(*conditions).order_by(t.c.record_id)
+        ids = first.limit(size).subquery()
     else:
         return select(*columns).where(*conditions).order_by(t.c.record_id).limit(size)
     return select(*columns).join(ids, t.c.record_id == ids.c.record_id).order_by(t.c.record_id)
