@@ -69,8 +69,14 @@ _loads = json.loads
 
 
 def export_row_to_proto(row: Sequence[Any]) -> data_pb2.Patent:
-    """A Patent message straight from an export row (`SqlPatentSearch.export_rows`): no
-    domain object, one JSON parse, one constructor call — the export's hot loop."""
+    """A Patent message straight from an export row (`SqlPatentSearch.export_rows`)."""
+    return _Patent(**export_row_fields(row))
+
+
+def export_row_fields(row: Sequence[Any]) -> dict[str, Any]:
+    """A Patent message's fields from an export row: no domain object, one JSON parse —
+    the search's and export's hot loop. Given to the enclosing message as dicts (upb builds
+    the repeated messages in place; a list of built messages is copied in)."""
     (
         record_id,
         application_number,
@@ -90,27 +96,27 @@ def export_row_to_proto(row: Sequence[Any]) -> data_pb2.Patent:
     applicants, inventors, ipc_codes = _loads(lists)
     if updated_at is not None and updated_at.tzinfo is None:  # SQLite: naive UTC
         updated_at = updated_at.replace(tzinfo=UTC)
-    return _Patent(
-        application_number=application_number,
-        publication_number=publication_number,
-        kind=kind,
-        office=office,
-        title=title,
-        abstract=abstract,
+    return {
+        "application_number": application_number,
+        "publication_number": publication_number,
+        "kind": kind,
+        "office": office,
+        "title": title,
+        "abstract": abstract,
         # dicts: the upb runtime builds sub-messages from them faster than from messages
-        applicants=[{"name": a[0], "region_code": a[1], "country": a[2]} for a in applicants],
-        inventors=inventors,
-        ipc_codes=ipc_codes,
-        filing_date=filing_date,
-        publication_date=publication_date,
-        grant_date=grant_date,
-        legal_status=legal_status,
-        content_hash=content_hash,
-        updated_at=None
+        "applicants": [{"name": a[0], "region_code": a[1], "country": a[2]} for a in applicants],
+        "inventors": inventors,
+        "ipc_codes": ipc_codes,
+        "filing_date": filing_date,
+        "publication_date": publication_date,
+        "grant_date": grant_date,
+        "legal_status": legal_status,
+        "content_hash": content_hash,
+        "updated_at": None
         if updated_at is None
         else {"seconds": int(updated_at.timestamp()), "nanos": updated_at.microsecond * 1000},
-        record_id=record_id,
-    )
+        "record_id": record_id,
+    }
 
 
 def patent_from_proto(msg: data_pb2.Patent, sequence: int = 0) -> domain.Patent:
@@ -373,8 +379,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         query = patent_query(request, self.max_query_length)
         page = page_request(request.page_size, request.page_token, query.filters())
         self._charge(context)
-        with self.db.read() as session:  # reads only: no BEGIN/COMMIT round trips
-            items, facets, total = SqlPatentSearch(session).search(
+        # reads only: autocommit, no BEGIN/COMMIT round trips, no ORM session
+        with self.db.read_connection() as connection:
+            items, facets, total = SqlPatentSearch(connection).search(
                 query,
                 list(dict.fromkeys(request.facets)),
                 page.after,
@@ -384,7 +391,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             )
         next_token = page.next_token(items[-1][0]) if len(items) == page.size else ""
         return data_pb2.SearchPatentsResponse(
-            patents=[export_row_to_proto(r) for r in items],
+            patents=[export_row_fields(r) for r in items],
             next_page_token=next_token,
             total_size=total,
             facets=[
@@ -421,7 +428,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             self._charge(context, records=len(rows))
             after = rows[-1][0]
             yield data_pb2.ExportPatentsChunk(
-                patents=[export_row_to_proto(r) for r in rows], cursor=page.next_token(after)
+                patents=[export_row_fields(r) for r in rows], cursor=page.next_token(after)
             )
             if len(rows) < size:
                 return

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
 
@@ -132,6 +132,15 @@ class Database:
             raise RuntimeError("Database.start() was not called")
         with self._read_sessions() as session:
             yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """`read()` as a Core connection: for hot read paths that run Core statements only
+        (no ORM session to set up and close, about a tenth of a search's CPU)."""
+        if self._reader is None:
+            raise RuntimeError("Database.start() was not called")
+        with self._reader.connect() as connection:
+            yield connection
 
     def ping(self) -> None:
         if self.engine is None:

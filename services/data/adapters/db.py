@@ -33,6 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -916,8 +917,12 @@ class SearchCache(VersionedCache[Any]):
 
 
 class SqlPatentSearch:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    """Patent searches on a session's connection, or straight on a Core connection (the
+    hot read path: `Database.read_connection`)."""
+
+    def __init__(self, session: Session | Connection) -> None:
+        self.connection = session.connection() if isinstance(session, Session) else session
+        self.postgres = self.connection.dialect.name == "postgresql"
 
     def search(
         self,
@@ -935,10 +940,10 @@ class SqlPatentSearch:
         matches: exact when facets are asked or when there are at most `count_cap`,
         `count_cap` + 1 meaning "more". On PostgreSQL the count and facets come from
         `cache` when it holds them for the version the page was read at."""
-        if not is_postgres(self.session):
+        if not self.postgres:
             return self._search_sqlite(q, names, after, size, count_cap, facet_limit)
         shape, params = _shape_and_params(q)
-        connection = self.session.connection()
+        connection = self.connection
         page_params = {**params, "size": size}
         if after:
             page_params["after"] = after
@@ -1002,7 +1007,7 @@ class SqlPatentSearch:
         built once for the query's shape. With `count_cap` (SQLite only), each row ends with
         the number of all matches (not only those after `after`) counted up to `count_cap`
         + 1."""
-        if is_postgres(self.session):
+        if self.postgres:
             if count_cap:
                 raise ValueError("count_cap is for SQLite; PostgreSQL counts through search()")
             shape, params = _shape_and_params(q)
@@ -1010,7 +1015,7 @@ class SqlPatentSearch:
             if after:
                 params["after"] = after
             statement = _page_statement(shape, bool(after), False)
-            return fetch(self.session.connection(), statement, params)
+            return fetch(self.connection, statement, params)
         t = patents
         conditions = _patent_conditions(q, postgres=False)
         columns = _export_columns()
@@ -1020,14 +1025,14 @@ class SqlPatentSearch:
         if after:
             conditions.append(t.c.record_id > after)
         query = select(*columns).where(*conditions).order_by(t.c.record_id).limit(limit)
-        return list(self.session.execute(query).all())
+        return list(self.connection.execute(query).all())
 
     def count(self, q: PatentQuery, cap: int = COUNT_CAP) -> int:
         """Matching records, counted up to `cap` + 1 (a search over a million records must not
         count them all for every page); `cap` + 1 means "more than cap"."""
-        conditions = _patent_conditions(q, is_postgres(self.session))
+        conditions = _patent_conditions(q, self.postgres)
         matching = select(patents.c.record_id).where(*conditions).limit(cap + 1).subquery()
-        return int(self.session.execute(select(func.count()).select_from(matching)).scalar_one())
+        return int(self.connection.execute(select(func.count()).select_from(matching)).scalar_one())
 
     def _facets_sqlite(
         self, q: PatentQuery, names: Sequence[str], limit: int
@@ -1043,9 +1048,9 @@ class SqlPatentSearch:
                 .order_by(func.count().desc(), column)
                 .limit(limit)
             )
-            found[name] = [(r.value or "", int(r.n)) for r in self.session.execute(query)]
+            found[name] = [(r.value or "", int(r.n)) for r in self.connection.execute(query)]
         # The embedded database (small): the exact total, as PostgreSQL's facets give it.
-        total = self.session.execute(
+        total = self.connection.execute(
             select(func.count()).select_from(patents).where(*_patent_conditions(q, postgres=False))
         ).scalar_one()
         return found, int(total)
