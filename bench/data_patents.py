@@ -315,7 +315,6 @@ def serving_env(url: str, concurrency: int) -> dict[str, str]:
         "PUHUI_NODE_ID": "000000",
         "PUHUI_MIGRATE_ON_START": "false",
         "PUHUI_DATA_QUOTA_ENABLED": "false",
-        "PUHUI_GRPC_WORKERS": str(max(16, concurrency)),
         "PUHUI_KAFKA_BOOTSTRAP": "",
         "PUHUI_REDIS_URL": "",
     }

@@ -10,6 +10,13 @@ from puhui.kit.config import HUB_NODE_ID, ConfigError, ServiceConfig, setting
 @dataclasses.dataclass(frozen=True)
 class DataConfig(ServiceConfig):
     service: str = setting("PUHUI_SERVICE", "data", doc="Service name.")
+    grpc_workers: int = setting(
+        "PUHUI_GRPC_WORKERS",
+        8,
+        doc="gRPC server thread-pool size. The data service holds a worker for each open"
+        " export stream, so it keeps more than the other services' 4; on 2 cores, 8 workers"
+        " gave the 16-client search mix p99 57 ms where 16 gave 88 ms (bench/data_patents).",
+    )
     mirror_source_node: str = setting(
         "PUHUI_DATA_MIRROR_SOURCE_NODE",
         HUB_NODE_ID,
