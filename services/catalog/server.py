@@ -8,10 +8,7 @@ from typing import Any
 from puhui.catalog import metrics
 from puhui.catalog.adapters.db import (
     TotalCache,
-    custom_plans,
-    is_postgresql_url,
     metadata,
-    plan_cache_mode,
 )
 from puhui.catalog.config import CatalogConfig
 from puhui.catalog.domain import Catalog
@@ -20,17 +17,17 @@ from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from puhui.kit import config as kit_config
 from puhui.kit import server
 from puhui.kit.auth import TokenVerifier
-from puhui.kit.db import Database
+from puhui.kit.db import Database, is_postgresql_url, plan_cache_mode
 
 
 class CatalogApp(server.ServiceApp):
     name = "catalog"
+    # Searches bind their LIKE patterns and id arrays: plan each execution for them.
+    plan_every_execution = True
 
     def __init__(self, config: CatalogConfig, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__(config, metadata, **kw)
         url = config.effective_database_url()
-        # Searches bind their LIKE patterns and id arrays: plan each execution for them.
-        self.db = Database(custom_plans(url))
         # Match's one statement (region codes and categories by array, the city as a range,
         # no patterns: indexed lookups whatever the values) runs on its cached generic plan:
         # under the default mode PostgreSQL kept planning it each time (~0.8 ms of its

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
 
@@ -44,6 +44,37 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def custom_plans(url: str) -> str:
+    """The database URL with PostgreSQL sessions set to plan each execution of a prepared
+    statement for its parameter values (`plan_cache_mode=force_custom_plan`).
+
+    psycopg prepares a statement after a few executions and PostgreSQL may then switch to a
+    generic plan, blind to the values: a two-character LIKE pattern (no trigrams) or a
+    region's id array of 3 or 3,000 entries need different plans. Statements still parse
+    once; planning these small queries costs far less than a wrong plan. SQLite URLs are
+    returned unchanged."""
+    return plan_cache_mode(url, "force_custom_plan")
+
+
+def plan_cache_mode(url: str, mode: str) -> str:
+    """The PostgreSQL URL with sessions set to `plan_cache_mode=<mode>` (unless the URL sets
+    one already); other URLs unchanged."""
+    parsed = make_url(url)
+    if not is_postgresql_url(url):
+        return url
+    existing = parsed.query.get("options", "")
+    if isinstance(existing, tuple):
+        existing = " ".join(existing)
+    if "plan_cache_mode" in existing:
+        return url
+    options = f"{existing} -c plan_cache_mode={mode}".strip()
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def is_postgresql_url(url: str) -> bool:
+    return make_url(url).drivername.startswith("postgres")
 
 
 class Database:

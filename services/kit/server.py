@@ -35,7 +35,7 @@ from sqlalchemy import MetaData, Table
 from puhui.kit import auth, kafka, logs, metrics, migrations, tracing, trust
 from puhui.kit import redis as kit_redis
 from puhui.kit.config import ServiceConfig
-from puhui.kit.db import Database
+from puhui.kit.db import Database, custom_plans
 from puhui.kit.inbox import EventConsumer
 from puhui.kit.interceptors import ServiceInterceptor
 from puhui.kit.outbox import Outbox, OutboxRelay
@@ -72,6 +72,9 @@ class ServiceApp(abc.ABC):
     """
 
     name = ""
+    # Services whose reads bind LIKE patterns or keys of very different frequencies: each
+    # execution planned for its values (see `puhui.kit.db.custom_plans`).
+    plan_every_execution = False
 
     def __init__(
         self,
@@ -85,7 +88,10 @@ class ServiceApp(abc.ABC):
         self.node = config.node_id
         # At least one pooled connection per gRPC worker: beyond the pool every request
         # would open and close a PostgreSQL connection of its own (a backend fork each).
-        self.db = Database(config.effective_database_url(), pool_size=max(10, config.grpc_workers))
+        url = config.effective_database_url()
+        if self.plan_every_execution:
+            url = custom_plans(url)
+        self.db = Database(url, pool_size=max(10, config.grpc_workers))
         self.outbox = Outbox(self._table("puhui_outbox"), config.node_id, self.name)
         self.inbox = self._table("puhui_inbox")
         # No verifier given: the federated one when PUHUI_TRUST_ANCHOR_JWKS is configured

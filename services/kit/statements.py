@@ -89,6 +89,12 @@ class VersionedCache(Generic[V]):
         hit = self._values.get(key)
         return hit[1] if hit is not None and hit[0] == version else None
 
+    def peek(self, key: Any) -> V | None:
+        """The value last computed for `key` at any version: a hint (e.g. to choose a
+        plan), never an answer."""
+        hit = self._values.get(key)
+        return hit[1] if hit is not None else None
+
     def put(self, key: Any, version: int, value: V) -> None:
         if len(self._values) >= self.size:
             self._values = {}

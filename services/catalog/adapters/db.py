@@ -45,7 +45,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -242,37 +242,6 @@ catalog_version = Table(
     Column("id", Integer, primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
-
-
-def custom_plans(url: str) -> str:
-    """The database URL with PostgreSQL sessions set to plan each execution of a prepared
-    statement for its parameter values (`plan_cache_mode=force_custom_plan`).
-
-    psycopg prepares a statement after a few executions and PostgreSQL may then switch to a
-    generic plan, blind to the values: a two-character LIKE pattern (no trigrams) or a
-    region's id array of 3 or 3,000 entries need different plans. Statements still parse
-    once; planning these small queries costs far less than a wrong plan. SQLite URLs are
-    returned unchanged."""
-    return plan_cache_mode(url, "force_custom_plan")
-
-
-def plan_cache_mode(url: str, mode: str) -> str:
-    """The PostgreSQL URL with sessions set to `plan_cache_mode=<mode>` (unless the URL sets
-    one already); other URLs unchanged."""
-    parsed = make_url(url)
-    if not is_postgresql_url(url):
-        return url
-    existing = parsed.query.get("options", "")
-    if isinstance(existing, tuple):
-        existing = " ".join(existing)
-    if "plan_cache_mode" in existing:
-        return url
-    options = f"{existing} -c plan_cache_mode={mode}".strip()
-    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
-
-
-def is_postgresql_url(url: str) -> bool:
-    return make_url(url).drivername.startswith("postgres")
 
 
 # --------------------------------------------------------------------------- mapping

@@ -836,9 +836,10 @@ def _patents_version() -> Any:
 
 
 @functools.lru_cache(maxsize=2048)
-def _page_statement(shape: _Shape, after: bool, versioned: bool) -> Any:
+def _page_statement(shape: _Shape, after: bool, versioned: bool, few: bool = False) -> Any:
     """A page in record id order (`export_rows`' form); `versioned`: each row ends with the
-    data set's version, read in the same snapshot."""
+    data set's version, read in the same snapshot; `few`: the query is known to match few
+    records (see `SqlPatentSearch.search`), so its matches are gathered and sorted."""
     t = patents
     conditions = _shape_conditions(shape)
     if after:
@@ -847,7 +848,7 @@ def _page_statement(shape: _Shape, after: bool, versioned: bool) -> Any:
     if versioned:
         columns.append(_patents_version().label("version"))
     size = bindparam("size", type_=Integer)
-    if shape.fenced:
+    if shape.fenced or few:
         matching = select(t.c.record_id).where(*conditions).offset(0).subquery()
         ids = select(matching.c.record_id).order_by(matching.c.record_id).limit(size).subquery()
     elif shape.ipc or shape.region:
@@ -859,6 +860,13 @@ def _page_statement(shape: _Shape, after: bool, versioned: bool) -> Any:
     else:
         return select(*columns).where(*conditions).order_by(t.c.record_id).limit(size)
     return select(*columns).join(ids, t.c.record_id == ids.c.record_id).order_by(t.c.record_id)
+
+
+# An IPC search walks record ids in order until its page is full, which is quick when many
+# records match. The planner cannot tell a rare key from a frequent one (an absent group
+# walked all 1M index entries: 580 ms), so IPC searches are counted first, up to this many,
+# and those with fewer matches gather them through the GIN index and sort them instead.
+FEW_MATCHES = 2000
 
 
 @functools.lru_cache(maxsize=1024)
@@ -944,14 +952,27 @@ class SqlPatentSearch:
             return self._search_sqlite(q, names, after, size, count_cap, facet_limit)
         shape, params = _shape_and_params(q)
         connection = self.connection
+        use = cache is not None and cache.enabled
+        query_key = (shape, tuple(sorted(params.items())))
+        # IPC searches: the count first (any version's will do to choose the page's plan).
+        count_cap_used = max(count_cap, FEW_MATCHES) if shape.ipc else count_cap
+        count_key: tuple[Any, ...] = ("count", query_key, count_cap_used)
+        counted: int | None = None
+        few = False
+        if shape.ipc and not shape.fenced:
+            hint = cache.peek(count_key) if use else None  # type: ignore[union-attr]
+            if hint is None:
+                counted = hint = self._count(
+                    shape, params, count_key, count_cap_used, cache if use else None
+                )
+            few = hint <= FEW_MATCHES
         page_params = {**params, "size": size}
         if after:
             page_params["after"] = after
-        rows = fetch(connection, _page_statement(shape, bool(after), True), page_params)
+        statement = _page_statement(shape, bool(after), True, few)
+        rows = fetch(connection, statement, page_params)
         items = [row[:-1] for row in rows]
         version = rows[0][-1] if rows else None
-        use = cache is not None and cache.enabled
-        query_key = (shape, tuple(sorted(params.items())))
         if names:
             key: tuple[Any, ...] = ("facets", query_key, tuple(names), facet_limit)
             hit = cache.get(key, version) if use and version is not None else None  # type: ignore[union-attr]
@@ -964,16 +985,28 @@ class SqlPatentSearch:
             return items, facets, total
         if not after and len(items) < size:  # a first page that is not full is everything
             return items, {}, len(items)
-        key = ("count", query_key, count_cap)
-        hit = cache.get(key, version) if use and version is not None else None  # type: ignore[union-attr]
+        if counted is not None:
+            return items, {}, min(counted, count_cap + 1)
+        hit = cache.get(count_key, version) if use and version is not None else None  # type: ignore[union-attr]
         if hit is not None:
-            return items, {}, hit
-        counted, counted_at = fetch(
-            connection, _count_statement(shape), {**params, "cap": count_cap + 1}
-        )[0]
-        if use:
-            cache.put(key, counted_at, int(counted))  # type: ignore[union-attr]
-        return items, {}, int(counted)
+            return items, {}, min(hit, count_cap + 1)
+        counted = self._count(shape, params, count_key, count_cap_used, cache if use else None)
+        return items, {}, min(counted, count_cap + 1)
+
+    def _count(
+        self,
+        shape: _Shape,
+        params: dict[str, Any],
+        key: tuple[Any, ...],
+        cap: int,
+        cache: SearchCache | None,
+    ) -> int:
+        """Matches counted up to `cap` + 1, kept in `cache` for the version read with them."""
+        statement = _count_statement(shape)
+        counted, counted_at = fetch(self.connection, statement, {**params, "cap": cap + 1})[0]
+        if cache is not None:
+            cache.put(key, counted_at, int(counted))
+        return int(counted)
 
     def _search_sqlite(
         self,

@@ -37,13 +37,6 @@ def test_patterns_and_lists_are_parameters_so_the_text_is_one_per_shape():
     assert db._institution_search(True, "like", 2, 0, 0, True, False, 0, True).page is page
 
 
-def test_custom_plans_only_for_postgresql_and_once():
-    url = db.custom_plans("postgresql://u:p@h:1/x")
-    assert "plan_cache_mode" in url
-    assert db.custom_plans(url) == url
-    assert db.custom_plans("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
-
-
 def test_total_cache_answers_only_for_the_version_counted_at_and_stays_bounded():
     totals = db.TotalCache(size=2)
     totals.put(("a",), 7, 120)

@@ -295,3 +295,31 @@ def test_reference_data(loaded):
     with pytest.raises(grpc.RpcError) as err:
         ref.GetIpcEntry(data_pb2.GetIpcEntryRequest(symbol="G06F 17/30"), timeout=10)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_ipc_pages_agree_whether_matches_are_walked_or_gathered(loaded, monkeypatch):
+    """PostgreSQL pages an IPC search by walking record ids in order when many records match
+    and by gathering and sorting the matches when few do (chosen by a count first); both
+    give the same pages and totals."""
+    from puhui.data.adapters import db
+
+    app, stub, _ = loaded
+    queries = [
+        {"ipc_prefix": "G"},
+        {"ipc_prefix": "G06F 16/"},
+        {"ipc_prefix": "H04L", "region_code": "440000"},
+        {"ipc_prefix": "G06F 16/2"},
+        {"ipc_prefix": "A01D 34/"},  # no such records
+    ]
+    results = {}
+    for few in (10**9, 0):  # everything gathered, then everything walked
+        monkeypatch.setattr(db, "FEW_MATCHES", few)
+        if app.servicer.search_cache is not None:
+            monkeypatch.setattr(app.servicer.search_cache, "_values", {})
+        for i, kw in enumerate(queries):
+            found, total = search_all(stub, **kw)
+            results.setdefault(i, []).append(([p.record_id for p in found], total))
+    for i, (gathered, walked) in results.items():
+        assert gathered == walked, queries[i]
+    assert results[1][0][0], "the fixture files hold G06F 16/ records"
+    assert results[4][0] == ([], 0)

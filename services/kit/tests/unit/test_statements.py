@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, create_engine, select
 
+from puhui.kit.db import custom_plans
 from puhui.kit.statements import VersionedCache, fetch, text_array
 
 
@@ -35,3 +36,10 @@ def test_fetch_runs_one_statement_object_for_any_parameters_on_sqlite() -> None:
         conn.execute(t.insert(), [{"id": 1, "name": "x"}, {"id": 2, "name": "y"}])
         assert [r[0] for r in fetch(conn, statement, {"name": "y"})] == [2]
         assert [r[0] for r in fetch(conn, statement, {"name": "x"})] == [1]
+
+
+def test_custom_plans_only_for_postgresql_and_once():
+    url = custom_plans("postgresql://u:p@h:1/x")
+    assert "plan_cache_mode" in url
+    assert custom_plans(url) == url
+    assert custom_plans("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
