@@ -952,7 +952,7 @@ class SqlPatentSearch:
             return self._search_sqlite(q, names, after, size, count_cap, facet_limit)
         shape, params = _shape_and_params(q)
         connection = self.connection
-        use = cache is not None and cache.enabled
+        store = cache if cache is not None and cache.enabled else None
         query_key = (shape, tuple(sorted(params.items())))
         # IPC searches: the count first (any version's will do to choose the page's plan).
         count_cap_used = max(count_cap, FEW_MATCHES) if shape.ipc else count_cap
@@ -960,11 +960,9 @@ class SqlPatentSearch:
         counted: int | None = None
         few = False
         if shape.ipc and not shape.fenced:
-            hint = cache.peek(count_key) if use else None  # type: ignore[union-attr]
+            hint = store.peek(count_key) if store else None
             if hint is None:
-                counted = hint = self._count(
-                    shape, params, count_key, count_cap_used, cache if use else None
-                )
+                counted = hint = self._count(shape, params, count_key, count_cap_used, store)
             few = hint <= FEW_MATCHES
         page_params = {**params, "size": size}
         if after:
@@ -975,22 +973,22 @@ class SqlPatentSearch:
         version = rows[0][-1] if rows else None
         if names:
             key: tuple[Any, ...] = ("facets", query_key, tuple(names), facet_limit)
-            hit = cache.get(key, version) if use and version is not None else None  # type: ignore[union-attr]
+            hit = store.get(key, version) if store and version is not None else None
             if hit is not None:
                 return items, *hit
             found = fetch(connection, _facets_statement(shape, tuple(names)), params)
             facets, total = _read_facets(found, names, facet_limit)
-            if use and found:
-                cache.put(key, found[0][-1], (facets, total))  # type: ignore[union-attr]
+            if store and found:
+                store.put(key, found[0][-1], (facets, total))
             return items, facets, total
         if not after and len(items) < size:  # a first page that is not full is everything
             return items, {}, len(items)
         if counted is not None:
             return items, {}, min(counted, count_cap + 1)
-        hit = cache.get(count_key, version) if use and version is not None else None  # type: ignore[union-attr]
+        hit = store.get(count_key, version) if store and version is not None else None
         if hit is not None:
             return items, {}, min(hit, count_cap + 1)
-        counted = self._count(shape, params, count_key, count_cap_used, cache if use else None)
+        counted = self._count(shape, params, count_key, count_cap_used, store)
         return items, {}, min(counted, count_cap + 1)
 
     def _count(

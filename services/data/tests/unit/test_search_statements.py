@@ -1,0 +1,52 @@
+"""How patent search statements are shaped for PostgreSQL (compiled, no database needed)."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects import postgresql
+
+from puhui.data.adapters import db
+from puhui.data.domain import PatentQuery
+
+PG = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
+
+
+def sql(statement: object) -> str:
+    return " ".join(str(statement.compile(dialect=PG)).split())  # type: ignore[attr-defined]
+
+
+def test_parameters_carry_the_values_and_the_shape_only_which_filters_are_present() -> None:
+    shape, params = db._shape_and_params(
+        PatentQuery(text="50%_off/", ipc_prefix="G06F 16/3", region_code="440300")
+    )
+    assert params == {
+        "text": "%50/%/_off//%",
+        "ipc_key": "G06F 16/",
+        "ipc_text": '%"G06F 16//3%',  # "/" is the LIKE escape character
+        "region_prefix": "4403%",
+    }
+    assert (shape.text, shape.ipc, shape.region, shape.office) == (True, 2, 2, False)
+    other, _ = db._shape_and_params(
+        PatentQuery(text="无人机", ipc_prefix="H04L 9/2", region_code="320500")
+    )
+    assert other == shape  # one statement for both
+
+
+def test_page_forms() -> None:
+    ipc, _ = db._shape_and_params(PatentQuery(ipc_prefix="G06F 16/"))
+    walked = sql(db._page_statement(ipc, False, True))
+    assert "OFFSET" not in walked
+    assert "LIMIT %(size)s" in walked
+    gathered = sql(db._page_statement(ipc, False, True, few=True))
+    assert "OFFSET" in gathered  # fenced: matches gathered, then sorted
+    dates, _ = db._shape_and_params(PatentQuery(filing_from="2018-01-01", region_code="440000"))
+    assert "OFFSET" in sql(db._page_statement(dates, True, False))
+    text, _ = db._shape_and_params(PatentQuery(text="无人机"))
+    plain = sql(db._page_statement(text, False, True))
+    assert "JOIN" not in plain
+    assert "data_versions" in plain
+
+
+def test_statements_are_built_once_per_shape() -> None:
+    shape, _ = db._shape_and_params(PatentQuery(applicant="华为"))
+    assert db._page_statement(shape, False, True) is db._page_statement(shape, False, True)
+    assert db._count_statement(shape) is db._count_statement(shape)
