@@ -26,10 +26,12 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     text,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -730,6 +732,7 @@ class _Shape(NamedTuple):
     published_to: bool
     office: bool
     legal_status: bool
+    years: int = 0  # a page merged from this many walks, one a year (`_year_walk`)
 
     @property
     def fenced(self) -> bool:
@@ -777,6 +780,9 @@ def _shape_and_params(q: PatentQuery) -> tuple[_Shape, dict[str, Any]]:
             params[name] = getattr(q, name)
     if q.legal_status:
         params["legal_status"] = q.legal_status
+    years = _year_walk(q)
+    for i, year in enumerate(years):
+        params[f"year_{i}"] = year
     shape = _Shape(
         bool(q.text),
         bool(q.applicant),
@@ -788,16 +794,50 @@ def _shape_and_params(q: PatentQuery) -> tuple[_Shape, dict[str, Any]]:
         bool(q.published_to),
         bool(q.office),
         bool(q.legal_status),
+        len(years),
     )
     return shape, params
 
 
-def _shape_conditions(shape: _Shape) -> list[Any]:
-    """`_patent_conditions` with named parameters (PostgreSQL)."""
+MAX_YEAR_WALKS = 10
+
+
+def _year_walk(q: PatentQuery) -> list[str]:
+    """The years whose record ids a page of `q` merges (migration 0011's indexes), or none:
+    only "province + filing dates" and "office + publication dates" with both ends given and
+    nothing else, spanning at most MAX_YEAR_WALKS years. Record ids follow filing years, so
+    one ordered walk over such a range would cross every earlier year first; a walk per year
+    meets the range at once."""
+    rest = (q.text, q.applicant, q.ipc_prefix, q.legal_status)
+    if any(rest):
+        return []
+    if q.filing_from and q.filing_to and q.region_code and not q.office:
+        start, end = q.filing_from, q.filing_to
+        if q.published_from or q.published_to or len(region_prefix(q.region_code)) != 2:
+            return []
+    elif q.published_from and q.published_to and q.office and not q.region_code:
+        start, end = q.published_from, q.published_to
+        if q.filing_from or q.filing_to:
+            return []
+    else:
+        return []
+    first, last = int(start[:4]), int(end[:4])
+    if not 0 <= last - first < MAX_YEAR_WALKS:
+        return []
+    return [f"{year:04d}" for year in range(first, last + 1)]
+
+
+def _shape_conditions(shape: _Shape, *, unindexed_dates: bool = False) -> list[Any]:
+    """`_patent_conditions` with named parameters (PostgreSQL); `unindexed_dates`: the
+    date columns compared as `column || ''` (see `_page_statement`)."""
     t = patents
 
     def p(name: str) -> Any:
         return bindparam(name, type_=Text)
+
+    filing, published = t.c.filing_date, t.c.publication_date
+    if unindexed_dates:
+        filing, published = filing + "", published + ""
 
     found: list[Any] = []
     if shape.text:
@@ -816,13 +856,13 @@ def _shape_conditions(shape: _Shape) -> list[Any]:
     elif shape.region == 2:
         found.append(t.c.region_code.like(p("region_prefix")))
     if shape.filing_from:
-        found.append(t.c.filing_date >= p("filing_from"))
+        found.append(filing >= p("filing_from"))
     if shape.filing_to:
-        found.append(and_(t.c.filing_date <= p("filing_to"), t.c.filing_date != ""))
+        found.append(and_(filing <= p("filing_to"), filing != ""))
     if shape.published_from:
-        found.append(t.c.publication_date >= p("published_from"))
+        found.append(published >= p("published_from"))
     if shape.published_to:
-        found.append(and_(t.c.publication_date <= p("published_to"), t.c.publication_date != ""))
+        found.append(and_(published <= p("published_to"), published != ""))
     if shape.office:
         found.append(t.c.office == p("office"))
     if shape.legal_status:
@@ -841,14 +881,30 @@ def _page_statement(shape: _Shape, after: bool, versioned: bool, few: bool = Fal
     data set's version, read in the same snapshot; `few`: the query is known to match few
     records (see `SqlPatentSearch.search`), so its matches are gathered and sorted."""
     t = patents
-    conditions = _shape_conditions(shape)
+    # A year walk tests the range on the rows it walks: on `column || ''`, which no index
+    # holds, or the planner — misjudging how few rows a range inside one year leaves — sorts
+    # the range's matches from the (office, publication date) index instead (3.3 ms, not 0.2).
+    conditions = _shape_conditions(shape, unindexed_dates=bool(shape.years) and not few)
     if after:
         conditions.append(t.c.record_id > bindparam("after", type_=Text))
     columns = _export_columns()
     if versioned:
         columns.append(_patents_version().label("version"))
     size = bindparam("size", type_=Integer)
-    if shape.fenced or few:
+    if shape.years and not few:
+        # One walk a year in record id order (index-only), merged: the first `size` ids.
+        column = t.c.filing_date if shape.filing_from else t.c.publication_date
+        year = func.substr(column, literal_column("1"), literal_column("4"))
+        walks = [
+            select(t.c.record_id)
+            .where(*conditions, year == bindparam(f"year_{i}", type_=Text))
+            .order_by(t.c.record_id)
+            .limit(size)
+            for i in range(shape.years)
+        ]
+        merged = union_all(*walks).subquery()
+        ids = select(merged.c.record_id).order_by(merged.c.record_id).limit(size).subquery()
+    elif shape.fenced or few:
         matching = select(t.c.record_id).where(*conditions).offset(0).subquery()
         ids = select(matching.c.record_id).order_by(matching.c.record_id).limit(size).subquery()
     elif shape.ipc or shape.region:
@@ -862,10 +918,11 @@ def _page_statement(shape: _Shape, after: bool, versioned: bool, few: bool = Fal
     return select(*columns).join(ids, t.c.record_id == ids.c.record_id).order_by(t.c.record_id)
 
 
-# An IPC search walks record ids in order until its page is full, which is quick when many
-# records match. The planner cannot tell a rare key from a frequent one (an absent group
-# walked all 1M index entries: 580 ms), so IPC searches are counted first, up to this many,
-# and those with fewer matches gather them through the GIN index and sort them instead.
+# An IPC search (or a year walk) walks record ids in order until its page is full, which is
+# quick when many records match. The planner cannot tell a rare key from a frequent one (an
+# absent group walked all 1M index entries: 580 ms), so these searches are counted first, up
+# to this many, and those with fewer matches gather them (GIN index, date range index) and
+# sort them instead.
 FEW_MATCHES = 2000
 
 
@@ -954,12 +1011,13 @@ class SqlPatentSearch:
         connection = self.connection
         store = cache if cache is not None and cache.enabled else None
         query_key = (shape, tuple(sorted(params.items())))
-        # IPC searches: the count first (any version's will do to choose the page's plan).
-        count_cap_used = max(count_cap, FEW_MATCHES) if shape.ipc else count_cap
+        # Walks: the count first (any version's will do to choose the page's plan).
+        walks = bool((shape.ipc and not shape.fenced) or shape.years)
+        count_cap_used = max(count_cap, FEW_MATCHES) if walks else count_cap
         count_key: tuple[Any, ...] = ("count", query_key, count_cap_used)
         counted: int | None = None
         few = False
-        if shape.ipc and not shape.fenced:
+        if walks:
             hint = store.peek(count_key) if store else None
             if hint is None:
                 counted = hint = self._count(shape, params, count_key, count_cap_used, store)

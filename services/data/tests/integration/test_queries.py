@@ -50,11 +50,12 @@ def loaded(request, postgres_admin_url, tmp_path_factory):
             )
 
 
-def search_all(stub, **kw) -> tuple[list[data_pb2.Patent], int]:
+def search_all(stub, page_size: int = 20, **kw) -> tuple[list[data_pb2.Patent], int]:
     found, token, total = [], "", -1
     while True:
         page = stub.SearchPatents(
-            data_pb2.SearchPatentsRequest(page_size=20, page_token=token, **kw), timeout=10
+            data_pb2.SearchPatentsRequest(page_size=page_size, page_token=token, **kw),
+            timeout=10,
         )
         found += page.patents
         total = page.total_size
@@ -297,11 +298,16 @@ def test_reference_data(loaded):
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_ipc_pages_agree_whether_matches_are_walked_or_gathered(loaded, monkeypatch):
-    """PostgreSQL pages an IPC search by walking record ids in order when many records match
-    and by gathering and sorting the matches when few do (chosen by a count first); both
-    give the same pages and totals."""
+def test_pages_agree_whether_matches_are_walked_or_gathered(loaded, monkeypatch):
+    """PostgreSQL pages an IPC search, and "province + filing dates" or "office +
+    publication dates", by walking record ids in order (one walk a year for dates) when many
+    records match and by gathering and sorting the matches when few do (chosen by a count
+    first); both give the same pages and totals."""
+    from puhui.common.v1 import common_pb2
     from puhui.data.adapters import db
+
+    def dates(start: str, end: str) -> common_pb2.DateRange:
+        return common_pb2.DateRange(**{"from": start, "to": end})
 
     app, stub, _ = loaded
     queries = [
@@ -310,6 +316,10 @@ def test_ipc_pages_agree_whether_matches_are_walked_or_gathered(loaded, monkeypa
         {"ipc_prefix": "H04L", "region_code": "440000"},
         {"ipc_prefix": "G06F 16/2"},
         {"ipc_prefix": "A01D 34/"},  # no such records
+        {"region_code": "410000", "filing_date": dates("2019-03-01", "2022-10-31")},
+        {"office": "CN", "publication_date": dates("2021-01-01", "2023-06-30")},
+        {"office": "CN", "publication_date": dates("2022-02-01", "2022-02-28")},
+        {"office": "US", "publication_date": dates("1990-01-01", "2030-12-31")},  # 41 years
     ]
     results = {}
     for few in (10**9, 0):  # everything gathered, then everything walked
@@ -317,9 +327,11 @@ def test_ipc_pages_agree_whether_matches_are_walked_or_gathered(loaded, monkeypa
         if app.servicer.search_cache is not None:
             monkeypatch.setattr(app.servicer.search_cache, "_values", {})
         for i, kw in enumerate(queries):
-            found, total = search_all(stub, **kw)
+            found, total = search_all(stub, page_size=3, **kw)  # pages resume inside walks
             results.setdefault(i, []).append(([p.record_id for p in found], total))
     for i, (gathered, walked) in results.items():
         assert gathered == walked, queries[i]
     assert results[1][0][0], "the fixture files hold G06F 16/ records"
     assert results[4][0] == ([], 0)
+    assert len(results[5][0][0]) > 3, "the fixture files hold Henan records of 2019–2022"
+    assert len(results[6][0][0]) > 3, "… and CN records published 2021–2023"

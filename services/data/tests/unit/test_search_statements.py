@@ -50,3 +50,40 @@ def test_statements_are_built_once_per_shape() -> None:
     shape, _ = db._shape_and_params(PatentQuery(applicant="华为"))
     assert db._page_statement(shape, False, True) is db._page_statement(shape, False, True)
     assert db._count_statement(shape) is db._count_statement(shape)
+
+
+def test_year_walks_only_for_indexed_date_ranges_of_a_few_years() -> None:
+    walk = db._year_walk
+    assert walk(
+        PatentQuery(region_code="440000", filing_from="2018-03-01", filing_to="2020-02-01")
+    ) == [
+        "2018",
+        "2019",
+        "2020",
+    ]
+    assert walk(
+        PatentQuery(office="CN", published_from="2023-06-01", published_to="2023-06-30")
+    ) == ["2023"]
+    assert (
+        walk(PatentQuery(region_code="440300", filing_from="2018-01-01", filing_to="2019-01-01"))
+        == []
+    )
+    assert walk(PatentQuery(region_code="440000", filing_from="2018-01-01")) == []  # open end
+    assert (
+        walk(PatentQuery(office="CN", published_from="2000-01-01", published_to="2023-01-01")) == []
+    )
+    assert (
+        walk(
+            PatentQuery(
+                text="电池", region_code="440000", filing_from="2018-01-01", filing_to="2019-01-01"
+            )
+        )
+        == []
+    )
+    shape, params = db._shape_and_params(
+        PatentQuery(region_code="440000", filing_from="2018-01-01", filing_to="2019-12-31")
+    )
+    assert shape.years == 2
+    assert (params["year_0"], params["year_1"]) == ("2018", "2019")
+    assert "UNION ALL" in sql(db._page_statement(shape, False, True))
+    assert "UNION ALL" not in sql(db._page_statement(shape, False, True, few=True))
