@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from puhui.data.domain import (
     DATA_SETS,
@@ -835,7 +836,8 @@ def _shape_conditions(shape: _Shape, *, unindexed_dates: bool = False) -> list[A
     def p(name: str) -> Any:
         return bindparam(name, type_=Text)
 
-    filing, published = t.c.filing_date, t.c.publication_date
+    filing: ColumnElement[Any] = t.c.filing_date
+    published: ColumnElement[Any] = t.c.publication_date
     if unindexed_dates:
         filing, published = filing + "", published + ""
 
