@@ -87,6 +87,10 @@ rootLogger.level={level}
 rootLogger.appenderRef.out.ref=OUT
 """
 
+# One broker: every replication factor 1; __consumer_offsets with 3 partitions, not 50. It
+# is created when the first group joins; once, on a fresh cluster of a loaded machine, the
+# hub's consumer groups got NotCoordinator for a whole two-minute test window — fewer
+# partitions to create and lead is the likely remedy, not a proven one.
 KAFKA_SERVER = """\
 process.roles=broker,controller
 node.id=1
@@ -100,6 +104,7 @@ log.dirs={data}
 num.partitions=3
 auto.create.topics.enable=true
 offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
