@@ -64,13 +64,7 @@ def patent_to_proto(p: domain.Patent) -> data_pb2.Patent:
     return msg
 
 
-_Patent = data_pb2.Patent
 _loads = json.loads
-
-
-def export_row_to_proto(row: Sequence[Any]) -> data_pb2.Patent:
-    """A Patent message straight from an export row (`SqlPatentSearch.export_rows`)."""
-    return _Patent(**export_row_fields(row))
 
 
 def export_row_fields(row: Sequence[Any]) -> dict[str, Any]:
