@@ -59,7 +59,8 @@ def test_province_events_reach_the_hub_through_mirror_maker(
         fed.stack.callback(mm2.stop)
 
         stub = fed.federation_stub()
-        deadline = time.monotonic() + 120
+        # Set-up on two fresh clusters: 120 s was once not enough on a loaded machine.
+        deadline = time.monotonic() + 240
         provinces: dict[str, Any] = {}
         while time.monotonic() < deadline:
             stats = stub.GetNationalStatistics(fpb.GetNationalStatisticsRequest())
