@@ -107,6 +107,7 @@ class BatchingEventConsumer(EventConsumer):
         consumer = self._ensure_consumer()
         polled = consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
         metrics.KAFKA_CONSUMER_LAST_POLL.labels(**self._labels).set_to_current_time()
+        self._check_assignment(consumer)
         batches = {tp: records for tp, records in polled.items() if records}
         if not batches or self._stop.is_set():
             return 0

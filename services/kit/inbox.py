@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,13 @@ from puhui.kit.db import Database
 from puhui.kit.outbox import to_timestamp, utcnow
 
 logger = logging.getLogger(__name__)
+
+# Pattern subscriptions check their share of every subscribed topic this often; a topic
+# without any partition assigned for ASSIGNMENT_GRACE seconds makes the member rejoin, at
+# most once per ASSIGNMENT_REJOIN_INTERVAL (see EventConsumer._check_assignment).
+ASSIGNMENT_CHECK_INTERVAL = 5.0
+ASSIGNMENT_GRACE = 15.0
+ASSIGNMENT_REJOIN_INTERVAL = 60.0
 
 Handler = Callable[[Session, envelope_pb2.EventEnvelope], None]
 
@@ -89,6 +97,9 @@ class EventConsumer:
         self._thread: threading.Thread | None = None
         self._tracer = tracing.tracer(__name__)
         self.crashed: BaseException | None = None
+        self._unassigned_since: dict[str, float] = {}
+        self._next_assignment_check = 0.0
+        self._last_forced_rejoin = -ASSIGNMENT_REJOIN_INTERVAL
 
     # lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -148,11 +159,48 @@ class EventConsumer:
             self._consumer = consumer
         return self._consumer
 
+    def _check_assignment(self, consumer: Any) -> None:
+        """Pattern subscriptions: rejoin the group when a subscribed topic with known
+        partitions has stayed without any assigned to this member.
+
+        kafka-python can end a rebalance with a new topic's partitions assigned to nobody
+        and never notice: the leader assigned while the topic's partition metadata was
+        briefly missing (the assignor logs "No partition metadata for topic …"), and the
+        metadata it compares later is the same as before (dpkp/kafka-python#1237). Seen
+        here: the hub never consumed a province's fresh topics. With the range assignor and
+        no more members than a topic's partitions every member holds one of each topic, so
+        an empty share means the assignment went wrong; with more members than partitions
+        this costs a rebalance at most every ASSIGNMENT_REJOIN_INTERVAL seconds."""
+        now = time.monotonic()
+        if not self.pattern or now < self._next_assignment_check:
+            return
+        self._next_assignment_check = now + ASSIGNMENT_CHECK_INTERVAL
+        held = {tp.topic for tp in consumer.assignment()}
+        subscribed = consumer.subscription() or set()
+        missing = {t for t in subscribed if t not in held and consumer.partitions_for_topic(t)}
+        self._unassigned_since = {t: self._unassigned_since.get(t, now) for t in missing}
+        stuck = sorted(
+            t for t, since in self._unassigned_since.items() if now - since >= ASSIGNMENT_GRACE
+        )
+        if not stuck or now - self._last_forced_rejoin < ASSIGNMENT_REJOIN_INTERVAL:
+            return
+        logger.warning(
+            "consumer %s: no partitions of %s assigned after %.0fs; rejoining the group",
+            self.group,
+            ", ".join(stuck),
+            ASSIGNMENT_GRACE,
+        )
+        self._last_forced_rejoin = now
+        self._unassigned_since = {}
+        consumer.unsubscribe()
+        consumer.subscribe(pattern=self.pattern)
+
     def poll_once(self) -> int:
         """Poll once, apply what arrived, commit offsets of what was applied; return count."""
         consumer = self._ensure_consumer()
         batches = consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
         metrics.KAFKA_CONSUMER_LAST_POLL.labels(**self._labels).set_to_current_time()
+        self._check_assignment(consumer)
         return sum(self._one_by_one(consumer, tp, records) for tp, records in batches.items())
 
     def _one_by_one(self, consumer: Any, tp: TopicPartition, records: Sequence[Any]) -> int:
