@@ -309,7 +309,7 @@ def raw_kafka_read(bootstrap: str, topic: str, records: int) -> dict[str, float]
     return {"records": received, "seconds": seconds, "rps": received / seconds}
 
 
-def serving_env(url: str, concurrency: int) -> dict[str, str]:
+def serving_env(url: str) -> dict[str, str]:
     return {
         "PUHUI_DATABASE_URL": url,
         "PUHUI_NODE_ID": "000000",
@@ -322,7 +322,7 @@ def serving_env(url: str, concurrency: int) -> dict[str, str]:
 
 def search_only(url: str, concurrency: int, duration: float) -> None:
     """Iterate on search: the mix against an already loaded database; prints, writes nothing."""
-    with harness.spawn_service_process("data", serving_env(url, concurrency)) as (target, pid):
+    with harness.spawn_service_process("data", serving_env(url)) as (target, pid):
         search, db_cpu = measure_search(target, concurrency, duration, pid, url)
     print_search(search, db_cpu)
 
@@ -330,7 +330,7 @@ def search_only(url: str, concurrency: int, duration: float) -> None:
 def measure_serving(
     url: str, concurrency: int, duration: float, export_limit: int
 ) -> tuple[harness.LoadResult, float | None, dict[str, float], dict[str, float]]:
-    env = serving_env(url, concurrency)
+    env = serving_env(url)
     with harness.spawn_service_process("data", env) as (target, pid):
         search, db_cpu = measure_search(target, concurrency, duration, pid, url)
         print_search(search, db_cpu)

@@ -69,12 +69,11 @@ from puhui.catalog.domain import (
     region_filter,
     search_regions,
 )
-from puhui.kit import statements as statements_kit
 from puhui.kit.db import new_metadata
 from puhui.kit.inbox import inbox_table
 from puhui.kit.outbox import outbox_table
 from puhui.kit.pagination import Page
-from puhui.kit.statements import VersionedCache
+from puhui.kit.statements import VersionedCache, fetch
 
 metadata = new_metadata()
 outbox = outbox_table(metadata)
@@ -480,10 +479,7 @@ def _is_postgresql(session: Session) -> bool:
 
 def _fetch(session: Session, statement: Any, params: dict[str, Any]) -> list[Any]:
     """All rows of a cached read `statement` (positional tuples) for `params`."""
-    return _fetch_on(session.connection(), statement, params)
-
-
-_fetch_on = statements_kit.fetch
+    return fetch(session.connection(), statement, params)
 
 
 def _one_of(
@@ -1282,7 +1278,7 @@ class SqlMatchCandidates:
         # The institutions in question (indexed lookups), their items in the wanted
         # categories keyed and cut to `limit` in the database, and those returned whole:
         # one round trip, only the rows that are built.
-        rows = _fetch_on(
+        rows = fetch(
             self.connection, _match_chosen(pg, covering, nearby, wanted), params, binary=True
         )
         width = len(S_COLS)

@@ -631,23 +631,23 @@ def stats(session: Session) -> dict[str, tuple[int, str, int, datetime | None]]:
 # -- queries -------------------------------------------------------------------------------
 
 
-def _ipc_condition(prefix: str, postgres: bool) -> Any:
+def _ipc_condition_sqlite(prefix: str) -> Any:
     """Codes starting with `prefix` (canonical: "G", "G06", "G06F", "G06F 16/", "G06F 16/3").
-    A prefix up to the main group is one of the row's `ipc_keys` (exact, GIN-indexed on
-    PostgreSQL); a longer one narrows its main group's rows by the codes' text."""
+    A prefix up to the main group is one of the row's `ipc_keys` ("|"-delimited text here);
+    a longer one narrows its main group's rows by the codes' text."""
     t = patents
     exact = len(prefix) <= 4 or prefix.endswith("/")
     key = prefix if exact else prefix[: prefix.index("/") + 1]
+    has_key = t.c.ipc_keys.contains(f"|{key}|", autoescape=True)
+    if exact:
+        return has_key
     # ipc_codes is the JSON list ["G06F 16/29", ...]: '"' + prefix marks a code's start.
-    by_text = t.c.ipc_codes.contains(f'"{prefix}', autoescape=True)
-    if not postgres:
-        has_key = t.c.ipc_keys.contains(f"|{key}|", autoescape=True)
-    else:
-        has_key = t.c.ipc_keys.op("@>")(cast(postgresql.array([key]), postgresql.ARRAY(Text)))
-    return has_key if exact else and_(has_key, by_text)
+    return and_(has_key, t.c.ipc_codes.contains(f'"{prefix}', autoescape=True))
 
 
-def _patent_conditions(q: PatentQuery, postgres: bool = True) -> list[Any]:
+def _sqlite_conditions(q: PatentQuery) -> list[Any]:
+    """The embedded database's filters, values inline (PostgreSQL builds its statements once
+    per shape with named parameters: `_shape_conditions`)."""
     t = patents
     found: list[Any] = []
     if q.text:
@@ -660,7 +660,7 @@ def _patent_conditions(q: PatentQuery, postgres: bool = True) -> list[Any]:
     if q.applicant:
         found.append(t.c.applicant_names.contains(q.applicant, autoescape=True))
     if q.ipc_prefix:
-        found.append(_ipc_condition(q.ipc_prefix, postgres))
+        found.append(_ipc_condition_sqlite(q.ipc_prefix))
     if q.region_code:
         prefix = region_prefix(q.region_code)
         if len(prefix) == 2:
@@ -829,7 +829,7 @@ def _year_walk(q: PatentQuery) -> list[str]:
 
 
 def _shape_conditions(shape: _Shape, *, unindexed_dates: bool = False) -> list[Any]:
-    """`_patent_conditions` with named parameters (PostgreSQL); `unindexed_dates`: the
+    """`_sqlite_conditions` with named parameters (PostgreSQL); `unindexed_dates`: the
     date columns compared as `column || ''` (see `_page_statement`)."""
     t = patents
 
@@ -1083,7 +1083,7 @@ class SqlPatentSearch:
             return items, {}, len(items)
         if counted:
             return items, {}, int(counted[0][-1])
-        return items, {}, self.count(q, count_cap) if after else 0
+        return items, {}, self._count_sqlite(q, count_cap) if after else 0
 
     def export_rows(
         self, q: PatentQuery, after: str, limit: int, *, count_cap: int = 0
@@ -1108,7 +1108,7 @@ class SqlPatentSearch:
             statement = _page_statement(shape, bool(after), False)
             return fetch(self.connection, statement, params)
         t = patents
-        conditions = _patent_conditions(q, postgres=False)
+        conditions = _sqlite_conditions(q)
         columns = _export_columns()
         if count_cap:  # the capped count in the same statement (evaluated once)
             capped = select(t.c.record_id).where(*conditions).limit(count_cap + 1).subquery()
@@ -1118,10 +1118,9 @@ class SqlPatentSearch:
         query = select(*columns).where(*conditions).order_by(t.c.record_id).limit(limit)
         return list(self.connection.execute(query).all())
 
-    def count(self, q: PatentQuery, cap: int = COUNT_CAP) -> int:
-        """Matching records, counted up to `cap` + 1 (a search over a million records must not
-        count them all for every page); `cap` + 1 means "more than cap"."""
-        conditions = _patent_conditions(q, self.postgres)
+    def _count_sqlite(self, q: PatentQuery, cap: int) -> int:
+        """Matching records, counted up to `cap` + 1; `cap` + 1 means "more than cap"."""
+        conditions = _sqlite_conditions(q)
         matching = select(patents.c.record_id).where(*conditions).limit(cap + 1).subquery()
         return int(self.connection.execute(select(func.count()).select_from(matching)).scalar_one())
 
@@ -1134,7 +1133,7 @@ class SqlPatentSearch:
             query = (
                 select(column, func.count().label("n"))
                 .select_from(patents)
-                .where(*_patent_conditions(q, postgres=False))
+                .where(*_sqlite_conditions(q))
                 .group_by(column)
                 .order_by(func.count().desc(), column)
                 .limit(limit)
@@ -1142,7 +1141,7 @@ class SqlPatentSearch:
             found[name] = [(r.value or "", int(r.n)) for r in self.connection.execute(query)]
         # The embedded database (small): the exact total, as PostgreSQL's facets give it.
         total = self.connection.execute(
-            select(func.count()).select_from(patents).where(*_patent_conditions(q, postgres=False))
+            select(func.count()).select_from(patents).where(*_sqlite_conditions(q))
         ).scalar_one()
         return found, int(total)
 
