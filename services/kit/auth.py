@@ -19,7 +19,7 @@ from typing import Protocol
 from puhui.kit.errors import PermissionDenied, Unauthenticated
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Principal:
     """The verified caller."""
 

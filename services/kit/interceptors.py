@@ -4,6 +4,7 @@ and the mapping of domain errors to gRPC statuses with `google.rpc` details."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -154,7 +155,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         if token is None:
             return auth.Principal(client_address=address)
         principal = self.verifier.verify(token)
-        return auth.Principal(**{**principal.__dict__, "client_address": address})
+        return dataclasses.replace(principal, client_address=address)
 
     def _start(self, name: str, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
         if not self.telemetry:

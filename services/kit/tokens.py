@@ -36,7 +36,6 @@ from __future__ import annotations
 import binascii
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -44,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jwt
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -286,22 +286,31 @@ class RedisRevocationStore:
 
 # -- the verifier ----------------------------------------------------------------------------
 MAX_TOKEN_LENGTH = 16_384
-_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+_JWS_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
+def _compact_jws(token: str, parts: list[str]) -> bool:
+    """Three non-empty base64url segments (RFC 7515 §7.1), at most MAX_TOKEN_LENGTH long."""
+    if len(token) > MAX_TOKEN_LENGTH or len(parts) != 3 or not all(parts):
+        return False
+    if not token.isascii():
+        return False
+    return not token.encode("ascii").translate(None, _JWS_ALPHABET)
+
+
 def _b64(segment: str) -> bytes:
-    """base64url without padding (the alphabet was checked by _COMPACT_JWS)."""
+    """base64url without padding (the alphabet was checked by _compact_jws)."""
     return binascii.a2b_base64(
         segment.encode("ascii").translate(_URLSAFE) + b"=" * (-len(segment) % 4)
     )
 
 
 def _b64json(segment: str) -> Any:
-    return json.loads(_b64(segment).decode("utf-8"))
+    return orjson.loads(_b64(segment))  # strict UTF-8 and RFC 8259; errors are ValueErrors
 
 
 def _signature_ok(key: Any, alg: str, signing_input: bytes, signature: bytes) -> bool:
@@ -337,35 +346,65 @@ def _trusted(issuer: str, role: str, scope: str) -> bool:
     return True
 
 
-def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
-    """A Principal from verified claims (roles filtered by the issuer's authority)."""
-    issuer = str(claims.get("iss", ""))
+_EMPTY: frozenset[str] = frozenset()
+_GRANTS_CACHE_SIZE = 4096
+# (issuer, roles claim) -> (roles, role scopes) the issuer is trusted for. Tokens carry one
+# of a few role lists, so filtering them is done once per list, not once per token.
+_grants: dict[tuple[str, tuple[Any, ...]], tuple[frozenset[str], tuple[tuple[str, str], ...]]] = {}
+
+
+def _trusted_grants(
+    issuer: str, claim: Iterable[Any]
+) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    items = tuple(claim)
+    try:
+        return _grants[issuer, items]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable members (not strings): not cached
+        items = tuple(str(item) for item in items)
     roles: set[str] = set()
     role_scopes: list[tuple[str, str]] = []
-    for item in claims.get("roles") or ():
+    for item in items:
         role, _, scope = str(item).partition(":")
         if not _trusted(issuer, role, scope):
             continue
         roles.add(role)
         if scope:
             role_scopes.append((role, scope))
-    organisations: list[tuple[str, str]] = []
-    for pair in claims.get("orgs") or ():
-        if isinstance(pair, list | tuple) and len(pair) == 2:
-            organisations.append((str(pair[0]), str(pair[1])))
-    if organisations:
-        roles.add(ROLE_ORG_MEMBER)
-        if any(r == ORG_ADMIN for _, r in organisations):
-            roles.add(ROLE_ORG_ADMIN)
-    scope_claim = claims.get("scope") or ""
+    grants = frozenset(roles), tuple(role_scopes)
+    if len(_grants) >= _GRANTS_CACHE_SIZE:
+        _grants.clear()
+    _grants[issuer, items] = grants
+    return grants
+
+
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    """A Principal from verified claims (roles filtered by the issuer's authority)."""
+    issuer = str(claims.get("iss", ""))
+    roles, role_scopes = _trusted_grants(issuer, claims.get("roles") or ())
+    organisations: tuple[tuple[str, str], ...] = ()
+    orgs = claims.get("orgs")
+    if orgs:
+        organisations = tuple(
+            (str(pair[0]), str(pair[1]))
+            for pair in orgs
+            if isinstance(pair, (list, tuple)) and len(pair) == 2
+        )
+        if organisations:
+            extra = {ROLE_ORG_MEMBER}
+            if any(r == ORG_ADMIN for _, r in organisations):
+                extra.add(ROLE_ORG_ADMIN)
+            roles = roles | extra
+    scope_claim = claims.get("scope")
     return Principal(
         subject=str(claims["sub"]),
         issuer=issuer,
-        roles=frozenset(roles),
-        role_scopes=tuple(role_scopes),
-        organisations=tuple(organisations),
+        roles=roles,
+        role_scopes=role_scopes,
+        organisations=organisations,
         assurance=LEVEL_BY_ACR.get(str(claims.get("acr", "")), ASSURANCE_NONE),
-        scopes=frozenset(str(scope_claim).split()),
+        scopes=frozenset(str(scope_claim).split()) if scope_claim else _EMPTY,
         token_id=str(claims["jti"]),
         expires_at=float(claims["exp"]),
     )
@@ -420,9 +459,9 @@ class JwtVerifier:
         return principal
 
     def _verify_uncached(self, token: str, now: float) -> tuple[Principal, float, str]:
-        if len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.match(token):
-            raise Unauthenticated("malformed token")
         parts = token.split(".")
+        if not _compact_jws(token, parts):
+            raise Unauthenticated("malformed token")
         try:
             header = self._headers.get(parts[0])
             if header is None:  # one node key → one header segment: parse it once
@@ -453,7 +492,7 @@ class JwtVerifier:
         if not _signature_ok(key, alg, signing_input, signature):
             raise Unauthenticated("token signature is invalid")
         exp, nbf = claims.get("exp"), claims.get("nbf", 0)
-        if not isinstance(exp, int | float) or not isinstance(nbf, int | float):
+        if not isinstance(exp, (int, float)) or not isinstance(nbf, (int, float)):
             raise Unauthenticated("token lacks a valid exp/nbf")
         self._check_time(float(exp), float(nbf), now)
         aud = claims.get("aud")

@@ -177,6 +177,12 @@ def test_revoked_jti_rejected_even_when_cached(setup):
     [
         (lambda n: "not-a-jwt", "garbage"),
         (lambda n: "a.b.c", "undecodable"),
+        (lambda n: n.token() + ".x", "four segments"),
+        (lambda n: n.token().replace(".", "..", 1), "empty segment"),
+        (lambda n: n.token()[:-2] + "+/", "base64, not base64url"),
+        (lambda n: n.token() + "=", "padded"),
+        (lambda n: n.token()[:-1] + "é", "not ASCII"),
+        (lambda n: n.token() + "A" * 17_000, "longer than MAX_TOKEN_LENGTH"),
         (lambda n: n.token(headers={"typ": "JWT"}), "not an access token"),
         (lambda n: n.token(sub=None), "no sub"),
         (lambda n: n.token(jti=None), "no jti"),
@@ -196,6 +202,18 @@ def test_malformed_tokens_rejected(setup, token_factory, why):
     node, _, _, _, verifier = setup
     with pytest.raises(Unauthenticated):
         verifier.verify(token_factory(node))
+
+
+def test_a_valid_token_with_a_junk_character_in_its_signature_is_refused(setup):
+    """base64 decoders skip characters outside the alphabet; the verifier must not, or one
+    token would have many spellings (each its own cache entry)."""
+    node, _, _, _, verifier = setup
+    token = node.token()
+    assert verifier.verify(token).subject
+    head, payload, signature = token.split(".")
+    for junk in ("~", "!", " ", "\n"):
+        with pytest.raises(Unauthenticated, match="malformed"):
+            verifier.verify(f"{head}.{payload}.{signature[:10]}{junk}{signature[10:]}")
 
 
 def test_private_jwk_refused():
