@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC
 from typing import Any
 
 import grpc
+import orjson
 from sqlalchemy.orm import Session
 
 from puhui.data import domain
@@ -64,7 +64,7 @@ def patent_to_proto(p: domain.Patent) -> data_pb2.Patent:
     return msg
 
 
-_loads = json.loads
+_loads = orjson.loads  # the rows' JSON lists: ~4x json.loads
 
 
 def export_row_fields(row: Sequence[Any]) -> dict[str, Any]:
