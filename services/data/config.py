@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from puhui.kit.config import HUB_NODE_ID, ConfigError, ServiceConfig, setting
 
@@ -72,10 +73,26 @@ class DataConfig(ServiceConfig):
         " Off: every search counts, and computes its facets, again.",
     )
 
+    search_concurrency: int = setting(
+        "PUHUI_DATA_SEARCH_CONCURRENCY",
+        0,
+        doc="SearchPatents calls that run at once; the others wait their turn in arrival"
+        " order (until their deadline). 0: the machine's cores + 1. A search is Python (one"
+        " core under the GIL) then PostgreSQL: a few at once keep both busy, while every"
+        " worker at once only spreads the waiting unevenly (bench/data_patents, 2 cores:"
+        " p99/p50 1.65 with 3 against 2.0 with all 8 workers).",
+    )
+
+    @property
+    def search_slots(self) -> int:
+        return self.search_concurrency or (os.cpu_count() or 1) + 1
+
     def validate(self) -> None:
         super().validate()
         from puhui.data.quota import parse_limits
 
+        if self.search_concurrency < 0:
+            raise ConfigError("configuration: PUHUI_DATA_SEARCH_CONCURRENCY must be 0 or more")
         if self.exact_count_limit < 1:
             raise ConfigError("configuration: PUHUI_DATA_EXACT_COUNT_LIMIT must be at least 1")
         try:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
@@ -29,9 +31,9 @@ from puhui.data.adapters.db import (
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
 from puhui.kit import auth, tokens
 from puhui.kit.db import Database
-from puhui.kit.errors import InvalidArgument, PermissionDenied, Violations
+from puhui.kit.errors import InvalidArgument, PermissionDenied, Unavailable, Violations
 from puhui.kit.outbox import Outbox, OutboxItem, to_timestamp, utcnow
-from puhui.kit.pagination import page_request
+from puhui.kit.pagination import Page, page_request
 
 logger = logging.getLogger(__name__)
 
@@ -342,6 +344,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         quota: Any = None,
         node_id: str = "000000",
         search_cache: SearchCache | None = None,
+        search_slots: int = 0,
     ) -> None:
         self.data_sets = data_sets
         self.db = db
@@ -352,6 +355,8 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self.quota = quota
         self.node_id = node_id
         self.search_cache = search_cache
+        # SearchPatents calls running at once (0: no limit); see PUHUI_DATA_SEARCH_CONCURRENCY
+        self._search_slots = threading.BoundedSemaphore(search_slots) if search_slots else None
 
     def _authorize_writer(self) -> None:
         """National administrators, or a service account of this node (the hub)."""
@@ -367,12 +372,33 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         if self.quota is not None:
             self.quota.charge(context, auth.current_principal(), records=records)
 
+    @contextmanager
+    def _search_turn(self, context: grpc.ServicerContext) -> Iterator[None]:
+        """Wait for one of the search slots (threading's waiters are woken oldest first)."""
+        slots = self._search_slots
+        if slots is None:
+            yield
+            return
+        remaining = context.time_remaining()
+        if not slots.acquire(timeout=remaining):  # None: no deadline, wait as long as it takes
+            raise Unavailable("every search slot stayed busy until the call's deadline")
+        try:
+            yield
+        finally:
+            slots.release()
+
     def SearchPatents(
         self, request: data_pb2.SearchPatentsRequest, context: grpc.ServicerContext
     ) -> data_pb2.SearchPatentsResponse:
         query = patent_query(request, self.max_query_length)
         page = page_request(request.page_size, request.page_token, query.filters())
         self._charge(context)
+        with self._search_turn(context):
+            return self._search_page(request, query, page)
+
+    def _search_page(
+        self, request: data_pb2.SearchPatentsRequest, query: domain.PatentQuery, page: Page
+    ) -> data_pb2.SearchPatentsResponse:
         # reads only: autocommit, no BEGIN/COMMIT round trips, no ORM session
         with self.db.read_connection() as connection:
             items, facets, total = SqlPatentSearch(connection).search(
