@@ -356,6 +356,7 @@ _grants: dict[tuple[str, tuple[Any, ...]], tuple[frozenset[str], tuple[tuple[str
 def _trusted_grants(
     issuer: str, claim: Iterable[Any]
 ) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    """The (role, scope) grants of a `roles` claim that `issuer` is trusted for."""
     items = tuple(claim)
     try:
         return _grants[issuer, items]
@@ -382,7 +383,8 @@ def _trusted_grants(
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     """A Principal from verified claims (roles filtered by the issuer's authority)."""
     issuer = str(claims.get("iss", ""))
-    roles, role_scopes = _trusted_grants(issuer, claims.get("roles") or ())
+    granted = claims.get("roles")
+    roles, role_scopes = _trusted_grants(issuer, granted if isinstance(granted, list) else ())
     organisations: tuple[tuple[str, str], ...] = ()
     orgs = claims.get("orgs")
     if orgs:
