@@ -22,6 +22,19 @@ QUOTA_REJECTIONS = Counter(
     ["node", "quota"],
 )
 
+SEARCH_WAITING = Gauge(
+    "puhui_data_search_waiting_requests",
+    "SearchPatents calls waiting now for one of the search slots "
+    "(PUHUI_DATA_SEARCH_CONCURRENCY); above zero most of the time: searches arrive faster "
+    "than the node serves them.",
+    ["node"],
+)
+SEARCH_SLOT_TIMEOUTS = Counter(
+    "puhui_data_search_slot_timeouts_total",
+    "SearchPatents calls refused (UNAVAILABLE) because no search slot came free before "
+    "their deadline.",
+    ["node"],
+)
 
 MIRROR_COMPLETENESS = Gauge(
     "puhui_data_mirror_completeness_ratio",

@@ -13,7 +13,7 @@ import grpc
 import orjson
 from sqlalchemy.orm import Session
 
-from puhui.data import domain
+from puhui.data import domain, metrics
 from puhui.data.adapters.db import (
     SearchCache,
     SqlGiRepository,
@@ -357,6 +357,8 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self.search_cache = search_cache
         # SearchPatents calls running at once (0: no limit); see PUHUI_DATA_SEARCH_CONCURRENCY
         self._search_slots = threading.BoundedSemaphore(search_slots) if search_slots else None
+        self._search_waiting = metrics.SEARCH_WAITING.labels(node=node_id)
+        self._search_timeouts = metrics.SEARCH_SLOT_TIMEOUTS.labels(node=node_id)
 
     def _authorize_writer(self) -> None:
         """National administrators, or a service account of this node (the hub)."""
@@ -379,9 +381,15 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         if slots is None:
             yield
             return
-        remaining = context.time_remaining()
-        if not slots.acquire(timeout=remaining):  # None: no deadline, wait as long as it takes
-            raise Unavailable("every search slot stayed busy until the call's deadline")
+        if not slots.acquire(blocking=False):
+            self._search_waiting.inc()
+            try:  # time_remaining() None: no deadline, wait as long as it takes
+                acquired = slots.acquire(timeout=context.time_remaining())
+            finally:
+                self._search_waiting.dec()
+            if not acquired:
+                self._search_timeouts.inc()
+                raise Unavailable("every search slot stayed busy until the call's deadline")
         try:
             yield
         finally:

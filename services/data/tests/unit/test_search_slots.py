@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from puhui.data import domain
+from puhui.data import domain, metrics
 from puhui.data.config import DataConfig
 from puhui.data.servicer import DataServicer
 from puhui.kit.config import ConfigError, load
@@ -38,13 +38,16 @@ def servicer(slots: int) -> DataServicer:
 def test_no_more_than_the_slots_run_at_once():
     s = servicer(2)
     running, most, lock = 0, 0, threading.Lock()
+    waiting = metrics.SEARCH_WAITING.labels(node="000000")
+    seen_waiting = 0.0
 
     def search() -> None:
-        nonlocal running, most
+        nonlocal running, most, seen_waiting
         with s._search_turn(Context(None)):
             with lock:
                 running += 1
                 most = max(most, running)
+                seen_waiting = max(seen_waiting, waiting._value.get())
             time.sleep(0.02)
             with lock:
                 running -= 1
@@ -55,10 +58,14 @@ def test_no_more_than_the_slots_run_at_once():
     for t in threads:
         t.join()
     assert most == 2
+    assert seen_waiting > 0  # the others were counted as waiting…
+    assert waiting._value.get() == 0  # …and are not any more
 
 
 def test_a_call_whose_deadline_passes_while_waiting_is_refused():
     s = servicer(1)
+    refused = metrics.SEARCH_SLOT_TIMEOUTS.labels(node="000000")
+    before = refused._value.get()
     with (
         s._search_turn(Context(None)),
         pytest.raises(Unavailable, match="deadline"),
@@ -67,6 +74,8 @@ def test_a_call_whose_deadline_passes_while_waiting_is_refused():
         pass
     with s._search_turn(Context(0.05)):  # the slot came back
         pass
+    assert refused._value.get() == before + 1
+    assert metrics.SEARCH_WAITING.labels(node="000000")._value.get() == 0
 
 
 def test_zero_slots_means_no_limit():
