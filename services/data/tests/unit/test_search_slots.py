@@ -8,8 +8,9 @@ import threading
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
-from puhui.data import domain, metrics
+from puhui.data import domain
 from puhui.data.config import DataConfig
 from puhui.data.servicer import DataServicer
 from puhui.kit.config import ConfigError, load
@@ -31,6 +32,10 @@ class Context:
         return self.remaining
 
 
+def sample(name: str) -> float | None:
+    return REGISTRY.get_sample_value(name, {"node": "000000"})
+
+
 def servicer(slots: int) -> DataServicer:
     return DataServicer(domain.DataSets("000000"), None, None, search_slots=slots)  # type: ignore[arg-type]
 
@@ -38,7 +43,6 @@ def servicer(slots: int) -> DataServicer:
 def test_no_more_than_the_slots_run_at_once():
     s = servicer(2)
     running, most, lock = 0, 0, threading.Lock()
-    waiting = metrics.SEARCH_WAITING.labels(node="000000")
     seen_waiting = 0.0
 
     def search() -> None:
@@ -47,7 +51,7 @@ def test_no_more_than_the_slots_run_at_once():
             with lock:
                 running += 1
                 most = max(most, running)
-                seen_waiting = max(seen_waiting, waiting._value.get())
+                seen_waiting = max(seen_waiting, sample("puhui_data_search_waiting_requests"))
             time.sleep(0.02)
             with lock:
                 running -= 1
@@ -59,13 +63,12 @@ def test_no_more_than_the_slots_run_at_once():
         t.join()
     assert most == 2
     assert seen_waiting > 0  # the others were counted as waiting…
-    assert waiting._value.get() == 0  # …and are not any more
+    assert sample("puhui_data_search_waiting_requests") == 0  # …and are not any more
 
 
 def test_a_call_whose_deadline_passes_while_waiting_is_refused():
     s = servicer(1)
-    refused = metrics.SEARCH_SLOT_TIMEOUTS.labels(node="000000")
-    before = refused._value.get()
+    before = sample("puhui_data_search_slot_timeouts_total") or 0.0
     with (
         s._search_turn(Context(None)),
         pytest.raises(Unavailable, match="deadline"),
@@ -74,8 +77,8 @@ def test_a_call_whose_deadline_passes_while_waiting_is_refused():
         pass
     with s._search_turn(Context(0.05)):  # the slot came back
         pass
-    assert refused._value.get() == before + 1
-    assert metrics.SEARCH_WAITING.labels(node="000000")._value.get() == 0
+    assert sample("puhui_data_search_slot_timeouts_total") == before + 1
+    assert sample("puhui_data_search_waiting_requests") == 0
 
 
 def test_zero_slots_means_no_limit():
