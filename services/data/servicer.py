@@ -66,9 +66,6 @@ def patent_to_proto(p: domain.Patent) -> data_pb2.Patent:
     return msg
 
 
-_loads = orjson.loads  # the rows' JSON lists: ~4x json.loads
-
-
 def export_row_fields(row: Sequence[Any]) -> dict[str, Any]:
     """A Patent message's fields from an export row: no domain object, one JSON parse —
     the search's and export's hot loop. Given to the enclosing message as dicts (upb builds
@@ -89,7 +86,7 @@ def export_row_fields(row: Sequence[Any]) -> dict[str, Any]:
         content_hash,
         updated_at,
     ) = row
-    applicants, inventors, ipc_codes = _loads(lists)
+    applicants, inventors, ipc_codes = orjson.loads(lists)  # ~4x json.loads
     if updated_at is not None and updated_at.tzinfo is None:  # SQLite: naive UTC
         updated_at = updated_at.replace(tzinfo=UTC)
     return {

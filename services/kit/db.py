@@ -61,9 +61,9 @@ def custom_plans(url: str) -> str:
 def plan_cache_mode(url: str, mode: str) -> str:
     """The PostgreSQL URL with sessions set to `plan_cache_mode=<mode>` (unless the URL sets
     one already); other URLs unchanged."""
-    parsed = make_url(url)
     if not is_postgresql_url(url):
         return url
+    parsed = make_url(url)
     existing = parsed.query.get("options", "")
     if isinstance(existing, tuple):
         existing = " ".join(existing)

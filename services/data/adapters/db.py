@@ -205,7 +205,6 @@ patent_numbers = Table(
     Column("record_id", String(40), nullable=False, index=True),
 )
 
-# The change feed ("what changed since cursor X"); `seq` is the cursor.
 # One row per data set, bumped by a deferred trigger at the commit of every write to it
 # (PostgreSQL, migration 0010): counts and facets cached for a version stay exact.
 data_versions = Table(
@@ -215,6 +214,7 @@ data_versions = Table(
     Column("value", BigInteger, nullable=False),
 )
 
+# The change feed ("what changed since cursor X"); `seq` is the cursor.
 changes = Table(
     "changes",
     metadata,
@@ -631,13 +631,20 @@ def stats(session: Session) -> dict[str, tuple[int, str, int, datetime | None]]:
 # -- queries -------------------------------------------------------------------------------
 
 
+def _ipc_key(prefix: str) -> tuple[str, bool]:
+    """The `ipc_keys` entry a canonical IPC prefix selects, and whether it selects exactly:
+    up to the main group ("G", "G06", "G06F", "G06F 16/") the prefix is a key; a longer one
+    ("G06F 16/3") takes its main group's key, narrowed by the codes' text."""
+    exact = len(prefix) <= 4 or prefix.endswith("/")
+    return (prefix if exact else prefix[: prefix.index("/") + 1]), exact
+
+
 def _ipc_condition_sqlite(prefix: str) -> Any:
     """Codes starting with `prefix` (canonical: "G", "G06", "G06F", "G06F 16/", "G06F 16/3").
     A prefix up to the main group is one of the row's `ipc_keys` ("|"-delimited text here);
     a longer one narrows its main group's rows by the codes' text."""
     t = patents
-    exact = len(prefix) <= 4 or prefix.endswith("/")
-    key = prefix if exact else prefix[: prefix.index("/") + 1]
+    key, exact = _ipc_key(prefix)
     has_key = t.c.ipc_keys.contains(f"|{key}|", autoescape=True)
     if exact:
         return has_key
@@ -764,8 +771,7 @@ def _shape_and_params(q: PatentQuery) -> tuple[_Shape, dict[str, Any]]:
     ipc = 0
     if q.ipc_prefix:
         prefix = q.ipc_prefix
-        exact = len(prefix) <= 4 or prefix.endswith("/")
-        params["ipc_key"] = prefix if exact else prefix[: prefix.index("/") + 1]
+        params["ipc_key"], exact = _ipc_key(prefix)
         if not exact:
             params["ipc_text"] = f'%"{_like_escape(prefix)}%'
         ipc = 1 if exact else 2
