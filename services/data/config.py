@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 from puhui.kit.config import HUB_NODE_ID, ConfigError, ServiceConfig, setting
 
@@ -13,10 +12,13 @@ class DataConfig(ServiceConfig):
     service: str = setting("PUHUI_SERVICE", "data", doc="Service name.")
     grpc_workers: int = setting(
         "PUHUI_GRPC_WORKERS",
-        8,
-        doc="gRPC server thread-pool size. The data service holds a worker for each open"
-        " export stream, so it keeps more than the other services' 4; on 2 cores, 8 workers"
-        " gave the 16-client search mix p99 57 ms where 16 gave 88 ms (bench/data_patents).",
+        4,
+        doc="gRPC server thread-pool size; calls beyond it wait in arrival order for a free"
+        " worker (puhui_grpc_server_queued_requests). At most PUHUI_DATA_EXPORT_STREAMS of"
+        " the workers serve export streams, so the rest are always there for searches and"
+        " lookups. On 2 cores the 16-client search mix had p99 33.4-41.2 ms with 3 workers"
+        " and 33.8-40.4 with 4, against 41.6-47.7 with 8 workers and 3 searches at once,"
+        " alternating runs (bench/data_patents).",
     )
     mirror_source_node: str = setting(
         "PUHUI_DATA_MIRROR_SOURCE_NODE",
@@ -73,26 +75,32 @@ class DataConfig(ServiceConfig):
         " Off: every search counts, and computes its facets, again.",
     )
 
-    search_concurrency: int = setting(
-        "PUHUI_DATA_SEARCH_CONCURRENCY",
+    export_streams: int = setting(
+        "PUHUI_DATA_EXPORT_STREAMS",
         0,
-        doc="SearchPatents calls that run at once; the others wait, longest first, until"
-        " their deadline. 0: the machine's cores + 1. A search is Python (one"
-        " core under the GIL) then PostgreSQL: a few at once keep both busy, while every"
-        " worker at once only spreads the waiting unevenly (bench/data_patents, 2 cores,"
-        " alternating runs: p99 38.8 and 40.0 ms with 3 against 46.6 and 47.0 with all 8).",
+        doc="ExportPatents streams open at once; one more is refused at once with"
+        " RESOURCE_EXHAUSTED and a RetryInfo (each stream holds a gRPC worker until it ends)."
+        " 0: half of PUHUI_GRPC_WORKERS. Must be below PUHUI_GRPC_WORKERS.",
     )
 
     @property
-    def search_slots(self) -> int:
-        return self.search_concurrency or (os.cpu_count() or 1) + 1
+    def export_stream_limit(self) -> int:
+        return self.export_streams or max(1, self.grpc_workers // 2)
 
     def validate(self) -> None:
         super().validate()
         from puhui.data.quota import parse_limits
 
-        if self.search_concurrency < 0:
-            raise ConfigError("configuration: PUHUI_DATA_SEARCH_CONCURRENCY must be 0 or more")
+        if self.grpc_workers < 2:
+            raise ConfigError(
+                "configuration: PUHUI_GRPC_WORKERS must be at least 2 for the data service"
+                " (one for export streams, one for every other call)"
+            )
+        if not 0 <= self.export_streams < self.grpc_workers:
+            raise ConfigError(
+                "configuration: PUHUI_DATA_EXPORT_STREAMS must be 0 or more and below"
+                f" PUHUI_GRPC_WORKERS ({self.grpc_workers}), to leave workers for other calls"
+            )
         if self.exact_count_limit < 1:
             raise ConfigError("configuration: PUHUI_DATA_EXACT_COUNT_LIMIT must be at least 1")
         try:

@@ -19,4 +19,26 @@ class QuotaExhausted(ResourceExhausted):
     pass
 
 
-__all__ = ["InvalidArgument", "QuotaExhausted", "ReadOnlyMirror", "RecordNotFound"]
+EXPORT_RETRY_SECONDS = 10.0
+
+
+class TooManyExports(ResourceExhausted):
+    """Every export stream of this process is open (PUHUI_DATA_EXPORT_STREAMS)."""
+
+    reason = "EXPORT_STREAMS_EXHAUSTED"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"this node has {limit} export streams open, its limit (PUHUI_DATA_EXPORT_STREAMS);"
+            " retry when one has finished",
+            retry_after_seconds=EXPORT_RETRY_SECONDS,
+        )
+
+
+__all__ = [
+    "InvalidArgument",
+    "QuotaExhausted",
+    "ReadOnlyMirror",
+    "RecordNotFound",
+    "TooManyExports",
+]

@@ -22,17 +22,15 @@ QUOTA_REJECTIONS = Counter(
     ["node", "quota"],
 )
 
-SEARCH_WAITING = Gauge(
-    "puhui_data_search_waiting_requests",
-    "SearchPatents calls waiting now for one of the search slots "
-    "(PUHUI_DATA_SEARCH_CONCURRENCY); above zero most of the time: searches arrive faster "
-    "than the node serves them.",
+EXPORT_STREAMS_OPEN = Gauge(
+    "puhui_data_export_streams_open",
+    "ExportPatents streams open now; each holds a gRPC worker until it ends.",
     ["node"],
 )
-SEARCH_SLOT_TIMEOUTS = Counter(
-    "puhui_data_search_slot_timeouts_total",
-    "SearchPatents calls refused (UNAVAILABLE) because no search slot came free before "
-    "their deadline.",
+EXPORT_STREAMS_REFUSED = Counter(
+    "puhui_data_export_streams_refused_total",
+    "ExportPatents calls refused (RESOURCE_EXHAUSTED, retry later) because "
+    "PUHUI_DATA_EXPORT_STREAMS streams were already open.",
     ["node"],
 )
 

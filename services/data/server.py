@@ -56,7 +56,7 @@ class DataApp(server.ServiceApp):
             exact_count_limit=config.exact_count_limit,
             node_id=config.node_id,
             search_cache=SearchCache(enabled=config.search_cache),
-            search_slots=config.search_slots,
+            export_streams=config.export_stream_limit,
         )
         self.reference = ReferenceServicer()
         self._completeness: metrics.MirrorPosition | None = None

@@ -28,10 +28,11 @@ from puhui.data.adapters.db import (
     search_ic_layouts,
     stats,
 )
+from puhui.data.errors import TooManyExports
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
 from puhui.kit import auth, tokens
 from puhui.kit.db import Database
-from puhui.kit.errors import InvalidArgument, PermissionDenied, Unavailable, Violations
+from puhui.kit.errors import InvalidArgument, PermissionDenied, Violations
 from puhui.kit.outbox import Outbox, OutboxItem, to_timestamp, utcnow
 from puhui.kit.pagination import Page, page_request
 
@@ -341,7 +342,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         quota: Any = None,
         node_id: str = "000000",
         search_cache: SearchCache | None = None,
-        search_slots: int = 0,
+        export_streams: int = 0,
     ) -> None:
         self.data_sets = data_sets
         self.db = db
@@ -352,10 +353,11 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self.quota = quota
         self.node_id = node_id
         self.search_cache = search_cache
-        # SearchPatents calls running at once (0: no limit); see PUHUI_DATA_SEARCH_CONCURRENCY
-        self._search_slots = threading.BoundedSemaphore(search_slots) if search_slots else None
-        self._search_waiting = metrics.SEARCH_WAITING.labels(node=node_id)
-        self._search_timeouts = metrics.SEARCH_SLOT_TIMEOUTS.labels(node=node_id)
+        # Export streams open at once (0: no limit); see PUHUI_DATA_EXPORT_STREAMS
+        self.export_streams = export_streams
+        self._exports = threading.BoundedSemaphore(export_streams) if export_streams else None
+        self._exports_open = metrics.EXPORT_STREAMS_OPEN.labels(node=node_id)
+        self._exports_refused = metrics.EXPORT_STREAMS_REFUSED.labels(node=node_id)
 
     def _authorize_writer(self) -> None:
         """National administrators, or a service account of this node (the hub)."""
@@ -372,26 +374,21 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             self.quota.charge(context, auth.current_principal(), records=records)
 
     @contextmanager
-    def _search_turn(self, context: grpc.ServicerContext) -> Iterator[None]:
-        """Wait for one of the search slots (threading wakes the longest waiting first; a call
-        arriving just as a slot frees up may take it: measured, no worse for the p99)."""
-        slots = self._search_slots
-        if slots is None:
-            yield
-            return
-        if not slots.acquire(blocking=False):
-            self._search_waiting.inc()
-            try:  # time_remaining() None: no deadline, wait as long as it takes
-                acquired = slots.acquire(timeout=context.time_remaining())
-            finally:
-                self._search_waiting.dec()
-            if not acquired:
-                self._search_timeouts.inc()
-                raise Unavailable("every search slot stayed busy until the call's deadline")
+    def _export_stream(self) -> Iterator[None]:
+        """Hold one of the export streams for the stream's life, or refuse the call at once:
+        a stream holds a gRPC worker until it ends, so open streams are limited to leave
+        workers for every other call."""
+        slots = self._exports
+        if slots is not None and not slots.acquire(blocking=False):
+            self._exports_refused.inc()
+            raise TooManyExports(self.export_streams)
+        self._exports_open.inc()
         try:
             yield
         finally:
-            slots.release()
+            self._exports_open.dec()
+            if slots is not None:
+                slots.release()
 
     def SearchPatents(
         self, request: data_pb2.SearchPatentsRequest, context: grpc.ServicerContext
@@ -399,8 +396,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         query = patent_query(request, self.max_query_length)
         page = page_request(request.page_size, request.page_token, query.filters())
         self._charge(context)
-        with self._search_turn(context):
-            return self._search_page(request, query, page)
+        return self._search_page(request, query, page)
 
     def _search_page(
         self, request: data_pb2.SearchPatentsRequest, query: domain.PatentQuery, page: Page
@@ -444,20 +440,21 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             maximum=domain.MAX_EXPORT_CHUNK,
             token_field="cursor",  # noqa: S106 - a field name, not a secret
         )
-        self._charge(context)
-        after = page.after
-        while context.is_active():
-            with self.db.transaction() as session:
-                rows = SqlPatentSearch(session).export_rows(query, after, size)
-            if not rows:
-                return
-            self._charge(context, records=len(rows))
-            after = rows[-1][0]
-            yield data_pb2.ExportPatentsChunk(
-                patents=[export_row_fields(r) for r in rows], cursor=page.next_token(after)
-            )
-            if len(rows) < size:
-                return
+        with self._export_stream():
+            self._charge(context)
+            after = page.after
+            while context.is_active():
+                with self.db.transaction() as session:
+                    rows = SqlPatentSearch(session).export_rows(query, after, size)
+                if not rows:
+                    return
+                self._charge(context, records=len(rows))
+                after = rows[-1][0]
+                yield data_pb2.ExportPatentsChunk(
+                    patents=[export_row_fields(r) for r in rows], cursor=page.next_token(after)
+                )
+                if len(rows) < size:
+                    return
 
     def SearchTrademarks(
         self, request: data_pb2.SearchTrademarksRequest, context: grpc.ServicerContext

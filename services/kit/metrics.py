@@ -34,6 +34,12 @@ GRPC_SERVER_IN_FLIGHT = Gauge(
     "RPCs being handled now.",
     ["node", "service"],
 )
+GRPC_SERVER_QUEUED = Gauge(
+    "puhui_grpc_server_queued_requests",
+    "RPCs received and waiting now for a free worker thread (PUHUI_GRPC_WORKERS); above "
+    "zero most of the time: calls arrive faster than the service handles them.",
+    ["node", "service"],
+)
 GRPC_CLIENT_HANDLED = Counter(
     "puhui_grpc_client_handled_total",
     "RPCs made to other services or nodes, by gRPC status code.",

@@ -203,6 +203,28 @@ class ServiceApp(abc.ABC):
         return deps
 
 
+class QueueCountingExecutor(futures.ThreadPoolExecutor):
+    """The gRPC server's worker pool, counting the calls that wait for a free worker
+    (`puhui_grpc_server_queued_requests`). A worker that finishes takes the next waiting
+    call itself, without waking another thread: on 2 cores, calls waiting here served the
+    data service's search mix with less CPU than the same calls waiting on a semaphore
+    inside more workers (bench/data_patents)."""
+
+    def __init__(self, max_workers: int, thread_name_prefix: str, queued: Any) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self._queued = queued
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> futures.Future[Any]:
+        queued = self._queued
+        queued.inc()
+
+        def run() -> Any:
+            queued.dec()
+            return fn(*args, **kwargs)
+
+        return super().submit(run)
+
+
 class ServiceHost:
     """Runs one ServiceApp: gRPC server, health, reflection, metrics, signals."""
 
@@ -239,8 +261,10 @@ class ServiceHost:
             self.app.name, cfg.node_id, self.app.verifier, telemetry=cfg.telemetry
         )
         self.server = grpc.server(
-            futures.ThreadPoolExecutor(
-                max_workers=cfg.grpc_workers, thread_name_prefix=f"{self.app.name}-rpc"
+            QueueCountingExecutor(
+                cfg.grpc_workers,
+                f"{self.app.name}-rpc",
+                metrics.GRPC_SERVER_QUEUED.labels(node=cfg.node_id, service=self.app.name),
             ),
             interceptors=[self.interceptor],
             options=[

@@ -121,3 +121,33 @@ def test_export_records_per_day(limited):
     assert len(received) == 30
     assert last_cursor
     assert retry_delay(err.value) > 0
+
+
+def test_an_export_beyond_the_open_streams_is_refused_until_one_ends(database_url):
+    app = build(
+        verifier=FixedVerifier(),
+        database_url=database_url,
+        grpc_workers=2,
+        export_streams=1,
+        grpc_port=0,
+        metrics_port=0,
+    )
+    with running(app) as host, grpc.insecure_channel(host.address) as channel:
+        app.importer().run(
+            "uspto-ppubs-csv",
+            FIXTURES / "patents/us_uspto_public_search/uspto_ppubs_biblio_129.csv",
+        )
+        stub = data_pb2_grpc.DataServiceStub(channel)
+        request = data_pb2.ExportPatentsRequest(
+            search=data_pb2.SearchPatentsRequest(office="US"), chunk_size=50
+        )
+        with app.servicer._export_stream():  # the one stream this node allows is open
+            with pytest.raises(grpc.RpcError) as err:
+                list(stub.ExportPatents(request, timeout=10))
+            assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "PUHUI_DATA_EXPORT_STREAMS" in (err.value.details() or "")
+            assert retry_delay(err.value) == 10
+            # searches still have their worker
+            reply = stub.SearchPatents(data_pb2.SearchPatentsRequest(office="US"), timeout=10)
+            assert reply.total_size == 101  # more than the exact-count limit
+        assert sum(len(c.patents) for c in stub.ExportPatents(request, timeout=10)) == 129

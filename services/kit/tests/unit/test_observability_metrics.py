@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import redis
 from prometheus_client import REGISTRY
@@ -9,6 +11,7 @@ from prometheus_client import REGISTRY
 from puhui.kit import metrics
 from puhui.kit import redis as kit_redis
 from puhui.kit.db import Database
+from puhui.kit.server import QueueCountingExecutor
 from puhui.kit.testing import free_port
 
 
@@ -49,3 +52,17 @@ def test_redis_errors_are_counted_by_command():
         client.get("k")
     assert sample("puhui_redis_errors_total", **labels) == before + 1
     client.close()
+
+
+def test_calls_waiting_for_a_worker_are_counted():
+    queued = metrics.GRPC_SERVER_QUEUED.labels(node="000000", service="queue-test")
+    labels = {"node": "000000", "service": "queue-test"}
+    release = threading.Event()
+    with QueueCountingExecutor(1, "queue-test", queued) as pool:
+        busy = pool.submit(release.wait)
+        waiting = [pool.submit(lambda i=i: i) for i in range(3)]
+        assert REGISTRY.get_sample_value("puhui_grpc_server_queued_requests", labels) >= 3
+        release.set()
+        assert busy.result(5) is True
+        assert [f.result(5) for f in waiting] == [0, 1, 2]
+    assert REGISTRY.get_sample_value("puhui_grpc_server_queued_requests", labels) == 0
