@@ -16,9 +16,9 @@ class DataConfig(ServiceConfig):
         doc="gRPC server thread-pool size; calls beyond it wait in arrival order for a free"
         " worker (puhui_grpc_server_queued_requests). At most PUHUI_DATA_EXPORT_STREAMS of"
         " the workers serve export streams, so the rest are always there for searches and"
-        " lookups. On 2 cores the 16-client search mix had p99 33.4-41.2 ms with 3 workers"
-        " and 33.8-40.4 with 4, against 41.6-47.7 with 8 workers and 3 searches at once,"
-        " alternating runs (bench/data_patents).",
+        " lookups. On 2 cores, 10 alternating runs of the 16-client search mix: p99 32.1-47.1"
+        " ms (mean 39.7) with 4 workers, 36.0-51.6 (mean 41.9) with 8 workers of which 3"
+        " searched at once (bench/data_patents); 2 workers: worse (54.8-75.2 ms).",
     )
     mirror_source_node: str = setting(
         "PUHUI_DATA_MIRROR_SOURCE_NODE",

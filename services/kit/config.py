@@ -143,8 +143,9 @@ class ServiceConfig:
         4,
         doc=(
             "gRPC server thread-pool size. Python handlers share one GIL: on 2 cores 4 workers "
-            "served 1.5x the requests of 16 (bench/grpc_read). Raise it for services holding "
-            "long server streams (data exports)."
+            "served 1.5x the requests of 16 (bench/grpc_read). Calls beyond it wait in arrival "
+            "order (puhui_grpc_server_queued_requests). The data service lets export streams "
+            "hold at most PUHUI_DATA_EXPORT_STREAMS of them."
         ),
     )
     metrics_port: int = setting(
