@@ -124,6 +124,8 @@ class DataServiceServicer:
 
     def ExportPatents(self, request, context):
         """Server-streaming export of a search; resumable from the cursor of the last chunk received.
+        A node keeps a few export streams open at once (PUHUI_DATA_EXPORT_STREAMS); one more is
+        refused at once: RESOURCE_EXHAUSTED, reason EXPORT_STREAMS_EXHAUSTED, with a RetryInfo.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -52,6 +52,15 @@ def retry_delay(err: grpc.RpcError) -> float:
     raise AssertionError("no RetryInfo")
 
 
+def error_reason(err: grpc.RpcError) -> str:
+    for detail in rpc_status.from_call(err).details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    raise AssertionError("no ErrorInfo")
+
+
 def refusals(quota: str) -> float:
     """puhui_data_quota_rejections_total{quota=...} summed over nodes, from the registry."""
     return sum(
@@ -147,6 +156,7 @@ def test_an_export_beyond_the_open_streams_is_refused_until_one_ends(database_ur
             assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             assert "PUHUI_DATA_EXPORT_STREAMS" in (err.value.details() or "")
             assert retry_delay(err.value) == 10
+            assert error_reason(err.value) == "EXPORT_STREAMS_EXHAUSTED"
             # searches still have their worker
             reply = stub.SearchPatents(data_pb2.SearchPatentsRequest(office="US"), timeout=10)
             assert reply.total_size == 101  # more than the exact-count limit
