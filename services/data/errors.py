@@ -29,8 +29,8 @@ class TooManyExports(ResourceExhausted):
 
     def __init__(self, limit: int) -> None:
         super().__init__(
-            f"this node has {limit} export streams open, its limit (PUHUI_DATA_EXPORT_STREAMS);"
-            " retry when one has finished",
+            f"this data service has {limit} export streams open, its limit"
+            " (PUHUI_DATA_EXPORT_STREAMS); retry when one has finished",
             retry_after_seconds=EXPORT_RETRY_SECONDS,
         )
 

@@ -206,9 +206,9 @@ class ServiceApp(abc.ABC):
 class QueueCountingExecutor(futures.ThreadPoolExecutor):
     """The gRPC server's worker pool, counting the calls that wait for a free worker
     (`puhui_grpc_server_queued_requests`). A worker that finishes takes the next waiting
-    call itself, without waking another thread: on 2 cores, calls waiting here served the
-    data service's search mix with less CPU than the same calls waiting on a semaphore
-    inside more workers (bench/data_patents)."""
+    call itself, without waking another thread. The data service's searches queue here
+    rather than on a semaphore inside more workers: on 2 cores, a slightly lower p99 over 10
+    alternating runs (bench/data_patents; see the data service's README)."""
 
     def __init__(self, max_workers: int, thread_name_prefix: str, queued: Any) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
