@@ -83,6 +83,16 @@ class DataConfig(ServiceConfig):
         " 0: half of PUHUI_GRPC_WORKERS. Must be below PUHUI_GRPC_WORKERS.",
     )
 
+    search_timeout_ms: int = setting(
+        "PUHUI_DATA_SEARCH_TIMEOUT_MS",
+        5000,
+        doc="A search's database statements are stopped after this long (PostgreSQL"
+        " statement_timeout on the searches' own connections) and the caller gets"
+        " DEADLINE_EXCEEDED, reason TIME_LIMIT_EXCEEDED: one search cannot hold a worker and"
+        " a database backend for minutes. 0: no limit. Exports and mirror status are not"
+        " limited.",
+    )
+
     @property
     def export_stream_limit(self) -> int:
         return self.export_streams or max(1, self.grpc_workers // 2)
@@ -101,6 +111,8 @@ class DataConfig(ServiceConfig):
                 "configuration: PUHUI_DATA_EXPORT_STREAMS must be 0 or more and below"
                 f" PUHUI_GRPC_WORKERS ({self.grpc_workers}), to leave workers for other calls"
             )
+        if self.search_timeout_ms < 0:
+            raise ConfigError("configuration: PUHUI_DATA_SEARCH_TIMEOUT_MS must be 0 or more")
         if self.exact_count_limit < 1:
             raise ConfigError("configuration: PUHUI_DATA_EXACT_COUNT_LIMIT must be at least 1")
         try:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from puhui.kit.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from puhui.kit.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
 
 
 class RecordNotFound(NotFound):
@@ -35,10 +41,22 @@ class TooManyExports(ResourceExhausted):
         )
 
 
+class SearchTimedOut(DeadlineExceeded):
+    """A search ran longer in the database than PUHUI_DATA_SEARCH_TIMEOUT_MS."""
+
+    def __init__(self, limit_ms: int) -> None:
+        super().__init__(
+            f"the search ran longer than this node's limit of {limit_ms} ms"
+            " (PUHUI_DATA_SEARCH_TIMEOUT_MS) and was stopped; narrow it: more fields, a"
+            " shorter date range, a longer IPC prefix"
+        )
+
+
 __all__ = [
     "InvalidArgument",
     "QuotaExhausted",
     "ReadOnlyMirror",
     "RecordNotFound",
+    "SearchTimedOut",
     "TooManyExports",
 ]

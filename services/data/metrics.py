@@ -34,6 +34,13 @@ EXPORT_STREAMS_REFUSED = Counter(
     ["node"],
 )
 
+SEARCH_TIMEOUTS = Counter(
+    "puhui_data_search_timeouts_total",
+    "Searches stopped (DEADLINE_EXCEEDED) because they ran longer in the database than "
+    "PUHUI_DATA_SEARCH_TIMEOUT_MS.",
+    ["node"],
+)
+
 MIRROR_COMPLETENESS = Gauge(
     "puhui_data_mirror_completeness_ratio",
     "Provincial mirror only: how far this node's mirror consumer has applied the hub's "

@@ -22,6 +22,7 @@ from puhui.events.v1 import envelope_pb2
 from puhui.kit import auth, kafka, server
 from puhui.kit import config as kit_config
 from puhui.kit.batching import BatchingEventConsumer
+from puhui.kit.db import Database, is_postgresql_url, session_settings
 from puhui.kit.inbox import EventConsumer
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,16 @@ class DataApp(server.ServiceApp):
         self.clock = clock
         self.data_config = config
         self.data_sets = domain.DataSets(config.node_id, mirror=config.is_mirror)
+        # Searches read on connections of their own whose statements PostgreSQL stops after
+        # PUHUI_DATA_SEARCH_TIMEOUT_MS (the searches' own pool; SQLite and 0: the one database).
+        self.search_db = (
+            Database(
+                session_settings(self.db.url, statement_timeout=config.search_timeout_ms),
+                pool_size=config.grpc_workers,
+            )
+            if config.search_timeout_ms and is_postgresql_url(self.db.url)
+            else self.db
+        )
         self.servicer = DataServicer(
             self.data_sets,
             self.db,
@@ -57,6 +68,8 @@ class DataApp(server.ServiceApp):
             node_id=config.node_id,
             search_cache=SearchCache(enabled=config.search_cache),
             export_streams=config.export_stream_limit,
+            search_db=self.search_db,
+            search_timeout_ms=config.search_timeout_ms,
         )
         self.reference = ReferenceServicer()
         self._completeness: metrics.MirrorPosition | None = None
@@ -73,6 +86,8 @@ class DataApp(server.ServiceApp):
 
     def start(self) -> None:
         super().start()
+        if self.search_db is not self.db:
+            self.search_db.start()
         if self.data_config.quota_enabled:
             store = RedisCounters(self.redis) if self.redis is not None else MemoryCounters()
             self.servicer.quota = GrpcQuota(
@@ -100,6 +115,8 @@ class DataApp(server.ServiceApp):
         metrics.unwatch_mirror(self._completeness)
         self._completeness = None
         super().stop()
+        if self.search_db is not self.db:
+            self.search_db.stop()
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
         return [

@@ -28,10 +28,10 @@ from puhui.data.adapters.db import (
     search_ic_layouts,
     stats,
 )
-from puhui.data.errors import TooManyExports
+from puhui.data.errors import SearchTimedOut, TooManyExports
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
 from puhui.kit import auth, tokens
-from puhui.kit.db import Database
+from puhui.kit.db import Database, is_statement_timeout
 from puhui.kit.errors import InvalidArgument, PermissionDenied, Violations
 from puhui.kit.outbox import Outbox, OutboxItem, to_timestamp, utcnow
 from puhui.kit.pagination import Page, page_request
@@ -343,6 +343,8 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         node_id: str = "000000",
         search_cache: SearchCache | None = None,
         export_streams: int = 0,
+        search_db: Database | None = None,
+        search_timeout_ms: int = 0,
     ) -> None:
         self.data_sets = data_sets
         self.db = db
@@ -353,6 +355,10 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self.quota = quota
         self.node_id = node_id
         self.search_cache = search_cache
+        # Searches' connections: statements stopped after search_timeout_ms (see server.py)
+        self.search_db = search_db or db
+        self.search_timeout_ms = search_timeout_ms
+        self._search_timeouts = metrics.SEARCH_TIMEOUTS.labels(node=node_id)
         # Export streams open at once (0: no limit); see PUHUI_DATA_EXPORT_STREAMS
         self.export_streams = export_streams
         self._exports = threading.BoundedSemaphore(export_streams) if export_streams else None
@@ -372,6 +378,18 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         """Count one request (and exported records) against the caller's quota."""
         if self.quota is not None:
             self.quota.charge(context, auth.current_principal(), records=records)
+
+    @contextmanager
+    def _time_limited(self) -> Iterator[None]:
+        """A search's database work: PostgreSQL stopping it at the time limit (the search
+        connections' statement_timeout) becomes DEADLINE_EXCEEDED for the caller."""
+        try:
+            yield
+        except Exception as exc:
+            if not is_statement_timeout(exc):
+                raise
+            self._search_timeouts.inc()
+            raise SearchTimedOut(self.search_timeout_ms) from None
 
     @contextmanager
     def _export_stream(self) -> Iterator[None]:
@@ -402,7 +420,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self, request: data_pb2.SearchPatentsRequest, query: domain.PatentQuery, page: Page
     ) -> data_pb2.SearchPatentsResponse:
         # reads only: autocommit, no BEGIN/COMMIT round trips, no ORM session
-        with self.db.read_connection() as connection:
+        with self._time_limited(), self.search_db.read_connection() as connection:
             items, facets, total = SqlPatentSearch(connection).search(
                 query,
                 list(dict.fromkeys(request.facets)),
@@ -471,7 +489,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         )
         page = page_request(request.page_size, request.page_token, query.filters())
         self._charge(context)
-        with self.db.transaction() as session:
+        with self._time_limited(), self.search_db.transaction() as session:
             items, total = SqlTrademarkSearch(session).search(query, page.after, page.size)
         next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
         return data_pb2.SearchTrademarksResponse(
@@ -616,7 +634,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         )
         page = page_request(request.page_size, request.page_token, query.filters())
         self._charge(context)
-        with self.db.transaction() as session:
+        with self._time_limited(), self.search_db.transaction() as session:
             items, total = search_gis(session, query, page.after, page.size)
         next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
         return data_pb2.SearchGeographicalIndicationsResponse(
@@ -654,7 +672,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         )
         page = page_request(request.page_size, request.page_token, query.filters())
         self._charge(context)
-        with self.db.transaction() as session:
+        with self._time_limited(), self.search_db.transaction() as session:
             items, total = search_ic_layouts(session, query, page.after, page.size)
         next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
         return data_pb2.SearchIcLayoutsResponse(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
@@ -61,16 +62,36 @@ def custom_plans(url: str) -> str:
 def plan_cache_mode(url: str, mode: str) -> str:
     """The PostgreSQL URL with sessions set to `plan_cache_mode=<mode>` (unless the URL sets
     one already); other URLs unchanged."""
+    return session_settings(url, plan_cache_mode=mode)
+
+
+def session_settings(url: str, **settings: str | int) -> str:
+    """The PostgreSQL URL with every session started with these settings (`-c name=value`
+    in the connection's options), each unless the URL sets it already; other URLs
+    unchanged. `session_settings(url, statement_timeout=5000)`: statements cancelled after
+    5 s (`is_statement_timeout`)."""
     if not is_postgresql_url(url):
         return url
     parsed = make_url(url)
     existing = parsed.query.get("options", "")
     if isinstance(existing, tuple):
         existing = " ".join(existing)
-    if "plan_cache_mode" in existing:
+    options = existing
+    for name, value in settings.items():
+        if name not in existing:
+            options = f"{options} -c {name}={value}"
+    if options == existing:
         return url
-    options = f"{existing} -c plan_cache_mode={mode}".strip()
-    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+    return parsed.update_query_dict({"options": options.strip()}).render_as_string(
+        hide_password=False
+    )
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """Whether `exc` (a driver error, or SQLAlchemy's wrapping of one) is PostgreSQL
+    cancelling a statement (SQLSTATE 57014: `statement_timeout`, or a cancel request)."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, psycopg.errors.QueryCanceled)
 
 
 def is_postgresql_url(url: str) -> bool:

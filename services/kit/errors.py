@@ -88,6 +88,13 @@ class ResourceExhausted(PuhuiError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class DeadlineExceeded(PuhuiError):
+    """The server gave up on the work within its own time limit (not the caller's deadline)."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = "TIME_LIMIT_EXCEEDED"
+
+
 class Unavailable(PuhuiError):
     code = grpc.StatusCode.UNAVAILABLE
     reason = "DEPENDENCY_UNAVAILABLE"

@@ -117,7 +117,10 @@ class DataServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SearchPatents(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Search. A search that runs longer in the database than the node's limit
+        (PUHUI_DATA_SEARCH_TIMEOUT_MS, default 5 s) is stopped: DEADLINE_EXCEEDED, reason
+        TIME_LIMIT_EXCEEDED; narrow it. The other Search* methods share the limit.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

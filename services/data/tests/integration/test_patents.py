@@ -310,3 +310,9 @@ def test_searches_are_planned_for_their_values(hub):
         assert connection.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
     with app.db.transaction() as session:
         assert session.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
+    # Searches' own connections: the same, and stopped at PUHUI_DATA_SEARCH_TIMEOUT_MS.
+    with app.search_db.read_connection() as connection:
+        assert connection.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
+        assert connection.execute(text("SHOW statement_timeout")).scalar_one() == "5s"
+    with app.db.read_connection() as connection:
+        assert connection.execute(text("SHOW statement_timeout")).scalar_one() == "0"

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, create_engine, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    make_url,
+    select,
+)
 
-from puhui.kit.db import custom_plans
+from puhui.kit.db import custom_plans, session_settings
 from puhui.kit.statements import VersionedCache, fetch, text_array
 
 
@@ -43,3 +53,11 @@ def test_custom_plans_only_for_postgresql_and_once():
     assert "plan_cache_mode" in url
     assert custom_plans(url) == url
     assert custom_plans("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_session_settings_add_each_setting_once_and_keep_the_others():
+    url = session_settings(custom_plans("postgresql://u:p@h:1/x"), statement_timeout=5000)
+    options = make_url(url).query["options"]
+    assert options == "-c plan_cache_mode=force_custom_plan -c statement_timeout=5000"
+    assert session_settings(url, statement_timeout=10) == url  # set already: unchanged
+    assert session_settings("sqlite:////tmp/x.db", statement_timeout=1) == "sqlite:////tmp/x.db"
