@@ -15,6 +15,7 @@ from puhui.catalog.domain import Catalog
 from puhui.catalog.servicer import CatalogServicer
 from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from puhui.kit import config as kit_config
+from puhui.kit import metrics as kit_metrics
 from puhui.kit import server
 from puhui.kit.auth import TokenVerifier
 from puhui.kit.db import Database, is_postgresql_url, plan_cache_mode
@@ -50,12 +51,14 @@ class CatalogApp(server.ServiceApp):
         super().start()
         if self.match_db is not self.db:
             self.match_db.start()
+            kit_metrics.watch_database(self.node, self.name, self.match_db, prefix="match_")
         metrics.watch_institutions(self.node, self.db)
 
     def stop(self) -> None:
         metrics.unwatch_institutions(self.node)
         super().stop()
         if self.match_db is not self.db:
+            kit_metrics.unwatch_database(self.node, self.name, prefix="match_")
             self.match_db.stop()
 
     def grpc_services(self) -> Sequence[server.GrpcService]:

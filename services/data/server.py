@@ -21,6 +21,7 @@ from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import auth, kafka, server
 from puhui.kit import config as kit_config
+from puhui.kit import metrics as kit_metrics
 from puhui.kit.batching import BatchingEventConsumer
 from puhui.kit.db import Database, is_postgresql_url, session_settings
 from puhui.kit.inbox import EventConsumer
@@ -88,6 +89,7 @@ class DataApp(server.ServiceApp):
         super().start()
         if self.search_db is not self.db:
             self.search_db.start()
+            kit_metrics.watch_database(self.node, self.name, self.search_db, prefix="search_")
         if self.data_config.quota_enabled:
             store = RedisCounters(self.redis) if self.redis is not None else MemoryCounters()
             self.servicer.quota = GrpcQuota(
@@ -116,6 +118,7 @@ class DataApp(server.ServiceApp):
         self._completeness = None
         super().stop()
         if self.search_db is not self.db:
+            kit_metrics.unwatch_database(self.node, self.name, prefix="search_")
             self.search_db.stop()
 
     def grpc_services(self) -> Sequence[server.GrpcService]:

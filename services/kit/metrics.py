@@ -100,7 +100,8 @@ DEPENDENCY_UP = Gauge(
 )
 DB_POOL_IN_USE = Gauge(
     "puhui_db_pool_connections_in_use",
-    "Database connections checked out of the pool now (pool: write or read).",
+    "Database connections checked out of the pool now (pool: write or read; a service's "
+    "second database prefixes them: search_read).",
     ["node", "service", "pool"],
 )
 DB_POOL_SIZE = Gauge(
@@ -147,11 +148,12 @@ def _pool_figure(db: _HasPools, role: str, figure: str) -> float:
         return 0.0
 
 
-def watch_database(node: str, service: str, db: _HasPools) -> None:
+def watch_database(node: str, service: str, db: _HasPools, prefix: str = "") -> None:
     """Export `db`'s pool figures (write pool and, on PostgreSQL, the read pool); the values
-    are read from SQLAlchemy when Prometheus scrapes, so nothing polls in the background."""
+    are read from SQLAlchemy when Prometheus scrapes, so nothing polls in the background.
+    `prefix` names a service's second database in the `pool` label ("search_read")."""
     for role in ("write", "read"):
-        labels = {"node": node, "service": service, "pool": role}
+        labels = {"node": node, "service": service, "pool": prefix + role}
         for gauge, figure in (
             (DB_POOL_IN_USE, "in_use"),
             (DB_POOL_SIZE, "held"),
@@ -160,11 +162,11 @@ def watch_database(node: str, service: str, db: _HasPools) -> None:
             gauge.labels(**labels).set_function(functools.partial(_pool_figure, db, role, figure))
 
 
-def unwatch_database(node: str, service: str) -> None:
+def unwatch_database(node: str, service: str, prefix: str = "") -> None:
     for role in ("write", "read"):
         for gauge in (DB_POOL_IN_USE, DB_POOL_SIZE, DB_POOL_MAX):
             with contextlib.suppress(KeyError):
-                gauge.remove(node, service, role)
+                gauge.remove(node, service, prefix + role)
 
 
 class MetricsServer:

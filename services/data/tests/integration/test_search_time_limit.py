@@ -62,3 +62,13 @@ def test_a_search_past_the_time_limit_is_stopped_and_refused(database_url):
         assert len(stub.SearchPatents(search, timeout=10).patents) == 5
         # Writes are not limited: they do not run on the searches' connections.
         assert app.search_db is not app.db
+
+
+def test_the_search_pool_is_watched_beside_the_main_one(database_url):
+    app = build(verifier=FixedVerifier(), database_url=database_url, grpc_port=0, metrics_port=0)
+    labels = {"node": "000000", "service": "data", "pool": "search_read"}
+    with running(app) as host, grpc.insecure_channel(host.address) as channel:
+        stub = data_pb2_grpc.DataServiceStub(channel)
+        stub.SearchPatents(data_pb2.SearchPatentsRequest(office="US"), timeout=10)
+        assert REGISTRY.get_sample_value("puhui_db_pool_connections", labels) >= 1
+    assert REGISTRY.get_sample_value("puhui_db_pool_connections", labels) is None
