@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from puhui.data.server import DataApp, build
+from puhui.data.v1 import data_pb2_grpc
 from puhui.kit.auth import Principal
 from puhui.kit.errors import Unauthenticated
+from puhui.kit.testing import running
+
+US_GRANTS = (
+    Path(__file__).resolve().parent
+    / "fixtures/patents/us_uspto_public_search/uspto_ppubs_biblio_129.csv"
+)
 
 ROLES = {
     "admin-token": Principal(
@@ -62,3 +75,13 @@ def violations(err: grpc.RpcError) -> dict[str, str]:
             detail.Unpack(bad)
             out.update({v.field: v.description for v in bad.field_violations})
     return out
+
+
+@contextmanager
+def serving_us_grants(**overrides: Any) -> Iterator[tuple[DataApp, data_pb2_grpc.DataServiceStub]]:
+    """A data service (config `overrides`, tokens as ROLES) holding the 129 USPTO grants of
+    the fixtures, and a stub connected to it."""
+    app = build(verifier=FixedVerifier(), grpc_port=0, metrics_port=0, **overrides)
+    with running(app) as host, grpc.insecure_channel(host.address) as channel:
+        app.importer().run("uspto-ppubs-csv", US_GRANTS)
+        yield app, data_pb2_grpc.DataServiceStub(channel)

@@ -11,11 +11,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from prometheus_client import REGISTRY
 
-from puhui.data.server import build
-from puhui.data.tests.integration.test_imports import FIXTURES
-from puhui.data.tests.support import FixedVerifier, bearer
-from puhui.data.v1 import data_pb2, data_pb2_grpc
-from puhui.kit.testing import running
+from puhui.data.tests.support import bearer, serving_us_grants
+from puhui.data.v1 import data_pb2
 
 pytestmark = pytest.mark.integration
 
@@ -24,22 +21,14 @@ NOW = 1_800_000_010.0  # 50 s before a minute ends; fixed so windows cannot roll
 
 @pytest.fixture
 def limited(database_url, redis_url):
-    app = build(
-        verifier=FixedVerifier(),
+    with serving_us_grants(
         clock=lambda: NOW,
         database_url=database_url,
         redis_url=redis_url,
         quota_limits="anonymous=3/10,innovator=6/30,institution=50/1000,node=100/100000",
         quota_namespace=f"test:data:quota:{uuid.uuid4().hex}",
-        grpc_port=0,
-        metrics_port=0,
-    )
-    with running(app) as host, grpc.insecure_channel(host.address) as channel:
-        app.importer().run(
-            "uspto-ppubs-csv",
-            FIXTURES / "patents/us_uspto_public_search/uspto_ppubs_biblio_129.csv",
-        )
-        yield data_pb2_grpc.DataServiceStub(channel)
+    ) as (_, stub):
+        yield stub
 
 
 def retry_delay(err: grpc.RpcError) -> float:
@@ -133,20 +122,10 @@ def test_export_records_per_day(limited):
 
 
 def test_an_export_beyond_the_open_streams_is_refused_until_one_ends(database_url):
-    app = build(
-        verifier=FixedVerifier(),
-        database_url=database_url,
-        grpc_workers=2,
-        export_streams=1,
-        grpc_port=0,
-        metrics_port=0,
-    )
-    with running(app) as host, grpc.insecure_channel(host.address) as channel:
-        app.importer().run(
-            "uspto-ppubs-csv",
-            FIXTURES / "patents/us_uspto_public_search/uspto_ppubs_biblio_129.csv",
-        )
-        stub = data_pb2_grpc.DataServiceStub(channel)
+    with serving_us_grants(database_url=database_url, grpc_workers=2, export_streams=1) as (
+        app,
+        stub,
+    ):
         request = data_pb2.ExportPatentsRequest(
             search=data_pb2.SearchPatentsRequest(office="US"), chunk_size=50
         )

@@ -9,12 +9,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import make_url
 
-from puhui.data.server import build
-from puhui.data.tests.integration.test_imports import FIXTURES
 from puhui.data.tests.integration.test_quotas import error_reason
-from puhui.data.tests.support import FixedVerifier
-from puhui.data.v1 import data_pb2, data_pb2_grpc
-from puhui.kit.testing import running
+from puhui.data.tests.support import serving_us_grants
+from puhui.data.v1 import data_pb2
 
 pytestmark = pytest.mark.integration
 
@@ -24,20 +21,8 @@ def timeouts() -> float:
 
 
 def test_a_search_past_the_time_limit_is_stopped_and_refused(database_url):
-    app = build(
-        verifier=FixedVerifier(),
-        database_url=database_url,
-        search_timeout_ms=300,
-        grpc_port=0,
-        metrics_port=0,
-    )
     plain = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-    with running(app) as host, grpc.insecure_channel(host.address) as channel:
-        app.importer().run(
-            "uspto-ppubs-csv",
-            FIXTURES / "patents/us_uspto_public_search/uspto_ppubs_biblio_129.csv",
-        )
-        stub = data_pb2_grpc.DataServiceStub(channel)
+    with serving_us_grants(database_url=database_url, search_timeout_ms=300) as (app, stub):
         search = data_pb2.SearchPatentsRequest(office="US", page_size=5)
         assert len(stub.SearchPatents(search, timeout=10).patents) == 5
         before = timeouts()
@@ -65,10 +50,8 @@ def test_a_search_past_the_time_limit_is_stopped_and_refused(database_url):
 
 
 def test_the_search_pool_is_watched_beside_the_main_one(database_url):
-    app = build(verifier=FixedVerifier(), database_url=database_url, grpc_port=0, metrics_port=0)
     labels = {"node": "000000", "service": "data", "pool": "search_read"}
-    with running(app) as host, grpc.insecure_channel(host.address) as channel:
-        stub = data_pb2_grpc.DataServiceStub(channel)
+    with serving_us_grants(database_url=database_url) as (_, stub):
         stub.SearchPatents(data_pb2.SearchPatentsRequest(office="US"), timeout=10)
         assert REGISTRY.get_sample_value("puhui_db_pool_connections", labels) >= 1
     assert REGISTRY.get_sample_value("puhui_db_pool_connections", labels) is None
