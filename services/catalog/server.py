@@ -15,10 +15,9 @@ from puhui.catalog.domain import Catalog
 from puhui.catalog.servicer import CatalogServicer
 from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from puhui.kit import config as kit_config
-from puhui.kit import metrics as kit_metrics
 from puhui.kit import server
 from puhui.kit.auth import TokenVerifier
-from puhui.kit.db import Database, is_postgresql_url, plan_cache_mode
+from puhui.kit.db import plan_cache_mode
 
 
 class CatalogApp(server.ServiceApp):
@@ -34,11 +33,7 @@ class CatalogApp(server.ServiceApp):
         # under the default mode PostgreSQL kept planning it each time (~0.8 ms of its
         # ~3 ms). Its own small pool (one connection per gRPC worker); SQLite shares the
         # one database.
-        self.match_db = (
-            Database(plan_cache_mode(url, "force_generic_plan"), pool_size=config.grpc_workers)
-            if is_postgresql_url(url)
-            else self.db
-        )
+        self.match_db = self.side_database("match_", plan_cache_mode(url, "force_generic_plan"))
         self.servicer = CatalogServicer(
             Catalog(node=config.node_id),
             self.db,
@@ -49,17 +44,11 @@ class CatalogApp(server.ServiceApp):
 
     def start(self) -> None:
         super().start()
-        if self.match_db is not self.db:
-            self.match_db.start()
-            kit_metrics.watch_database(self.node, self.name, self.match_db, prefix="match_")
         metrics.watch_institutions(self.node, self.db)
 
     def stop(self) -> None:
         metrics.unwatch_institutions(self.node)
         super().stop()
-        if self.match_db is not self.db:
-            kit_metrics.unwatch_database(self.node, self.name, prefix="match_")
-            self.match_db.stop()
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
         return [

@@ -21,9 +21,8 @@ from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import auth, kafka, server
 from puhui.kit import config as kit_config
-from puhui.kit import metrics as kit_metrics
 from puhui.kit.batching import BatchingEventConsumer
-from puhui.kit.db import Database, is_postgresql_url, session_settings
+from puhui.kit.db import session_settings
 from puhui.kit.inbox import EventConsumer
 
 logger = logging.getLogger(__name__)
@@ -50,13 +49,12 @@ class DataApp(server.ServiceApp):
         self.data_config = config
         self.data_sets = domain.DataSets(config.node_id, mirror=config.is_mirror)
         # Searches read on connections of their own whose statements PostgreSQL stops after
-        # PUHUI_DATA_SEARCH_TIMEOUT_MS (the searches' own pool; SQLite and 0: the one database).
+        # PUHUI_DATA_SEARCH_TIMEOUT_MS (0, or SQLite: the one database).
         self.search_db = (
-            Database(
-                session_settings(self.db.url, statement_timeout=config.search_timeout_ms),
-                pool_size=config.grpc_workers,
+            self.side_database(
+                "search_", session_settings(self.db.url, statement_timeout=config.search_timeout_ms)
             )
-            if config.search_timeout_ms and is_postgresql_url(self.db.url)
+            if config.search_timeout_ms
             else self.db
         )
         self.servicer = DataServicer(
@@ -87,9 +85,6 @@ class DataApp(server.ServiceApp):
 
     def start(self) -> None:
         super().start()
-        if self.search_db is not self.db:
-            self.search_db.start()
-            kit_metrics.watch_database(self.node, self.name, self.search_db, prefix="search_")
         if self.data_config.quota_enabled:
             store = RedisCounters(self.redis) if self.redis is not None else MemoryCounters()
             self.servicer.quota = GrpcQuota(
@@ -117,9 +112,6 @@ class DataApp(server.ServiceApp):
         metrics.unwatch_mirror(self._completeness)
         self._completeness = None
         super().stop()
-        if self.search_db is not self.db:
-            kit_metrics.unwatch_database(self.node, self.name, prefix="search_")
-            self.search_db.stop()
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
         return [

@@ -35,7 +35,7 @@ from sqlalchemy import MetaData, Table
 from puhui.kit import auth, kafka, logs, metrics, migrations, tracing, trust
 from puhui.kit import redis as kit_redis
 from puhui.kit.config import ServiceConfig
-from puhui.kit.db import Database, custom_plans
+from puhui.kit.db import Database, custom_plans, is_postgresql_url
 from puhui.kit.inbox import EventConsumer
 from puhui.kit.interceptors import ServiceInterceptor
 from puhui.kit.outbox import Outbox, OutboxRelay
@@ -92,6 +92,7 @@ class ServiceApp(abc.ABC):
         if self.plan_every_execution:
             url = custom_plans(url)
         self.db = Database(url, pool_size=max(10, config.grpc_workers))
+        self._side_databases: dict[str, Database] = {}
         self.outbox = Outbox(self._table("puhui_outbox"), config.node_id, self.name)
         self.inbox = self._table("puhui_inbox")
         # No verifier given: the federated one when PUHUI_TRUST_ANCHOR_JWKS is configured
@@ -126,6 +127,20 @@ class ServiceApp(abc.ABC):
         return (self.outbox.topic(),)
 
     # -- helpers for subclasses ------------------------------------------------------------
+    def side_database(self, prefix: str, url: str) -> Database:
+        """A second pool on this service's database, for reads that need session settings
+        of their own (`puhui.kit.db.session_settings`): one connection per gRPC worker,
+        started and stopped with the app, its pool figures labelled `pool="<prefix>read"`.
+        SQLite: the one database."""
+        if not is_postgresql_url(url):
+            return self.db
+        db = self._side_databases[prefix] = Database(url, pool_size=self.config.grpc_workers)
+        return db
+
+    def databases(self) -> dict[str, Database]:
+        """Every database this app holds, by pool-label prefix ("" for the main one)."""
+        return {"": self.db, **self._side_databases}
+
     def consumer(
         self,
         *,
@@ -155,6 +170,8 @@ class ServiceApp(abc.ABC):
         self.db.start()
         if self.config.migrate_on_start:
             migrations.upgrade(self.name, self.db.url)
+        for side in self._side_databases.values():
+            side.start()
         self.redis = kit_redis.connect(self.config.redis_url, node=self.node, service=self.name)
         if self.config.kafka_bootstrap:
             self.relay = OutboxRelay(self.db, self.outbox, self.config.kafka_bootstrap)
@@ -185,6 +202,8 @@ class ServiceApp(abc.ABC):
             self.redis.close()
         if self._federated is not None:
             self._federated.stop()
+        for side in self._side_databases.values():
+            side.stop()
         self.db.stop()
 
     def dependencies(self) -> list[Dependency]:
@@ -256,7 +275,8 @@ class ServiceHost:
         metrics.BUILD_INFO.labels(node=cfg.node_id, service=self.app.name, version=VERSION).set(1)
         self.metrics_server.start()
         self.app.start()
-        metrics.watch_database(cfg.node_id, self.app.name, self.app.db)
+        for prefix, db in self.app.databases().items():
+            metrics.watch_database(cfg.node_id, self.app.name, db, prefix=prefix)
         self.interceptor = ServiceInterceptor(
             self.app.name, cfg.node_id, self.app.verifier, telemetry=cfg.telemetry
         )
@@ -382,7 +402,8 @@ class ServiceHost:
         if self.health_server is not None:
             self.health_server.stop(0)
         self.app.stop()
-        metrics.unwatch_database(self.config.node_id, self.app.name)
+        for prefix in self.app.databases():
+            metrics.unwatch_database(self.config.node_id, self.app.name, prefix=prefix)
         self.metrics_server.stop()
         logger.info("%s stopped in %.1fs", self.app.name, time.monotonic() - started)
         self._stopped.set()

@@ -77,6 +77,25 @@ def violations(err: grpc.RpcError) -> dict[str, str]:
     return out
 
 
+def retry_delay(err: grpc.RpcError) -> float:
+    status = rpc_status.from_call(err)
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return info.retry_delay.ToTimedelta().total_seconds()
+    raise AssertionError("no RetryInfo")
+
+
+def error_reason(err: grpc.RpcError) -> str:
+    for detail in rpc_status.from_call(err).details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    raise AssertionError("no ErrorInfo")
+
+
 @contextmanager
 def serving_us_grants(**overrides: Any) -> Iterator[tuple[DataApp, data_pb2_grpc.DataServiceStub]]:
     """A data service (config `overrides`, tokens as ROLES) holding the 129 USPTO grants of

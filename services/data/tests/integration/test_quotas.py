@@ -7,11 +7,9 @@ import uuid
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from prometheus_client import REGISTRY
 
-from puhui.data.tests.support import bearer, serving_us_grants
+from puhui.data.tests.support import bearer, error_reason, retry_delay, serving_us_grants
 from puhui.data.v1 import data_pb2
 
 pytestmark = pytest.mark.integration
@@ -29,25 +27,6 @@ def limited(database_url, redis_url):
         quota_namespace=f"test:data:quota:{uuid.uuid4().hex}",
     ) as (_, stub):
         yield stub
-
-
-def retry_delay(err: grpc.RpcError) -> float:
-    status = rpc_status.from_call(err)
-    for detail in status.details:
-        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            info = error_details_pb2.RetryInfo()
-            detail.Unpack(info)
-            return info.retry_delay.ToTimedelta().total_seconds()
-    raise AssertionError("no RetryInfo")
-
-
-def error_reason(err: grpc.RpcError) -> str:
-    for detail in rpc_status.from_call(err).details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason
-    raise AssertionError("no ErrorInfo")
 
 
 def refusals(quota: str) -> float:

@@ -9,8 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import make_url
 
-from puhui.data.tests.integration.test_quotas import error_reason
-from puhui.data.tests.support import serving_us_grants
+from puhui.data.tests.support import error_reason, serving_us_grants
 from puhui.data.v1 import data_pb2
 
 pytestmark = pytest.mark.integration
