@@ -88,8 +88,15 @@ def export_row_fields(row: Sequence[Any]) -> dict[str, Any]:
         updated_at,
     ) = row
     applicants, inventors, ipc_codes = orjson.loads(lists)  # ~4x json.loads
-    if updated_at is not None and updated_at.tzinfo is None:  # SQLite: naive UTC
-        updated_at = updated_at.replace(tzinfo=UTC)
+    if type(updated_at) is int:  # PostgreSQL: microseconds since the epoch
+        seconds, micros = divmod(updated_at, 1_000_000)
+        stamp = {"seconds": seconds, "nanos": micros * 1000}
+    elif updated_at is not None:
+        if updated_at.tzinfo is None:  # SQLite: naive UTC
+            updated_at = updated_at.replace(tzinfo=UTC)
+        stamp = {"seconds": int(updated_at.timestamp()), "nanos": updated_at.microsecond * 1000}
+    else:
+        stamp = None
     return {
         "application_number": application_number,
         "publication_number": publication_number,
@@ -106,9 +113,7 @@ def export_row_fields(row: Sequence[Any]) -> dict[str, Any]:
         "grant_date": grant_date,
         "legal_status": legal_status,
         "content_hash": content_hash,
-        "updated_at": None
-        if updated_at is None
-        else {"seconds": int(updated_at.timestamp()), "nanos": updated_at.microsecond * 1000},
+        "updated_at": stamp,
         "record_id": record_id,
     }
 

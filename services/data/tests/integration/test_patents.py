@@ -111,6 +111,29 @@ def test_put_get_outcomes_and_event_on_kafka(hub, kafka_bootstrap):
         assert got.application_number == f"CN{digits}"
         assert got.legal_status == "无权-未缴年费终止"
 
+    # Search and export read the record from other columns (updated_at as microseconds):
+    # the same message as GetPatent, to the microsecond.
+    got = stub.GetPatent(data_pb2.GetPatentRequest(number=written), timeout=10)
+    assert got.updated_at.nanos % 1000 == 0 and got.updated_at.seconds > 0
+    query = data_pb2.SearchPatentsRequest(applicant="中科大数据研究院")
+    found = [
+        p
+        for p in stub.SearchPatents(
+            data_pb2.SearchPatentsRequest(query=got.title, office="CN", page_size=100), timeout=10
+        ).patents
+        if p.record_id == got.record_id
+    ]
+    assert found == [got]
+    exported = [
+        p
+        for chunk in stub.ExportPatents(
+            data_pb2.ExportPatentsRequest(search=query, chunk_size=100), timeout=10
+        )
+        for p in chunk.patents
+        if p.record_id == got.record_id
+    ]
+    assert exported == [got]
+
     events = read_events(
         kafka_bootstrap,
         "puhui.000000.data.events",
