@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.orm import Session
 
 from puhui.data import domain, metrics, mirror
-from puhui.data.adapters.db import SearchCache, metadata
+from puhui.data.adapters.db import WALK_SESSION, SearchCache, metadata
 from puhui.data.adapters.quota import MemoryCounters, RedisCounters
 from puhui.data.config import DataConfig
 from puhui.data.importers.runner import Importer
@@ -22,7 +22,7 @@ from puhui.events.v1 import envelope_pb2
 from puhui.kit import auth, kafka, server
 from puhui.kit import config as kit_config
 from puhui.kit.batching import BatchingEventConsumer
-from puhui.kit.db import session_settings
+from puhui.kit.db import is_postgresql_url, session_settings
 from puhui.kit.inbox import EventConsumer
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,19 @@ class DataApp(server.ServiceApp):
             if config.search_timeout_ms
             else self.db
         )
+        # Pages of searches known to walk over many matches (adapters.db.planned_walk) run
+        # on connections that can only walk, planned once (WALK_SESSION; not the main URL's
+        # custom plans). None: every search is planned for its values.
+        walk_settings = dict(WALK_SESSION)
+        if config.search_timeout_ms:
+            walk_settings["statement_timeout"] = config.search_timeout_ms
+        self.walk_db = (
+            self.side_database(
+                "walk_", session_settings(config.effective_database_url(), **walk_settings)
+            )
+            if config.planned_walks and config.search_cache and is_postgresql_url(self.db.url)
+            else None
+        )
         self.servicer = DataServicer(
             self.data_sets,
             self.db,
@@ -68,6 +81,7 @@ class DataApp(server.ServiceApp):
             search_cache=SearchCache(enabled=config.search_cache),
             export_streams=config.export_stream_limit,
             search_db=self.search_db,
+            walk_db=self.walk_db,
             search_timeout_ms=config.search_timeout_ms,
         )
         self.reference = ReferenceServicer()

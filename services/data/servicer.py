@@ -23,6 +23,7 @@ from puhui.data.adapters.db import (
     SqlTrademarkRepository,
     SqlTrademarkSearch,
     list_changes,
+    planned_walk,
     racing_writers_aborted,
     search_gis,
     search_ic_layouts,
@@ -349,6 +350,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         search_cache: SearchCache | None = None,
         export_streams: int = 0,
         search_db: Database | None = None,
+        walk_db: Database | None = None,
         search_timeout_ms: int = 0,
     ) -> None:
         self.data_sets = data_sets
@@ -362,6 +364,8 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self.search_cache = search_cache
         # Searches' connections: statements stopped after search_timeout_ms (see server.py)
         self.search_db = search_db or db
+        # Pages of searches known to walk over many matches (adapters.db.planned_walk)
+        self.walk_db = walk_db
         self.search_timeout_ms = search_timeout_ms
         self._search_timeouts = metrics.SEARCH_TIMEOUTS.labels(node=node_id)
         # Export streams open at once (0: no limit); see PUHUI_DATA_EXPORT_STREAMS
@@ -425,7 +429,11 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self, request: data_pb2.SearchPatentsRequest, query: domain.PatentQuery, page: Page
     ) -> data_pb2.SearchPatentsResponse:
         # reads only: autocommit, no BEGIN/COMMIT round trips, no ORM session
-        with self._time_limited(), self.search_db.read_connection() as connection:
+        walking = self.walk_db is not None and planned_walk(
+            query, self.search_cache, self.exact_count_limit
+        )
+        db = self.walk_db if walking and self.walk_db is not None else self.search_db
+        with self._time_limited(), db.read_connection() as connection:
             items, facets, total = SqlPatentSearch(connection).search(
                 query,
                 list(dict.fromkeys(request.facets)),
@@ -433,6 +441,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
                 page.size,
                 count_cap=self.exact_count_limit,
                 cache=self.search_cache,
+                elsewhere=self.search_db.read_connection if walking else None,
             )
         next_token = page.next_token(items[-1][0]) if len(items) == page.size else ""
         return data_pb2.SearchPatentsResponse(

@@ -16,6 +16,7 @@ migrations), and a value cached for that version is reused.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection
@@ -36,7 +37,7 @@ _compiled: dict[tuple[int, str], _Compiled] = {}
 
 
 def fetch(
-    connection: Connection, statement: Any, params: dict[str, Any], *, binary: bool = False
+    connection: Connection, statement: Any, params: Mapping[str, Any], *, binary: bool = False
 ) -> list[Any]:
     """All rows (positional tuples) of a read `statement` built once and kept (its compiled
     form is cached by identity) for `params`; `binary`: rows in PostgreSQL's binary format

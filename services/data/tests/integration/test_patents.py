@@ -114,7 +114,8 @@ def test_put_get_outcomes_and_event_on_kafka(hub, kafka_bootstrap):
     # Search and export read the record from other columns (updated_at as microseconds):
     # the same message as GetPatent, to the microsecond.
     got = stub.GetPatent(data_pb2.GetPatentRequest(number=written), timeout=10)
-    assert got.updated_at.nanos % 1000 == 0 and got.updated_at.seconds > 0
+    assert got.updated_at.nanos % 1000 == 0
+    assert got.updated_at.seconds > 0
     query = data_pb2.SearchPatentsRequest(applicant="中科大数据研究院")
     found = [
         p
