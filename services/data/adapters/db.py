@@ -1083,9 +1083,8 @@ class SqlPatentSearch:
             # Not (or no longer) a known walk over many matches: not for this connection.
             with elsewhere() as connection:
                 return SqlPatentSearch(connection).search(
-                    q, names, after, size, count_cap=count_cap, cache=cache,
-                    facet_limit=facet_limit,
-                )  # fmt: skip
+                    q, names, after, size, count_cap=count_cap, cache=cache, facet_limit=facet_limit
+                )
         if walks:
             if hint is None:
                 counted = hint = self._count(shape, params, count_key, count_cap_used, store)
