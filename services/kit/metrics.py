@@ -101,7 +101,7 @@ DEPENDENCY_UP = Gauge(
 DB_POOL_IN_USE = Gauge(
     "puhui_db_pool_connections_in_use",
     "Database connections checked out of the pool now (pool: write or read; a service's "
-    "second database prefixes them: search_read).",
+    "side pools prefix them: search_read, walk_read).",
     ["node", "service", "pool"],
 )
 DB_POOL_SIZE = Gauge(
@@ -151,7 +151,7 @@ def _pool_figure(db: _HasPools, role: str, figure: str) -> float:
 def watch_database(node: str, service: str, db: _HasPools, prefix: str = "") -> None:
     """Export `db`'s pool figures (write pool and, on PostgreSQL, the read pool); the values
     are read from SQLAlchemy when Prometheus scrapes, so nothing polls in the background.
-    `prefix` names a service's second database in the `pool` label ("search_read")."""
+    `prefix` names a service's side pool in the `pool` label ("search_read")."""
     for role in ("write", "read"):
         labels = {"node": node, "service": service, "pool": prefix + role}
         for gauge, figure in (
