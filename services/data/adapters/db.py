@@ -980,8 +980,13 @@ def planned_walk(q: PatentQuery, cache: SearchCache | None, count_cap: int = 0) 
     shape, _, query_key = _prepared(q)
     if not _walks(shape):
         return False
-    hint = cache.peek(("count", query_key, max(count_cap, FEW_MATCHES)))
+    hint = cache.peek(_count_key(query_key, max(count_cap, FEW_MATCHES)))
     return hint is not None and hint > FEW_MATCHES
+
+
+def _count_key(query_key: tuple[Any, ...], cap: int) -> tuple[Any, ...]:
+    """Where a search's count (up to `cap`) is kept in the search cache."""
+    return ("count", query_key, cap)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -1075,7 +1080,7 @@ class SqlPatentSearch:
         # Walks: the count first (any version's will do to choose the page's plan).
         walks = _walks(shape)
         count_cap_used = max(count_cap, FEW_MATCHES) if walks else count_cap
-        count_key: tuple[Any, ...] = ("count", query_key, count_cap_used)
+        count_key = _count_key(query_key, count_cap_used)
         counted: int | None = None
         few = False
         hint = store.peek(count_key) if store and walks else None
