@@ -955,6 +955,9 @@ WALK_SESSION: dict[str, str | int] = {
     "enable_hashjoin": "off",
     "enable_mergejoin": "off",
     "max_parallel_workers_per_gather": 0,
+    # A disabled step left in a plan costs 1e10, far above jit_above_cost: no compiling
+    # a walk of 20 rows.
+    "jit": "off",
 }
 
 

@@ -70,12 +70,13 @@ def test_known_walks_read_their_pages_on_the_walk_connections(database_url, monk
         with app.walk_db.read_connection() as connection:
             show = {
                 name: connection.execute(text(f"SHOW {name}")).scalar_one()
-                for name in ("plan_cache_mode", "enable_seqscan", "enable_sort")
+                for name in ("plan_cache_mode", "enable_seqscan", "enable_sort", "jit")
             }
             assert show == {
                 "plan_cache_mode": "force_generic_plan",
                 "enable_seqscan": "off",
                 "enable_sort": "off",
+                "jit": "off",
             }
             assert connection.execute(text("SHOW statement_timeout")).scalar_one() == "5s"
 
