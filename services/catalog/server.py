@@ -17,7 +17,6 @@ from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from puhui.kit import config as kit_config
 from puhui.kit import server
 from puhui.kit.auth import TokenVerifier
-from puhui.kit.db import plan_cache_mode
 
 
 class CatalogApp(server.ServiceApp):
@@ -27,13 +26,12 @@ class CatalogApp(server.ServiceApp):
 
     def __init__(self, config: CatalogConfig, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__(config, metadata, **kw)
-        url = config.effective_database_url()
         # Match's one statement (region codes and categories by array, the city as a range,
         # no patterns: indexed lookups whatever the values) runs on its cached generic plan:
         # under the default mode PostgreSQL kept planning it each time (~0.8 ms of its
         # ~3 ms). Its own small pool (one connection per gRPC worker); SQLite shares the
         # one database.
-        self.match_db = self.side_database("match_", plan_cache_mode(url, "force_generic_plan"))
+        self.match_db = self.side_database("match_", plan_cache_mode="force_generic_plan")
         self.servicer = CatalogServicer(
             Catalog(node=config.node_id),
             self.db,

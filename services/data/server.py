@@ -22,7 +22,7 @@ from puhui.events.v1 import envelope_pb2
 from puhui.kit import auth, kafka, server
 from puhui.kit import config as kit_config
 from puhui.kit.batching import BatchingEventConsumer
-from puhui.kit.db import is_postgresql_url, session_settings
+from puhui.kit.db import is_postgresql_url
 from puhui.kit.inbox import EventConsumer
 
 logger = logging.getLogger(__name__)
@@ -50,23 +50,13 @@ class DataApp(server.ServiceApp):
         self.data_sets = domain.DataSets(config.node_id, mirror=config.is_mirror)
         # Searches read on connections of their own whose statements PostgreSQL stops after
         # PUHUI_DATA_SEARCH_TIMEOUT_MS (0, or SQLite: the one database).
-        self.search_db = (
-            self.side_database(
-                "search_", session_settings(self.db.url, statement_timeout=config.search_timeout_ms)
-            )
-            if config.search_timeout_ms
-            else self.db
-        )
+        limit = {"statement_timeout": config.search_timeout_ms} if config.search_timeout_ms else {}
+        self.search_db = self.side_database("search_", **limit) if limit else self.db
         # Pages of searches known to walk over many matches (adapters.db.planned_walk) run
-        # on connections that can only walk, planned once (WALK_SESSION; not the main URL's
-        # custom plans). None: every search is planned for its values.
-        walk_settings = dict(WALK_SESSION)
-        if config.search_timeout_ms:
-            walk_settings["statement_timeout"] = config.search_timeout_ms
+        # on connections that can only walk, planned once (WALK_SESSION). None: every search
+        # is planned for its values.
         self.walk_db = (
-            self.side_database(
-                "walk_", session_settings(config.effective_database_url(), **walk_settings)
-            )
+            self.side_database("walk_", **WALK_SESSION, **limit)
             if config.planned_walks and config.search_cache and is_postgresql_url(self.db.url)
             else None
         )

@@ -429,10 +429,12 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self, request: data_pb2.SearchPatentsRequest, query: domain.PatentQuery, page: Page
     ) -> data_pb2.SearchPatentsResponse:
         # reads only: autocommit, no BEGIN/COMMIT round trips, no ORM session
-        walking = self.walk_db is not None and planned_walk(
+        db = self.search_db
+        if self.walk_db is not None and planned_walk(
             query, self.search_cache, self.exact_count_limit
-        )
-        db = self.walk_db if walking and self.walk_db is not None else self.search_db
+        ):
+            db = self.walk_db
+        walking = db is not self.search_db
         with self._time_limited(), db.read_connection() as connection:
             items, facets, total = SqlPatentSearch(connection).search(
                 query,

@@ -35,7 +35,7 @@ from sqlalchemy import MetaData, Table
 from puhui.kit import auth, kafka, logs, metrics, migrations, tracing, trust
 from puhui.kit import redis as kit_redis
 from puhui.kit.config import ServiceConfig
-from puhui.kit.db import Database, custom_plans, is_postgresql_url
+from puhui.kit.db import Database, custom_plans, is_postgresql_url, session_settings
 from puhui.kit.inbox import EventConsumer
 from puhui.kit.interceptors import ServiceInterceptor
 from puhui.kit.outbox import Outbox, OutboxRelay
@@ -127,13 +127,18 @@ class ServiceApp(abc.ABC):
         return (self.outbox.topic(),)
 
     # -- helpers for subclasses ------------------------------------------------------------
-    def side_database(self, prefix: str, url: str) -> Database:
-        """A second pool on this service's database, for reads that need session settings
-        of their own (`puhui.kit.db.session_settings`): one connection per gRPC worker,
-        started and stopped with the app, its pool figures labelled `pool="<prefix>read"`.
-        SQLite: the one database."""
-        if not is_postgresql_url(url):
+    def side_database(self, prefix: str, **settings: str | int) -> Database:
+        """A second pool on this service's database whose sessions start with `settings`
+        (`puhui.kit.db.session_settings`: `statement_timeout=5000`, `plan_cache_mode=...`),
+        over the app's own (`plan_every_execution`); a setting the operator's URL names stays
+        as given. One connection per gRPC worker, started and stopped with the app, its pool
+        figures labelled `pool="<prefix>read"`. SQLite: the one database."""
+        if not is_postgresql_url(self.db.url):
             return self.db
+        own: dict[str, str | int] = (
+            {"plan_cache_mode": "force_custom_plan"} if self.plan_every_execution else {}
+        )
+        url = session_settings(self.config.effective_database_url(), **{**own, **settings})
         db = self._side_databases[prefix] = Database(url, pool_size=self.config.grpc_workers)
         return db
 

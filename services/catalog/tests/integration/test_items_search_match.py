@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from sqlalchemy import text
 
 from puhui.catalog.tests.support import GD_ADMIN, JS_ADMIN, NATIONAL, institution, item, staff
 from puhui.catalog.v1 import catalog_pb2
@@ -325,3 +326,13 @@ def test_match_explains_and_prefers_the_nearest_capable_tier(world):
     ] == [m.item.item_id for m in again.matches]
     bad = S.MatchRequest(profile=S.InnovatorProfile(region_code="000001"))
     assert code_of(lambda: c.as_(None).Match(bad)) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_match_runs_on_its_cached_generic_plan_and_the_rest_plans_each_time(shared_catalog):
+    app = shared_catalog.app
+    assert app.match_db is not app.db
+    modes = {}
+    for name, db in (("match", app.match_db), ("main", app.db)):
+        with db.read_connection() as connection:
+            modes[name] = connection.execute(text("SHOW plan_cache_mode")).scalar_one()
+    assert modes == {"match": "force_generic_plan", "main": "force_custom_plan"}
