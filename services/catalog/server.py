@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from puhui.catalog import metrics
+from puhui.catalog import metrics, policy
 from puhui.catalog.adapters.db import (
     TotalCache,
     metadata,
@@ -53,6 +53,7 @@ class CatalogApp(server.ServiceApp):
             server.GrpcService(
                 catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
                 lambda s: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(self.servicer, s),
+                policy.POLICY,
             )
         ]
 

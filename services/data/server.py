@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
-from puhui.data import domain, metrics, mirror
+from puhui.data import domain, metrics, mirror, policy
 from puhui.data.adapters.db import WALK_SESSION, SearchCache, metadata
 from puhui.data.adapters.quota import MemoryCounters, RedisCounters
 from puhui.data.config import DataConfig
@@ -122,10 +122,12 @@ class DataApp(server.ServiceApp):
             server.GrpcService(
                 data_pb2.DESCRIPTOR.services_by_name["DataService"].full_name,
                 lambda s: data_pb2_grpc.add_DataServiceServicer_to_server(self.servicer, s),
+                policy.DATA_POLICY,
             ),
             server.GrpcService(
                 data_pb2.DESCRIPTOR.services_by_name["ReferenceService"].full_name,
                 lambda s: data_pb2_grpc.add_ReferenceServiceServicer_to_server(self.reference, s),
+                policy.REFERENCE_POLICY,
             ),
         ]
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from puhui.federation import national
+from puhui.federation import national, policy
 from puhui.federation.adapters.db import metadata
 from puhui.federation.config import FederationConfig
 from puhui.federation.registry import Registry, StatementRelay, load_anchor
@@ -95,6 +95,7 @@ class FederationApp(server.ServiceApp):
             server.GrpcService(
                 federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name,
                 lambda s: federation_pb2_grpc.add_FederationServiceServicer_to_server(servicer, s),
+                policy.POLICY,
             )
         ]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from puhui.feedback import metrics
+from puhui.feedback import metrics, policy
 from puhui.feedback.adapters.bursts import InProcessBurstCounter, RedisBurstCounter
 from puhui.feedback.adapters.catalog import apply_catalog_event
 from puhui.feedback.adapters.db import SqlRepository, metadata
@@ -71,6 +71,7 @@ class FeedbackApp(server.ServiceApp):
             server.GrpcService(
                 feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name,
                 lambda s: feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(self.servicer, s),
+                policy.POLICY,
             )
         ]
 

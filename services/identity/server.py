@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from puhui.identity import crypto, domain
+from puhui.identity import crypto, domain, policy
 from puhui.identity.adapters.db import SqlUnitOfWork, metadata
 from puhui.identity.adapters.throttle import MemoryThrottle, RedisThrottle
 from puhui.identity.config import IdentityConfig
@@ -98,6 +98,7 @@ class IdentityApp(server.ServiceApp):
             server.GrpcService(
                 identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
                 lambda s: identity_pb2_grpc.add_IdentityServiceServicer_to_server(self.servicer, s),
+                policy.POLICY,
             )
         ]
 

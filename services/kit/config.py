@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from puhui.kit import proxies
+
 NODE_ID_RE = re.compile(r"^\d{6}$")
 HUB_NODE_ID = "000000"
 
@@ -219,6 +221,14 @@ class ServiceConfig:
         "certificate issued under them (mutual TLS).",
         example="/run/secrets/federation_ca_crt",
     )
+    trusted_proxies: tuple[str, ...] = setting(
+        "PUHUI_TRUSTED_PROXIES",
+        (),
+        doc="Comma-separated CIDRs of the proxies / load balancers in front of the gRPC port. "
+        "Only when the TCP peer lies in one of them is x-forwarded-for read (its right-most "
+        "address outside these networks is the client); from any other peer it is ignored.",
+        example="10.0.0.0/8,fd00::/8",
+    )
     health_port: int = setting(
         "PUHUI_HEALTH_PORT",
         0,
@@ -239,6 +249,10 @@ class ServiceConfig:
             raise ConfigError(
                 "configuration: PUHUI_TLS_CERT_FILE and PUHUI_TLS_KEY_FILE must be set together"
             )
+        try:
+            proxies.parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"configuration: PUHUI_TRUSTED_PROXIES is malformed: {exc}") from None
         if self.tls_client_ca_file and not self.tls_cert_file:
             raise ConfigError(
                 "configuration: PUHUI_TLS_CLIENT_CA_FILE (mutual TLS) needs PUHUI_TLS_CERT_FILE "

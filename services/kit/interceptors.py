@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import grpc
@@ -17,8 +17,9 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import trace
 
-from puhui.kit import auth, metrics, tracing
+from puhui.kit import auth, metrics, proxies, tracing
 from puhui.kit.errors import InvalidArgument, PuhuiError, ResourceExhausted
+from puhui.kit.policy import Policy
 
 logger = logging.getLogger(__name__)
 ERROR_DOMAIN = "puhui.cn"
@@ -86,11 +87,21 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     """Wraps every RPC handler of our services (grpc.* system services pass through)."""
 
     def __init__(
-        self, service: str, node: str, verifier: auth.TokenVerifier, *, telemetry: bool = True
+        self,
+        service: str,
+        node: str,
+        verifier: auth.TokenVerifier,
+        *,
+        telemetry: bool = True,
+        policy: Policy | None = None,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.service = service
         self.node = node
         self.verifier = verifier
+        # The declared access policy (None: no RPC is governed, as in the kit's own tests).
+        self.policy = policy
+        self.trusted_proxies = proxies.parse_networks(trusted_proxies)
         self.telemetry = telemetry  # False (PUHUI_TELEMETRY=off): no spans, no RPC metrics
         # Labelled metric children, looked up once per method/code (labels() costs ~5 µs).
         # In-flight RPCs are read from the drain counter when scraped, not counted twice.
@@ -136,13 +147,13 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         name = method.lstrip("/").rsplit(".", 1)[-1]  # "CatalogService/GetInstitution"
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, name),
+                self._unary(handler.unary_unary, name, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._streaming(handler.unary_stream, name),
+                self._streaming(handler.unary_stream, name, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -150,12 +161,18 @@ class ServiceInterceptor(grpc.ServerInterceptor):
 
     # -- shared pieces ----------------------------------------------------------------------
     def _authenticate(self, context: grpc.ServicerContext) -> auth.Principal:
-        token = auth.bearer_token(context.invocation_metadata())
-        address = _peer_address(context)
+        metadata = context.invocation_metadata()
+        token = auth.bearer_token(metadata)
+        address = proxies.client_address(_peer_address(context), metadata, self.trusted_proxies)
         if token is None:
             return auth.Principal(client_address=address)
         principal = self.verifier.verify(token)
         return dataclasses.replace(principal, client_address=address)
+
+    def _authorise(self, method: str, principal: auth.Principal) -> None:
+        """The declared policy, right after authentication and before any validation."""
+        if self.policy is not None:
+            self.policy.check(method, principal, self.node)
 
     def _start(self, name: str, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
         if not self.telemetry:
@@ -218,7 +235,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         return grpc.StatusCode.OK if exc is None else grpc.StatusCode.INTERNAL
 
     # -- wrappers ---------------------------------------------------------------------------
-    def _unary(self, behavior: Callable[[Any, grpc.ServicerContext], Any], name: str):  # type: ignore[no-untyped-def]
+    def _unary(  # type: ignore[no-untyped-def]
+        self, behavior: Callable[[Any, grpc.ServicerContext], Any], name: str, method: str
+    ):
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             self._enter()
@@ -226,7 +245,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):
             with self._start(name, context) as span:
                 token = None
                 try:
-                    token = auth.set_current(self._authenticate(context))
+                    principal = self._authenticate(context)
+                    token = auth.set_current(principal)
+                    self._authorise(method, principal)
                     return behavior(request, context)
                 except Exception as exc:
                     failure = exc
@@ -241,7 +262,12 @@ class ServiceInterceptor(grpc.ServerInterceptor):
 
         return handle
 
-    def _streaming(self, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]], name: str):  # type: ignore[no-untyped-def]
+    def _streaming(  # type: ignore[no-untyped-def]
+        self,
+        behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]],
+        name: str,
+        method: str,
+    ):
         def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             started = time.perf_counter()
             self._enter()
@@ -249,7 +275,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):
             with self._start(name, context) as span:
                 token = None
                 try:
-                    token = auth.set_current(self._authenticate(context))
+                    principal = self._authenticate(context)
+                    token = auth.set_current(principal)
+                    self._authorise(method, principal)
                     yield from behavior(request, context)
                 except Exception as exc:
                     failure = exc

@@ -22,7 +22,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +39,7 @@ from puhui.kit.db import Database, custom_plans, is_postgresql_url, session_sett
 from puhui.kit.inbox import EventConsumer
 from puhui.kit.interceptors import ServiceInterceptor
 from puhui.kit.outbox import Outbox, OutboxRelay
+from puhui.kit.policy import Policy, Rule
 from puhui.kit.tls import ServerTLS
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ class GrpcService:
 
     full_name: str
     register: Callable[[grpc.Server], None]
+    # The declared access policy of every RPC of the service (puhui.kit.policy); None
+    # leaves the service ungoverned (test services only).
+    policy: Mapping[str, Rule] | None = None
 
 
 class ServiceApp(abc.ABC):
@@ -282,8 +286,18 @@ class ServiceHost:
         self.app.start()
         for prefix, db in self.app.databases().items():
             metrics.watch_database(cfg.node_id, self.app.name, db, prefix=prefix)
+        services = list(self.app.grpc_services())
+        policy = Policy()
+        for s in services:
+            if s.policy is not None:
+                policy.add(s.full_name, s.policy)
         self.interceptor = ServiceInterceptor(
-            self.app.name, cfg.node_id, self.app.verifier, telemetry=cfg.telemetry
+            self.app.name,
+            cfg.node_id,
+            self.app.verifier,
+            telemetry=cfg.telemetry,
+            policy=policy,
+            trusted_proxies=cfg.trusted_proxies,
         )
         self.server = grpc.server(
             QueueCountingExecutor(
@@ -298,7 +312,6 @@ class ServiceHost:
             ],
             maximum_concurrent_rpcs=max(256, cfg.grpc_workers * 16),
         )
-        services = list(self.app.grpc_services())
         for s in services:
             s.register(self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
