@@ -612,11 +612,8 @@ class Identity:
         if principal.is_anonymous and not refresh_token:
             raise Unauthenticated("sign in first, or present the refresh token")
         now = self.clock()
-        if not principal.is_anonymous and principal.token_id:
-            self.revocations.revoke(
-                principal.token_id,
-                (principal.expires_at or now + self.settings.access_ttl) + self.settings.leeway,
-            )
+        # The refresh token is checked first: a bad one changes nothing, the caller's
+        # access token included (it is revoked last, once everything else held).
         if refresh_token:
             with self.uow() as (repo, _):
                 record = repo.refresh_for_update(crypto.opaque_hash(refresh_token))
@@ -627,6 +624,11 @@ class Identity:
                     raise PermissionDenied("that refresh token belongs to another person")
                 if family.revoked_at is None:
                     self._revoke_family(repo, family, now)
+        if not principal.is_anonymous and principal.token_id:
+            self.revocations.revoke(
+                principal.token_id,
+                (principal.expires_at or now + self.settings.access_ttl) + self.settings.leeway,
+            )
 
     def revoke_token(self, principal: Principal, jti: str) -> None:
         v = Violations()

@@ -154,6 +154,22 @@ def test_sign_out_revokes_access_and_refresh():
         identity.refresh(s.refresh_token)
 
 
+def test_sign_out_checks_the_refresh_token_before_revoking_anything():
+    identity, _, verifier = make_identity()
+    register(identity)
+    s = identity.sign_in("zhang@example.cn", PASSWORD, "", "1.2.3.4")
+    principal = verifier.verify(s.access_token)
+    with pytest.raises(Unauthenticated, match="refresh token is invalid"):
+        identity.sign_out(principal, "prt_not-a-refresh-token")
+    assert verifier.verify(s.access_token).subject == principal.subject  # still signed in
+    register(identity, email="li@example.cn")
+    other = identity.sign_in("li@example.cn", PASSWORD, "", "1.2.3.4")
+    with pytest.raises(PermissionDenied, match="another person"):
+        identity.sign_out(principal, other.refresh_token)
+    assert verifier.verify(s.access_token).subject == principal.subject
+    assert identity.refresh(other.refresh_token).access_token  # the other's session lives
+
+
 def test_throttling_delays_then_locks_the_pair_but_not_other_addresses():
     clock = Clock()
     policy = domain.ThrottlePolicy(
