@@ -217,6 +217,12 @@ class OrganisationQuery:
 
 
 # -- ports --------------------------------------------------------------------------------------
+def staff_view(person: Person) -> Person:
+    """What institution staff see of a person they served: who it is (name, masked ID
+    number, assurance level), not how to reach them nor their roles and memberships."""
+    return replace(person, email="", mobile="", grants=(), memberships=())
+
+
 class Repository(Protocol):
     def person_clashes(self, email: str, mobile: str, id_lookup: str) -> list[str]: ...
     def add_person(
@@ -228,6 +234,9 @@ class Repository(Protocol):
     def set_assurance(self, person_id: str, level: Assurance) -> None: ...
     def add_grant(self, person_id: str, grant: Grant, actor: str, now: datetime) -> bool: ...
     def remove_grant(self, person_id: str, grant: Grant) -> bool: ...
+    # The served-persons read model (fed by feedback's ServiceCaseRecorded events).
+    def served_by(self, person_id: str, institution_ids: Sequence[str]) -> bool: ...
+    def add_served(self, person_id: str, institution_id: str, now: datetime) -> bool: ...
 
     def add_organisation(self, organisation: Organisation) -> None: ...
     def get_organisation(self, organisation_id: str) -> Organisation | None: ...
@@ -731,21 +740,37 @@ class Identity:
             raise PersonNotFound(principal.subject)
         return self.get_person(principal.subject)
 
+    def _is_node_admin(self, principal: Principal) -> bool:
+        return kt.holds(principal, kt.ROLE_PROVINCE_ADMIN, scope_node=self.node) or kt.holds(
+            principal, kt.ROLE_NATIONAL_ADMIN
+        )
+
+    def _served_by_staff(self, principal: Principal, person_id: str) -> bool:
+        """Has one of the caller's institutions recorded a case for this person?"""
+        institutions = [s for r, s in principal.role_scopes if r == kt.ROLE_INSTITUTION_STAFF]
+        with self.uow() as (repo, _):
+            return repo.served_by(person_id, institutions)
+
     def read_person(self, principal: Principal, person_id: str) -> Person:
+        """Oneself and the node's admins: the whole record. Staff: the staff view of a
+        person one of their institutions has served (anyone else is not found to them)."""
+        kt.authorize(principal)
         v = Violations()
         v.require(person_id, "person_id")
         v.raise_if_any()
-        if principal.subject != person_id:
-            kt.authorize(
-                principal,
-                roles=[kt.ROLE_INSTITUTION_STAFF, kt.ROLE_PROVINCE_ADMIN, kt.ROLE_NATIONAL_ADMIN],
-                scope_node=self.node,
-            )
-        return self.get_person(person_id)
+        if principal.subject == person_id or self._is_node_admin(principal):
+            return self.get_person(person_id)
+        kt.authorize(principal, roles=[kt.ROLE_INSTITUTION_STAFF])
+        if not self._served_by_staff(principal, person_id):
+            raise PersonNotFound(person_id)
+        return staff_view(self.get_person(person_id))
 
     def verify_person(
         self, principal: Principal, person_id: str, level: int, method: str
     ) -> Person:
+        """Admins of the node verify anyone (HIGH only they); staff raise to SUBSTANTIAL
+        only persons their institution has served, and see the staff view."""
+        kt.authorize(principal, min_assurance=kt.ASSURANCE_SUBSTANTIAL)
         v = Violations()
         v.require(person_id, "person_id")
         v.check(
@@ -761,6 +786,9 @@ class Identity:
         kt.authorize(
             principal, roles=roles, scope_node=self.node, min_assurance=kt.ASSURANCE_SUBSTANTIAL
         )
+        admin = self._is_node_admin(principal)
+        if not admin and not self._served_by_staff(principal, person_id):
+            raise PersonNotFound(person_id)
         with self.uow() as (repo, events):
             person = repo.get_person(person_id)
             if person is None:
@@ -769,7 +797,7 @@ class Identity:
                 repo.set_assurance(person_id, Assurance(level))
                 person = replace(person, assurance=Assurance(level))
                 events.person_verified(person, method.strip(), principal.subject)
-        return person
+        return person if admin else staff_view(person)
 
     # -- roles ----------------------------------------------------------------------------
     def validate_grant(self, grant: Grant, v: Violations) -> None:

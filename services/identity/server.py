@@ -7,12 +7,14 @@ from collections.abc import Sequence
 
 from puhui.identity import crypto, domain, policy
 from puhui.identity.adapters.db import SqlUnitOfWork, metadata
+from puhui.identity.adapters.served import served_handler
 from puhui.identity.adapters.throttle import MemoryThrottle, RedisThrottle
 from puhui.identity.config import IdentityConfig
 from puhui.identity.servicer import IdentityServicer, OutboxEvents
 from puhui.identity.v1 import identity_pb2, identity_pb2_grpc
 from puhui.kit import config as kit_config
-from puhui.kit import server, tokens
+from puhui.kit import kafka, server, tokens
+from puhui.kit.inbox import EventConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +94,17 @@ class IdentityApp(server.ServiceApp):
                 self.redis, throttle_policy(self.identity_config)
             )
         self.identity.ensure_signing_key()
+
+    def consumers(self) -> Sequence[EventConsumer]:
+        """The served-persons read model, from every node's feedback cases (a person of
+        this node may be served by an institution of another)."""
+        return [
+            self.consumer(
+                group=f"puhui-{self.node}-identity-served",
+                handler=served_handler(self.node),
+                pattern=kafka.topic_pattern("feedback"),
+            )
+        ]
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
         return [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -174,6 +174,17 @@ service_accounts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Read model: which institutions have served which of this node's persons, from the
+# feedback services' ServiceCaseRecorded events (puhui.identity.adapters.served). Staff
+# may read a person only through it.
+served_persons = Table(
+    "served_persons",
+    metadata,
+    Column("person_id", String(64), primary_key=True),
+    Column("institution_id", String(64), primary_key=True),
+    Column("first_served_at", DateTime(timezone=True), nullable=False),
+)
+
 
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
@@ -308,6 +319,31 @@ class SqlRepository(Repository):
                 scope=grant.scope,
                 granted_by=actor,
                 granted_at=now,
+            )
+        )
+        return True
+
+    def served_by(self, person_id: str, institution_ids: Sequence[str]) -> bool:
+        if not institution_ids:
+            return False
+        c = served_persons.c
+        found = self.session.execute(
+            select(c.person_id)
+            .where(c.person_id == person_id, c.institution_id.in_(list(institution_ids)))
+            .limit(1)
+        ).first()
+        return found is not None
+
+    def add_served(self, person_id: str, institution_id: str, now: datetime) -> bool:
+        c = served_persons.c
+        exists = self.session.execute(
+            select(c.person_id).where(c.person_id == person_id, c.institution_id == institution_id)
+        ).first()
+        if exists:
+            return False
+        self.session.execute(
+            served_persons.insert().values(
+                person_id=person_id, institution_id=institution_id, first_served_at=now
             )
         )
         return True

@@ -7,7 +7,7 @@ The fake repository is held to the same contract as the SQL one by
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -31,6 +31,16 @@ class FakeRepository:
         self.families: dict[str, domain.RefreshFamily] = {}
         self.refresh: dict[str, domain.RefreshRecord] = {}
         self.accounts: dict[str, domain.ServiceAccount] = {}
+        self.served: dict[tuple[str, str], datetime] = {}
+
+    def served_by(self, person_id: str, institution_ids: Sequence[str]) -> bool:
+        return any((person_id, i) in self.served for i in institution_ids)
+
+    def add_served(self, person_id: str, institution_id: str, now: datetime) -> bool:
+        if (person_id, institution_id) in self.served:
+            return False
+        self.served[person_id, institution_id] = now
+        return True
 
     def person_clashes(self, email: str, mobile: str, id_lookup: str) -> list[str]:
         out = []

@@ -173,6 +173,19 @@ def check_keys_refresh_and_service_accounts(uow: UnitOfWork) -> None:
         assert saved.expires_at == family.expires_at
 
 
+def check_served_persons(uow: UnitOfWork) -> None:
+    pid = f"440000:{uuid.uuid4()}"
+    with uow() as (repo, _):
+        assert not repo.served_by(pid, ["440000-000001"])
+        assert repo.add_served(pid, "440000-000001", T0)
+        assert not repo.add_served(pid, "440000-000001", T0 + timedelta(days=1))  # once
+    with uow() as (repo, _):
+        assert repo.served_by(pid, ["440000-000009", "440000-000001"])
+        assert not repo.served_by(pid, ["440000-000002"])
+        assert not repo.served_by(pid, [])
+        assert not repo.served_by(f"440000:{uuid.uuid4()}", ["440000-000001"])
+
+
 def check_failed_unit_of_work_keeps_nothing(uow: UnitOfWork) -> None:
     p = person(5)
 
@@ -192,5 +205,6 @@ CHECKS = [
     check_duplicate_email_is_already_exists,
     check_organisations_and_memberships,
     check_keys_refresh_and_service_accounts,
+    check_served_persons,
     check_failed_unit_of_work_keeps_nothing,
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
 
@@ -413,3 +414,61 @@ def test_ipv6_clients_are_throttled_per_64():
         identity.sign_in("zhang@example.cn", PASSWORD, "", "2001:db8:1:2::c")
     assert identity.sign_in("zhang@example.cn", PASSWORD, "", "2001:db8:1:3::c").access_token
     assert domain.throttle_address("203.0.113.7") == "203.0.113.7"
+
+
+SERVED_AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def staff_principal(institution: str, assurance: int = kt.ASSURANCE_SUBSTANTIAL) -> Principal:
+    return Principal(
+        subject=f"440000:staff-of-{institution}",
+        issuer="440000",
+        roles=frozenset({"institution_staff"}),
+        role_scopes=(("institution_staff", institution),),
+        assurance=assurance,
+    )
+
+
+def test_staff_read_only_persons_their_institution_served_and_only_the_staff_view():
+    identity, uow, _ = make_identity()
+    zhang = register(identity, mobile="13800138000", id_number=ID_NUMBER)
+    ours, theirs = staff_principal("440000-000001"), staff_principal("440000-000002")
+    for staff in (ours, theirs):  # not served: the person does not exist for them
+        with pytest.raises(NotFound):
+            identity.read_person(staff, zhang.person_id)
+    uow.repo.add_served(zhang.person_id, "440000-000001", SERVED_AT)
+    seen = identity.read_person(ours, zhang.person_id)
+    assert (seen.person_id, seen.display_name) == (zhang.person_id, "张三")
+    assert seen.id_number_masked == "4403**********1234"
+    assert (seen.email, seen.mobile, seen.grants, seen.memberships) == ("", "", (), ())
+    with pytest.raises(NotFound):
+        identity.read_person(theirs, zhang.person_id)
+    admin = Principal(
+        subject="440000:admin",
+        issuer="440000",
+        roles=frozenset({"province_admin"}),
+        role_scopes=(("province_admin", "440000"),),
+    )
+    assert identity.read_person(admin, zhang.person_id).mobile == "13800138000"
+    assert identity.read_person(themself(zhang), zhang.person_id).email == "zhang@example.cn"
+
+
+def themself(person):
+    return Principal(subject=person.person_id, issuer="440000", roles=frozenset({"innovator"}))
+
+
+def test_staff_verify_only_persons_their_institution_served():
+    identity, uow, _ = make_identity()
+    zhang = register(identity, mobile="13800138000")
+    ours, theirs = staff_principal("440000-000001"), staff_principal("440000-000002")
+    uow.repo.add_served(zhang.person_id, "440000-000001", SERVED_AT)
+    with pytest.raises(NotFound):
+        identity.verify_person(theirs, zhang.person_id, domain.Assurance.SUBSTANTIAL, "id_check")
+    assert identity.get_person(zhang.person_id).assurance == domain.Assurance.LOW
+    verified = identity.verify_person(
+        ours, zhang.person_id, domain.Assurance.SUBSTANTIAL, "id_check"
+    )
+    assert verified.assurance == domain.Assurance.SUBSTANTIAL
+    assert verified.mobile == ""  # the staff view
+    with pytest.raises(PermissionDenied):  # HIGH is for admins only
+        identity.verify_person(ours, zhang.person_id, domain.Assurance.HIGH, "id_check")
