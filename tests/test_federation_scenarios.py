@@ -82,15 +82,29 @@ def feedback_stub(node: Node, token: str | None) -> Bearer:
     return Bearer(feedback_pb2_grpc.FeedbackServiceStub(node.channel("feedback")), token)
 
 
-def rate_case(node: Node, staff_token: str, institution: str, person_id: str, token: str) -> Any:
-    case = feedback_stub(node, staff_token).RecordServiceCase(
-        fb.RecordServiceCaseRequest(
-            institution_id=institution,
-            service_item_id=f"{institution}-item",
-            person_id=person_id,
-            request_id=str(uuid.uuid4()),
-        )
+def record_case(node: Node, staff_token: str, institution: str, person_id: str) -> Any:
+    """RecordServiceCase, once the node's feedback knows the person (identity's
+    PersonRegistered event reaches it a moment after the registration)."""
+    request = fb.RecordServiceCaseRequest(
+        institution_id=institution,
+        service_item_id=f"{institution}-item",
+        person_id=person_id,
+        request_id=str(uuid.uuid4()),
     )
+
+    def attempt() -> Any:
+        try:
+            return feedback_stub(node, staff_token).RecordServiceCase(request)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            return None
+
+    return wait_until(attempt, timeout=60)
+
+
+def rate_case(node: Node, staff_token: str, institution: str, person_id: str, token: str) -> Any:
+    case = record_case(node, staff_token, institution, person_id)
     return feedback_stub(node, token).SubmitRating(
         fb.SubmitRatingRequest(
             rating_token=case.rating_token,

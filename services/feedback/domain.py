@@ -160,6 +160,11 @@ class CaseRepository(Protocol):
 
     def update_case(self, case: ServiceCase) -> None: ...
 
+    # Read models fed by the catalog's and identity's events.
+    def item_institution(self, item_id: str) -> str | None: ...
+
+    def person_known(self, person_id: str) -> bool: ...
+
 
 class EventSink(Protocol):
     def case_recorded(self, case: ServiceCase) -> None: ...
@@ -244,6 +249,7 @@ class Feedback:
         """Record a case (or return the one recorded under the same request id) and its token."""
         new = self.validate_case(new, now)
         require_staff(principal, new.institution_id)
+        self._check_references(repo, new)
         existing = repo.case_by_request(new.institution_id, new.request_id)
         if existing is not None:
             if (existing.service_item_id, existing.person_id) != (
@@ -277,6 +283,26 @@ class Feedback:
         repo.add_case(case)
         sink.case_recorded(case)
         return case, token
+
+    def _check_references(self, repo: CaseRepository, new: NewCase) -> None:
+        """The item must be the recording institution's, the person one registered here.
+
+        Both are read models fed by events: an item the catalog has not published (yet)
+        is accepted; a person of this node not (yet) known is refused (a retry succeeds
+        once identity's event has arrived). Persons of other nodes are not known here and
+        are taken as given.
+        """
+        owner = repo.item_institution(new.service_item_id)
+        if owner is not None and owner != new.institution_id:
+            raise InvalidArgument.field(
+                "service_item_id", f"is an item of institution {owner}, not {new.institution_id}"
+            )
+        if new.person_id.startswith(f"{self.node}:") and not repo.person_known(new.person_id):
+            raise InvalidArgument.field(
+                "person_id",
+                f"is not a person registered at node {self.node} (one registered moments ago"
+                " may take a few seconds to be known here)",
+            )
 
     def _invitation_end(self, completed_at: datetime | None) -> datetime | None:
         if completed_at is None:

@@ -14,6 +14,7 @@ from puhui.feedback.adapters.bursts import InProcessBurstCounter, RedisBurstCoun
 from puhui.feedback.adapters.catalog import apply_catalog_event
 from puhui.feedback.adapters.db import SqlRepository, metadata
 from puhui.feedback.adapters.indices import apply_event
+from puhui.feedback.adapters.persons import apply_identity_event
 from puhui.feedback.config import FeedbackConfig
 from puhui.feedback.domain import BurstCounter, Feedback, Settings, Ticket, china_date
 from puhui.feedback.servicer import FeedbackServicer, OutboxEvents
@@ -96,10 +97,19 @@ class FeedbackApp(server.ServiceApp):
                 handler=apply_catalog_event,
                 **catalog_src,
             ),
+            self.consumer(
+                group=f"puhui-{self.node}-feedback-persons",
+                handler=apply_identity_event,
+                topics=[kafka.topic_name(self.node, "identity")],
+            ),
         ]
 
     def topics(self) -> Sequence[str]:
-        return (self.outbox.topic(), kafka.topic_name(self.node, "catalog"))
+        return (
+            self.outbox.topic(),
+            kafka.topic_name(self.node, "catalog"),
+            kafka.topic_name(self.node, "identity"),
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:

@@ -184,6 +184,14 @@ catalog_items = Table(
     Column("is_current", Boolean, nullable=False, default=True),
 )
 
+# Read model of identity: the persons registered at this node (PersonRegistered events), so
+# a case is recorded only for a person who exists.
+identity_persons = Table(
+    "identity_persons",
+    metadata,
+    Column("person_id", String(64), primary_key=True),
+)
+
 # Satisfaction indices, maintained from feedback events (scope = "institution:<id>",
 # "item:<id>" or "node:<id>"; period = "2026-11", "2026-Q4" or "2026").
 satisfaction = Table(
@@ -286,6 +294,16 @@ class SqlRepository:
         return self._case_where(
             cases.c.institution_id == institution_id, cases.c.request_id == request_id
         )
+
+    def item_institution(self, item_id: str) -> str | None:
+        t = catalog_items
+        found = self.session.execute(select(t.c.institution_id).where(t.c.item_id == item_id))
+        return found.scalar()
+
+    def person_known(self, person_id: str) -> bool:
+        t = identity_persons
+        found = self.session.execute(select(t.c.person_id).where(t.c.person_id == person_id))
+        return found.first() is not None
 
     def case_by_token(self, token_hash: str) -> ServiceCase | None:
         # Locked: two ratings with one token serialise here.

@@ -11,15 +11,17 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
+from puhui.feedback.adapters.db import identity_persons
 from puhui.feedback.server import build
 from puhui.feedback.tests.support import (
     IT_NODE as NODE,
 )
 from puhui.feedback.tests.support import (
-    IT_PRINCIPALS as PRINCIPALS,
+    IT_PERSON,
+    DictVerifier,
 )
 from puhui.feedback.tests.support import (
-    DictVerifier,
+    IT_PRINCIPALS as PRINCIPALS,
 )
 from puhui.feedback.v1 import feedback_pb2_grpc
 from puhui.kit.testing import running, temporary_database
@@ -42,6 +44,8 @@ def module_app(postgres_admin_url, kafka_bootstrap, redis_url):
             verifier=DictVerifier(PRINCIPALS),
         )
         with running(app) as host, grpc.insecure_channel(host.address) as channel:
+            with app.db.transaction() as session:  # the person the tests serve exists
+                session.execute(identity_persons.insert().values(person_id=IT_PERSON))
             yield app, feedback_pb2_grpc.FeedbackServiceStub(channel)
 
 

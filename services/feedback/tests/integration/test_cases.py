@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import grpc
 import pytest
+from google.protobuf import any_pb2
 from sqlalchemy import func, select
 
-from puhui.feedback.adapters.db import cases, outbox
+from puhui.events.v1 import envelope_pb2
+from puhui.feedback.adapters.db import cases, catalog_items, outbox
 from puhui.feedback.tests.support import (
     IT_INSTITUTION as INSTITUTION,
 )
@@ -20,6 +23,8 @@ from puhui.feedback.tests.support import (
     violations,
 )
 from puhui.feedback.v1 import events_pb2, feedback_pb2
+from puhui.identity.v1 import events_pb2 as identity_events_pb2
+from puhui.kit import kafka
 from puhui.kit.testing import read_events
 
 pytestmark = pytest.mark.integration
@@ -133,3 +138,56 @@ def test_unknown_case_is_not_found(feedback):
             feedback_pb2.GetServiceCaseRequest(case_id="nope"), metadata=bearer("staff"), timeout=10
         )
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def publish(bootstrap: str, topic: str, payload, subject: str) -> None:
+    packed = any_pb2.Any()
+    packed.Pack(payload)
+    envelope = envelope_pb2.EventEnvelope(
+        event_id=uuid.uuid4().hex,
+        type=payload.DESCRIPTOR.full_name,
+        source_node=NODE,
+        subject=subject,
+        payload=packed,
+    )
+    producer = kafka.make_producer(bootstrap, "feedback-case-test")
+    try:
+        producer.send(topic, key=subject.encode(), value=envelope.SerializeToString())
+        producer.flush(10)
+    finally:
+        producer.close()
+
+
+def test_a_case_needs_the_institutions_item_and_a_registered_person(feedback, kafka_bootstrap):
+    app, stub = feedback
+    with app.db.transaction() as session:
+        session.execute(
+            catalog_items.insert().values(
+                item_id="item-of-another", institution_id=f"{NODE}-000002", category="X", version=1
+            )
+        )
+    before = counts(app)
+    with pytest.raises(grpc.RpcError) as other_item:
+        record(stub, service_item_id="item-of-another")
+    assert other_item.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(other_item.value)) == {"service_item_id"}
+    newcomer = f"{NODE}:{uuid.uuid4().hex}"
+    with pytest.raises(grpc.RpcError) as unknown:
+        record(stub, person_id=newcomer)
+    assert unknown.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(unknown.value)) == {"person_id"}
+    assert counts(app) == before
+
+    # identity announces the person: once the event is in, the case is recorded
+    registered = identity_events_pb2.PersonRegistered(person_id=newcomer, home_node=NODE)
+    publish(kafka_bootstrap, f"puhui.{NODE}.identity.events", registered, f"person/{newcomer}")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            case = record(stub, person_id=newcomer).service_case
+            break
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.INVALID_ARGUMENT or time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+    assert case.person_id == newcomer

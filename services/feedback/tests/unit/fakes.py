@@ -19,6 +19,15 @@ class FakeRepository:
     groups: dict[str, tuple[domain.ReportGroup, datetime]] = field(default_factory=dict)
     reports: dict[str, domain.Report] = field(default_factory=dict)
     supply: dict[str, list[domain.Supplier]] = field(default_factory=dict)
+    # read models: item id -> institution id; registered persons
+    items: dict[str, str] = field(default_factory=dict)
+    persons: set[str] = field(default_factory=set)
+
+    def item_institution(self, item_id: str) -> str | None:
+        return self.items.get(item_id)
+
+    def person_known(self, person_id: str) -> bool:
+        return person_id in self.persons
 
     def add_case(self, case: domain.ServiceCase) -> None:
         assert case.case_id not in self.cases

@@ -26,7 +26,8 @@ def world():
         burst_limit=3,
     )
     feedback = domain.Feedback(node=NODE, token_key=b"secret", settings=settings)
-    return feedback, FakeRepository(), FakeSink(), CountingBursts(), SeqIds()
+    repo = FakeRepository(items={"item-1": INSTITUTION}, persons={"440000:person-1"})
+    return feedback, repo, FakeSink(), CountingBursts(), SeqIds()
 
 
 def record(world, **kw):
@@ -78,6 +79,23 @@ def test_cases_of_another_nodes_institution_are_refused(world):
     with pytest.raises(InvalidArgument) as info:
         feedback.validate_case(new, NOW)
     assert [v.field for v in info.value.violations] == ["institution_id"]
+
+
+def test_a_case_needs_the_institutions_own_item_and_a_registered_person(world):
+    _, repo, sink, _, _ids = world
+    repo.items["item-of-another"] = "440000-000002"
+    with pytest.raises(InvalidArgument) as other_item:
+        record(world, service_item_id="item-of-another")
+    assert [v.field for v in other_item.value.violations] == ["service_item_id"]
+    with pytest.raises(InvalidArgument) as unknown_person:
+        record(world, person_id="440000:nobody")
+    assert [v.field for v in unknown_person.value.violations] == ["person_id"]
+    assert repo.cases == {}
+    assert sink.events == []
+    # not yet published by the catalog: accepted; a person of another node: taken as given
+    record(world, service_item_id="item-new", person_id="320000:someone")
+    repo.persons.add("440000:nobody")  # identity's event arrived: the retry succeeds
+    record(world, person_id="440000:nobody")
 
 
 def test_only_staff_of_the_institution_records_cases(world):

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from puhui.feedback import domain
-from puhui.feedback.adapters.db import SqlRepository
+from puhui.feedback.adapters.db import SqlRepository, catalog_items, identity_persons
 from puhui.feedback.tests.unit.fakes import FakeRepository
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
@@ -165,3 +165,20 @@ def test_list_ratings_newest_first_with_filters_and_cursor(repo):
     assert ([r.rating_id for r in flagged], total) == (["r4", "r3"], 2)
     bad, _ = repo.list_ratings(domain.RatingQuery("i1", "440000", bad_only=True), 10, "")
     assert [r.rating_id for r in bad] == ["r3", "r1"]
+
+
+def test_read_models_of_items_and_persons(repo):
+    if isinstance(repo, FakeRepository):
+        repo.items["s1"] = "i1"
+        repo.persons.add("440000:p")
+    else:
+        repo.session.execute(
+            catalog_items.insert().values(
+                item_id="s1", institution_id="i1", category="TRAINING", version=1
+            )
+        )
+        repo.session.execute(identity_persons.insert().values(person_id="440000:p"))
+    assert repo.item_institution("s1") == "i1"
+    assert repo.item_institution("s2") is None
+    assert repo.person_known("440000:p")
+    assert not repo.person_known("440000:q")
