@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 import pytest
 from prometheus_client import REGISTRY
@@ -10,6 +12,7 @@ from sqlalchemy import func, select
 from puhui.identity.adapters.db import outbox, persons
 from puhui.identity.tests.integration.support import (
     NODE,
+    PASSWORD,
     bearer,
     register,
     sign_in,
@@ -242,3 +245,41 @@ def test_anonymous_and_bad_tokens_are_unauthenticated(identity):
             identity_pb2.GetMeRequest(), metadata=bearer("eyJhbGciOiJub25lIn0.e30."), timeout=10
         )
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_address_ceiling(settings):
+    """PUHUI_TRUSTED_PROXIES: the forwarded address, not the balancer's, is throttled."""
+    from puhui.identity.server import build
+    from puhui.identity.v1 import identity_pb2_grpc
+    from puhui.kit.testing import running
+
+    app = build(
+        **{
+            **settings,
+            "trusted_proxies": ("127.0.0.0/8",),
+            "throttle_address_ceiling": 2,
+            "throttle_free_failures": 50,
+            "throttle_lockout_failures": 100,
+        }
+    )
+    attacker = f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::1"
+    user = f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::2"
+
+    def attempt(stub, login: str, password: str, address: str):
+        return stub.SignIn(
+            identity_pb2.SignInRequest(login=login, password=password),
+            metadata=[("x-forwarded-for", f"198.51.100.250, {address}")],
+            timeout=10,
+        )
+
+    with running(app) as host, grpc.insecure_channel(host.address) as channel:
+        stub = identity_pb2_grpc.IdentityServiceStub(channel)
+        email = unique_email()
+        register(stub, email=email)
+        codes = []
+        for _ in range(4):
+            with pytest.raises(grpc.RpcError) as failed:
+                attempt(stub, email, "Wrong-Password-1", attacker)
+            codes.append(failed.value.code())
+        assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes  # the attacker's address is blocked
+        assert attempt(stub, email, PASSWORD, user).access_token  # the user's is not
