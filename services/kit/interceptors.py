@@ -19,7 +19,7 @@ from opentelemetry import trace
 
 from puhui.kit import auth, metrics, proxies, tracing
 from puhui.kit.errors import InvalidArgument, PuhuiError, ResourceExhausted
-from puhui.kit.policy import Policy
+from puhui.kit.policy import Policy, Rule, enforce
 
 logger = logging.getLogger(__name__)
 ERROR_DOMAIN = "puhui.cn"
@@ -145,15 +145,16 @@ class ServiceInterceptor(grpc.ServerInterceptor):
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         name = method.lstrip("/").rsplit(".", 1)[-1]  # "CatalogService/GetInstitution"
+        rule = self.policy.rule(method) if self.policy is not None else None
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, name, method),
+                self._unary(handler.unary_unary, name, rule),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._streaming(handler.unary_stream, name, method),
+                self._streaming(handler.unary_stream, name, rule),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -169,10 +170,11 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         principal = self.verifier.verify(token)
         return dataclasses.replace(principal, client_address=address)
 
-    def _authorise(self, method: str, principal: auth.Principal) -> None:
-        """The declared policy, right after authentication and before any validation."""
-        if self.policy is not None:
-            self.policy.check(method, principal, self.node)
+    def _authorise(self, rule: Rule | None, principal: auth.Principal) -> None:
+        """The declared policy, right after authentication and before any validation
+        (`rule`: the method's row, looked up once when the handler was wrapped)."""
+        if rule is not None:
+            enforce(rule, principal, self.node)
 
     def _start(self, name: str, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
         if not self.telemetry:
@@ -236,7 +238,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
 
     # -- wrappers ---------------------------------------------------------------------------
     def _unary(  # type: ignore[no-untyped-def]
-        self, behavior: Callable[[Any, grpc.ServicerContext], Any], name: str, method: str
+        self, behavior: Callable[[Any, grpc.ServicerContext], Any], name: str, rule: Rule | None
     ):
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
@@ -247,7 +249,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 try:
                     principal = self._authenticate(context)
                     token = auth.set_current(principal)
-                    self._authorise(method, principal)
+                    self._authorise(rule, principal)
                     return behavior(request, context)
                 except Exception as exc:
                     failure = exc
@@ -266,7 +268,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         self,
         behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]],
         name: str,
-        method: str,
+        rule: Rule | None,
     ):
         def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             started = time.perf_counter()
@@ -277,7 +279,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 try:
                     principal = self._authenticate(context)
                     token = auth.set_current(principal)
-                    self._authorise(method, principal)
+                    self._authorise(rule, principal)
                     yield from behavior(request, context)
                 except Exception as exc:
                     failure = exc

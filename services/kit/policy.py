@@ -1,10 +1,10 @@
 """One declared access policy per RPC, checked right after authentication.
 
 Every service declares a table `POLICY: dict[str, Rule]` keyed by the RPC's method name
-("GetPerson") and hands it to the kit with its `GrpcService`. The server interceptor calls
-`check(...)` directly after it has authenticated the caller and BEFORE any request
-validation or handler code runs, so an anonymous caller of a non-public RPC learns nothing
-about the request's field rules:
+("GetPerson") and hands it to the kit with its `GrpcService`. The server interceptor looks
+each method's rule up once and `enforce`s it directly after it has authenticated the caller
+and BEFORE any request validation or handler code runs, so an anonymous caller of a
+non-public RPC learns nothing about the request's field rules:
 
 - `PUBLIC`: anyone, anonymous included (a presented token must still be valid);
 - `SIGNED_IN`: any verified caller; anonymous -> UNAUTHENTICATED;
@@ -40,6 +40,7 @@ class Access(enum.Enum):
     PUBLIC = "public"
     SIGNED_IN = "signed_in"
     ROLES = "roles"
+    UNDECLARED = "undeclared"  # a governed RPC without a row: nobody
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class Rule:
             return False
         if self.access is Access.SIGNED_IN:
             return True
+        if self.access is Access.UNDECLARED:
+            return False
         return any(
             holds_at(principal, role, node if self.node_scoped else None) for role in self.roles
         )
@@ -101,24 +104,31 @@ class Policy:
         for method, rule in rules.items():
             self._rules[f"/{service_full_name}/{method}"] = rule
 
-    def governs(self, method: str) -> bool:
-        return method.lstrip("/").rsplit("/", 1)[0] in self._services
-
     def rule(self, method: str) -> Rule | None:
-        return self._rules.get(method)
+        """The rule of a full method name; None when its service is not governed."""
+        if method.lstrip("/").rsplit("/", 1)[0] not in self._services:
+            return None
+        return self._rules.get(method, UNDECLARED)
 
     def check(self, method: str, principal: Principal, node: str) -> None:
         """Raise Unauthenticated / PermissionDenied unless the caller may call `method`."""
-        if not self.governs(method):
-            return
-        rule = self._rules.get(method)
-        if rule is None:
-            raise PermissionDenied("no access policy is declared for this RPC")
-        if rule.allows(principal, node):
-            return
-        if principal.is_anonymous:
-            raise Unauthenticated("sign in first")
-        raise RoleRequired(f"requires role {' or '.join(sorted(rule.roles))}")
+        rule = self.rule(method)
+        if rule is not None:
+            enforce(rule, principal, node)
+
+
+UNDECLARED = Rule(Access.UNDECLARED)
+
+
+def enforce(rule: Rule, principal: Principal, node: str) -> None:
+    """Raise Unauthenticated / PermissionDenied unless `rule` lets the caller in at `node`."""
+    if rule.allows(principal, node):
+        return
+    if rule.access is Access.UNDECLARED:
+        raise PermissionDenied("no access policy is declared for this RPC")
+    if principal.is_anonymous:
+        raise Unauthenticated("sign in first")
+    raise RoleRequired(f"requires role {' or '.join(sorted(rule.roles))}")
 
 
 def missing_rows(method_names: Iterable[str], rules: Mapping[str, Rule]) -> list[str]:
