@@ -34,6 +34,7 @@ from sqlalchemy import MetaData, Table
 
 from puhui.kit import auth, kafka, logs, metrics, migrations, tracing, trust
 from puhui.kit import redis as kit_redis
+from puhui.kit.accesslog import AccessLog
 from puhui.kit.config import ServiceConfig
 from puhui.kit.db import Database, custom_plans, is_postgresql_url, session_settings
 from puhui.kit.inbox import EventConsumer
@@ -283,7 +284,13 @@ class ServiceHost:
         for prefix, db in self.app.databases().items():
             metrics.watch_database(cfg.node_id, self.app.name, db, prefix=prefix)
         self.interceptor = ServiceInterceptor(
-            self.app.name, cfg.node_id, self.app.verifier, telemetry=cfg.telemetry
+            self.app.name,
+            cfg.node_id,
+            self.app.verifier,
+            telemetry=cfg.telemetry,
+            access_log=AccessLog(
+                self.app.name, cfg.node_id, cfg.access_log_sample, cfg.access_log_key.encode()
+            ),
         )
         self.server = grpc.server(
             QueueCountingExecutor(
