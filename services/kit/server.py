@@ -39,6 +39,7 @@ from puhui.kit.config import ServiceConfig
 from puhui.kit.db import Database, custom_plans, is_postgresql_url, session_settings
 from puhui.kit.inbox import EventConsumer
 from puhui.kit.interceptors import ServiceInterceptor
+from puhui.kit.metrics_http import MetricsServer
 from puhui.kit.outbox import Outbox, OutboxRelay
 from puhui.kit.tls import ServerTLS
 
@@ -263,7 +264,14 @@ class ServiceHost:
         )
         self.server: grpc.Server | None = None
         self.health_server: grpc.Server | None = None
-        self.metrics_server = metrics.MetricsServer(self.config.grpc_host, self.config.metrics_port)
+        self.metrics_server = MetricsServer(
+            self.config.grpc_host,
+            self.config.metrics_port,
+            node=self.config.node_id,
+            service=app.name,
+            health=self.serving,
+        )
+        self._status = health_pb2.HealthCheckResponse.NOT_SERVING
         self.port = 0
         self._service_names: list[str] = []
         self._stopping = threading.Event()
@@ -346,8 +354,17 @@ class ServiceHost:
         self.health_server.start()
 
     def _set_health(self, status: int) -> None:
+        self._status = status
         for name in ["", *self._service_names]:
             self.health.set(name, status)
+
+    def serving(self) -> tuple[bool, str]:
+        """What the metrics port's /healthz says: the gRPC health of the whole server."""
+        status = health_pb2.HealthCheckResponse.NOT_SERVING
+        if not self._stopping.is_set():
+            status = self._status
+        name = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+        return status == health_pb2.HealthCheckResponse.SERVING, name
 
     def _check(self, deps: list[Dependency], first: bool) -> bool:
         ok = True
