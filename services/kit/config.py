@@ -200,7 +200,8 @@ class ServiceConfig:
         "PUHUI_ACCESS_LOG_SAMPLE",
         1.0,
         doc="Share (0-1) of successful RPCs written to the access log (logger puhui.access, "
-        "one JSON line per RPC), chosen by trace id; failed RPCs are always written.",
+        "one JSON line per RPC, ~0.1 ms of CPU each: ADR 0017), chosen by trace id; failed "
+        "RPCs are always written.",
         example="0.1",
     )
     access_log_key: str = setting(
