@@ -37,6 +37,7 @@ from puhui.kit import redis as kit_redis
 from puhui.kit.accesslog import AccessLog
 from puhui.kit.config import ServiceConfig
 from puhui.kit.db import Database, custom_plans, is_postgresql_url, session_settings
+from puhui.kit.grpc_client import PING_INTERVAL_FLOOR_SECONDS
 from puhui.kit.inbox import EventConsumer
 from puhui.kit.interceptors import ServiceInterceptor
 from puhui.kit.metrics_http import MetricsServer
@@ -48,6 +49,13 @@ VERSION = "0.1.0"
 # Health name that is SERVING while the process runs (NOT_SERVING once it drains), whatever its
 # dependencies: for liveness probes, which must not restart a pod because its database is down.
 LIVENESS = "puhui.liveness"
+# Clients ping every KEEPALIVE_SECONDS while calls are open (puhui.kit.grpc_client): accept
+# pings down to PING_INTERVAL_FLOOR_SECONDS apart instead of gRPC's default 5 minutes, after
+# which the server would close the connection with GOAWAY "too_many_pings".
+KEEPALIVE_ENFORCEMENT = (
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", PING_INTERVAL_FLOOR_SECONDS * 1000),
+    ("grpc.http2.max_ping_strikes", 2),
+)
 
 
 @dataclass(frozen=True)
@@ -310,6 +318,7 @@ class ServiceHost:
             options=[
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+                *KEEPALIVE_ENFORCEMENT,
             ],
             maximum_concurrent_rpcs=max(256, cfg.grpc_workers * 16),
         )
