@@ -5,8 +5,8 @@ scrape annotations, secrets referenced and never committed."""
 
 from __future__ import annotations
 
-import re
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
