@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from puhui.kit import tls
 from puhui.kit.testing import otlp_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -52,6 +53,36 @@ def stop(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(5)
+
+
+def test_spans_reach_a_tls_endpoint_trusting_the_given_certificate(tmp_path):
+    """https:// is TLS: the exporter verifies the receiver against
+    OTEL_EXPORTER_OTLP_CERTIFICATE (the exporter used to be plaintext whatever it was told)."""
+    ca = tls.create_ca("OTLP test CA")
+    ca_file, _ = ca.write(tmp_path / "pki", "ca")
+    cert, key = tls.issue_node_certificate(
+        ca, "440000", dns_names=["localhost"], ip_addresses=["127.0.0.1"]
+    ).write(tmp_path / "pki", "collector")
+    state = tmp_path / "state"
+    state.mkdir()
+    with otlp_receiver(tls.server_credentials(cert, key)) as (receiver, endpoint):
+        process, address = start_catalog(
+            state,
+            {
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"https://{endpoint}",
+                "OTEL_EXPORTER_OTLP_CERTIFICATE": str(ca_file),
+                "OTEL_SERVICE_NAME": "catalog-tls",
+            },
+        )
+        try:
+            with grpc.insecure_channel(address) as channel, pytest.raises(grpc.RpcError):
+                channel.unary_unary(METHOD)(b"", timeout=10)
+            deadline = time.monotonic() + 30
+            while not receiver.of_service("catalog-tls"):
+                assert time.monotonic() < deadline, (state / "stderr.log").read_text()[-2000:]
+                time.sleep(0.2)
+        finally:
+            stop(process)
 
 
 def test_spans_reach_the_otlp_endpoint_named_by_the_standard_variables(tmp_path):

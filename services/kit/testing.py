@@ -231,12 +231,18 @@ class OtlpReceiver(trace_service_pb2_grpc.TraceServiceServicer):
 
 
 @contextmanager
-def otlp_receiver() -> Iterator[tuple[OtlpReceiver, str]]:
-    """An OTLP/gRPC receiver on a free loopback port: (receiver, "127.0.0.1:<port>")."""
+def otlp_receiver(
+    credentials: grpc.ServerCredentials | None = None,
+) -> Iterator[tuple[OtlpReceiver, str]]:
+    """An OTLP/gRPC receiver on a free loopback port: (receiver, "127.0.0.1:<port>");
+    TLS with `credentials`."""
     servicer = OtlpReceiver()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    if credentials is None:
+        port = server.add_insecure_port("127.0.0.1:0")
+    else:
+        port = server.add_secure_port("127.0.0.1:0", credentials)
     server.start()
     try:
         yield servicer, f"127.0.0.1:{port}"
