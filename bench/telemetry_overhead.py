@@ -4,8 +4,9 @@ Three catalog processes (`python -m puhui.catalog`) over the same PostgreSQL dat
 CatalogService.GetInstitution:
 - off:    PUHUI_TELEMETRY=off (no server span, no RPC metrics),
 - on:     the default (server span created, RED metrics recorded; no trace export),
-- export: the default plus PUHUI_OTLP_ENDPOINT pointing at an OTLP receiver in its own
-          process that drops what it gets (spans batched and exported every 0.5 s).
+- export: the default plus OTEL_EXPORTER_OTLP_ENDPOINT (http://, plaintext) pointing at an
+          OTLP receiver in its own process that drops what it gets (spans batched and
+          exported every 0.5 s).
 The load generator (bench/harness.py, grpc.aio, one process) drives them in alternating
 rounds (off, on, export, off, on, export, …) so that drift on a shared machine spreads over
 all three; the no-op grpcio server is the ceiling, measured in the same run.
@@ -149,7 +150,11 @@ def main() -> None:
         env = {
             "off": {**base, "PUHUI_TELEMETRY": "off"},
             "on": {**base, "PUHUI_TELEMETRY": "on"},
-            "export": {**base, "PUHUI_TELEMETRY": "on", "PUHUI_OTLP_ENDPOINT": endpoint},
+            "export": {
+                **base,
+                "PUHUI_TELEMETRY": "on",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{endpoint}",
+            },
         }
         institution_id = seed_institution(url)
         targets = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,7 +106,7 @@ def test_backup_wipe_restore_and_the_catalog_answers_with_the_same_data(
         "DB_URL": libpq(catalog_database),
         "BACKUP_DIR": str(tmp_path / "backups"),
         "ADMIN_URL": libpq(postgres_admin_url),
-        "DB_NAME": db_name,
+        "TARGET_DB": db_name,  # replacing the lost live database, named explicitly
         "PG_BIN": str(PG_BIN),
     }
 
@@ -137,6 +138,10 @@ def test_backup_wipe_restore_and_the_catalog_answers_with_the_same_data(
     dump = Path(run_block(blocks["backup"], env, tmp_path).strip().splitlines()[-1])
     assert dump.exists()
     assert dump.with_name(dump.name + ".sha256").exists()
+    # personal data: readable by the owner only
+    for path in (dump, dump.with_name(dump.name + ".toc"), dump.with_name(dump.name + ".sha256")):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    assert dump.parent.stat().st_mode & 0o777 == 0o700
 
     # 3. disaster: the database is gone
     admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
@@ -179,7 +184,7 @@ def test_restore_refuses_a_corrupted_dump(
         "DB_URL": libpq(catalog_database),
         "BACKUP_DIR": str(tmp_path),
         "ADMIN_URL": libpq(postgres_admin_url),
-        "DB_NAME": db_name,
+        "TARGET_DB": db_name,
         "PG_BIN": str(PG_BIN),
     }
     migrations.upgrade("catalog", catalog_database)  # the schema the dump must carry
@@ -200,6 +205,50 @@ def test_restore_refuses_a_corrupted_dump(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
     engine.dispose()
+
+
+AFTER_THE_DUMP = text("SELECT to_regclass('written_after_the_dump')")
+
+
+@pytest.mark.integration
+def test_the_restore_script_goes_into_a_scratch_database_unless_told(
+    catalog_database: str, postgres_admin_url: str, tmp_path: Path
+):
+    """The drill by default: the dump lands in <SERVICE>_drill and the live database keeps
+    what it had, even rows written after the dump."""
+    blocks = runbook_blocks("backup-restore.md")
+    service = f"catalog{secrets.token_hex(4)}"  # the drill database's name is per service
+    env = {
+        "SERVICE": service,
+        "DB_URL": libpq(catalog_database),
+        "BACKUP_DIR": str(tmp_path),
+        "ADMIN_URL": libpq(postgres_admin_url) + "?connect_timeout=10",
+        "PG_BIN": str(PG_BIN),
+    }
+    migrations.upgrade("catalog", catalog_database)
+    dump = Path(run_block(blocks["backup"], env, tmp_path).strip().splitlines()[-1])
+    live = create_engine(catalog_database)
+    with live.begin() as conn:
+        conn.execute(text("CREATE TABLE written_after_the_dump (id int)"))
+    drill = run_block(blocks["restore"], {**env, "DUMP": str(dump)}, tmp_path).split()[-1]
+    assert drill == f"{service}_drill"
+    drill_url = make_url(catalog_database).set(database=drill)
+    restored = create_engine(drill_url)
+    try:
+        with restored.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+            assert (
+                conn.execute(text("SELECT to_regclass('written_after_the_dump')")).scalar() is None
+            )
+        with live.connect() as conn:
+            assert conn.execute(text("SELECT to_regclass('written_after_the_dump')")).scalar()
+    finally:
+        restored.dispose()
+        live.dispose()
+        admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{drill}" WITH (FORCE)'))
+        admin.dispose()
 
 
 # -- certificates (join a node, rotate node keys) ---------------------------------------------

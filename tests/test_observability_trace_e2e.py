@@ -8,14 +8,11 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from concurrent import futures
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import grpc
 import pytest
 from google.protobuf import wrappers_pb2
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2
 from prometheus_client import REGISTRY
 
@@ -24,44 +21,12 @@ from puhui.kit.db import new_metadata
 from puhui.kit.inbox import inbox_table
 from puhui.kit.outbox import outbox_table
 from puhui.kit.server import GrpcService, ServiceApp
-from puhui.kit.testing import running
+from puhui.kit.testing import otlp_receiver, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PROVINCE, HUB = "440000", "000000"
 METHOD = "/puhui.tracetest.v1.Probe/Record"
-
-
-class Collector(trace_service_pb2_grpc.TraceServiceServicer):
-    """An OTLP trace receiver keeping every span it is sent."""
-
-    def __init__(self) -> None:
-        self.spans: list[trace_pb2.Span] = []
-        self.lock = threading.Lock()
-
-    def Export(self, request, context):
-        with self.lock:
-            for resource_spans in request.resource_spans:
-                for scope_spans in resource_spans.scope_spans:
-                    self.spans.extend(scope_spans.spans)
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-    def trace(self, trace_id: bytes) -> list[trace_pb2.Span]:
-        with self.lock:
-            return [s for s in self.spans if s.trace_id == trace_id]
-
-
-@contextmanager
-def collector() -> Iterator[tuple[Collector, str]]:
-    servicer = Collector()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield servicer, f"127.0.0.1:{port}"
-    finally:
-        server.stop(0)
 
 
 class ProbeApp(ServiceApp):
@@ -150,7 +115,8 @@ def test_one_trace_from_a_grpc_call_through_the_outbox_to_a_consumer_on_another_
     database_factory, kafka_bootstrap
 ):
     subject = f"trace-{secrets.token_hex(6)}"
-    with collector() as (received, endpoint):
+    with otlp_receiver() as (received, endpoint):
+        endpoint = f"http://{endpoint}"
         metadata = new_metadata()
         outbox_table(metadata)
         inbox_table(metadata)

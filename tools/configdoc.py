@@ -44,6 +44,10 @@ secrets and Kubernetes Secret volumes reach the process. `NAME` itself, when set
 Columns: **Default** is what applies when the variable is unset or empty ("required" = the
 process refuses to start without it); **Example** is a realistic production value.
 
+Tracing is configured by the OpenTelemetry SDK's standard variables
+(`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+`OTEL_TRACES_SAMPLER`, …), listed in [tracing.md](tracing.md#export-and-switches).
+
 Deployment recipes that set these variables: `deploy/compose/` (Compose topology),
 `deploy/k8s/` (Kubernetes), runbooks in `docs/ops/`.
 """

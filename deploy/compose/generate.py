@@ -133,7 +133,11 @@ def puhui_service(node: str, service: str) -> tuple[dict[str, Any], list[str]]:
         "PUHUI_HEALTH_PORT": HEALTH_PORT,
         "PUHUI_METRICS_PORT": METRICS_PORT,
         "PUHUI_KAFKA_BOOTSTRAP": f"kafka-{node}:9092",
-        "PUHUI_OTLP_ENDPOINT": "http://otel-collector:4317",
+        # The OpenTelemetry SDK's standard variables (docs/tracing.md); http:// = plaintext
+        # inside the Compose network.
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4317",
+        "OTEL_SERVICE_NAME": f"puhui-{service}",
+        "OTEL_RESOURCE_ATTRIBUTES": f"puhui.node={node}",
         "PUHUI_LOG_LEVEL": "${PUHUI_LOG_LEVEL:-INFO}",
         "PUHUI_MIGRATE_ON_START": "true",
         "PUHUI_STATE": "/tmp/puhui",  # noqa: S108 -- the root file system is read-only

@@ -10,15 +10,13 @@ from puhui.kit.config import ConfigError, ServiceConfig, setting
 
 
 def _dates(env: str, raw: tuple[str, ...]) -> frozenset[date]:
-    out = set()
-    for item in raw:
-        try:
-            out.add(date.fromisoformat(item))
-        except ValueError:
-            raise ConfigError(
-                f"configuration: {env} has {item!r}, expected YYYY-MM-DD dates"
-            ) from None
-    return frozenset(out)
+    try:
+        return workdays.parse_days(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"configuration: {env} has {str(exc)!r}, expected YYYY-MM-DD dates "
+            "or YYYY-MM-DD..YYYY-MM-DD ranges"
+        ) from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,16 +42,25 @@ class FeedbackConfig(ServiceConfig):
     holidays: tuple[str, ...] = setting(
         "PUHUI_FEEDBACK_HOLIDAYS",
         (),
-        doc="Public holidays (YYYY-MM-DD, comma-separated); "
-        "empty = the built-in 2025-2026 national calendar.",
-        example="2026-10-01,2026-10-02",
+        doc="Days off added to the national calendar (the chinesecalendar package): "
+        "a province's own holidays, or a year the package does not have yet; "
+        "YYYY-MM-DD dates or YYYY-MM-DD..YYYY-MM-DD ranges, comma-separated.",
+        example="2027-01-01,2027-02-05..2027-02-11",
     )
     makeup_workdays: tuple[str, ...] = setting(
         "PUHUI_FEEDBACK_MAKEUP_WORKDAYS",
         (),
-        doc="Make-up workdays (调休) on weekends; "
-        "empty = the built-in 2025-2026 national calendar.",
-        example="2026-09-20,2026-10-10",
+        doc="Working days added to the national calendar (make-up workdays, 调休, of a year "
+        "the package does not have yet, or days a province works); dates or ranges.",
+        example="2027-02-13,2027-02-20",
+    )
+    calendar_known_until: str = setting(
+        "PUHUI_FEEDBACK_CALENDAR_KNOWN_UNTIL",
+        "",
+        doc="Last day (YYYY-MM-DD) the days above complete the calendar to, when they add a "
+        "year; empty = the package's last year. Exported as "
+        "puhui_feedback_calendar_known_until_timestamp_seconds and alerted on 60 days ahead.",
+        example="2027-12-31",
     )
     breach_check_seconds: float = setting(
         "PUHUI_FEEDBACK_BREACH_CHECK_SECONDS",
@@ -122,9 +129,22 @@ class FeedbackConfig(ServiceConfig):
         return out
 
     def calendar(self) -> workdays.WorkCalendar:
-        if not self.holidays and not self.makeup_workdays:
-            return workdays.CHINA_2025_2026
-        return workdays.WorkCalendar(
-            holidays=_dates("PUHUI_FEEDBACK_HOLIDAYS", self.holidays),
-            makeup_workdays=_dates("PUHUI_FEEDBACK_MAKEUP_WORKDAYS", self.makeup_workdays),
-        )
+        """The national calendar with this province's differences (deltas, not a copy)."""
+        days_off = _dates("PUHUI_FEEDBACK_HOLIDAYS", self.holidays)
+        working = _dates("PUHUI_FEEDBACK_MAKEUP_WORKDAYS", self.makeup_workdays)
+        known_until = None
+        if self.calendar_known_until:
+            try:
+                known_until = date.fromisoformat(self.calendar_known_until)
+            except ValueError:
+                raise ConfigError(
+                    "configuration: PUHUI_FEEDBACK_CALENDAR_KNOWN_UNTIL has "
+                    f"{self.calendar_known_until!r}, expected a YYYY-MM-DD date"
+                ) from None
+        both = days_off & working
+        if both:
+            raise ConfigError(
+                f"configuration: {min(both).isoformat()} is in both PUHUI_FEEDBACK_HOLIDAYS "
+                "and PUHUI_FEEDBACK_MAKEUP_WORKDAYS"
+            )
+        return workdays.national().overlay(days_off, working, known_until)

@@ -12,12 +12,14 @@ import contextlib
 import functools
 import logging
 import math
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select
 
 from puhui.feedback.adapters.db import tickets
 from puhui.feedback.domain import TicketState
+from puhui.feedback.workdays import WorkCalendar
 from puhui.kit.db import Database
 
 logger = logging.getLogger(__name__)
@@ -87,3 +89,40 @@ def watch_tickets(node: str, db: Database) -> None:
 def unwatch_tickets(node: str) -> None:
     with contextlib.suppress(KeyError):
         TICKETS_OPEN.remove(node)
+
+
+CALENDAR_KNOWN_UNTIL = Gauge(
+    "puhui_feedback_calendar_known_until_timestamp_seconds",
+    "Unix time at which the working-day calendar's data ends (midnight China time after its "
+    "last known day): past it only weekends are off and rectification deadlines may be wrong.",
+    ["node"],
+)
+_CHINA = timezone(timedelta(hours=8))
+# The alert (deploy/prometheus) and the start-up warning use the same lead time.
+CALENDAR_WARNING_DAYS = 60
+
+
+def calendar_end(known_until: date) -> float:
+    """Unix time of the midnight (China time) that ends `known_until`."""
+    return datetime.combine(known_until + timedelta(days=1), time(), _CHINA).timestamp()
+
+
+def watch_calendar(node: str, calendar: WorkCalendar, now: datetime | None = None) -> None:
+    """Export the calendar's horizon; warn in the log when it ends within the alert's lead."""
+    if calendar.known_until is None:
+        return
+    end = calendar_end(calendar.known_until)
+    CALENDAR_KNOWN_UNTIL.labels(node=node).set(end)
+    left = end - (now or datetime.now(UTC)).timestamp()
+    if left < CALENDAR_WARNING_DAYS * 86400:
+        logger.warning(
+            "feedback %s: the working-day calendar ends on %s; deadlines after it count "
+            "weekends only (upgrade chinesecalendar or add the year: docs/calendar.md)",
+            node,
+            calendar.known_until.isoformat(),
+        )
+
+
+def unwatch_calendar(node: str) -> None:
+    with contextlib.suppress(KeyError):
+        CALENDAR_KNOWN_UNTIL.remove(node)

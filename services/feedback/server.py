@@ -115,6 +115,7 @@ class FeedbackApp(server.ServiceApp):
     def start(self) -> None:
         super().start()
         metrics.watch_tickets(self.node, self.db)
+        metrics.watch_calendar(self.node, self.feedback.settings.calendar)
         if self.redis is not None:
             self.bursts.target = RedisBurstCounter(
                 self.redis, self.node, self.feedback_config.burst_window_seconds
@@ -130,6 +131,7 @@ class FeedbackApp(server.ServiceApp):
         if self._breach_job is not None:
             self._breach_job.join(5)
         metrics.unwatch_tickets(self.node)
+        metrics.unwatch_calendar(self.node)
         super().stop()
 
     def _run_breach_job(self) -> None:

@@ -1,21 +1,35 @@
 """Working-day calendar: weekends and public holidays are off, make-up workdays (调休) on a
 weekend are on. Pure: no I/O, no clock.
 
+The national arrangement comes from the `chinesecalendar` package (the State Council's
+yearly notice, transcribed and released by its maintainers; ADR 0017). A province states
+only its differences from it (`WorkCalendar.overlay`): extra days off, extra working days
+and, when it adds a year the package does not have yet, how far its own data reaches.
+
+A calendar knows the days up to `known_until`. Past that day only weekends are off: a
+deadline computed there may be wrong, which is why the horizon is exported as a metric and
+alerted on 60 days before it runs out (deploy/prometheus).
+
 Deadlines count whole working days after the day a ticket opened: a ticket opened on a
 Friday with 5 working days is due the next Friday (if no holiday intervenes).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+
+import chinese_calendar
 
 
 @dataclass(frozen=True)
 class WorkCalendar:
     holidays: frozenset[date] = field(default_factory=frozenset)
     makeup_workdays: frozenset[date] = field(default_factory=frozenset)
+    # The last day the calendar's data covers (None: weekends only, no horizon to watch).
+    known_until: date | None = None
 
     def is_workday(self, day: date) -> bool:
         if day in self.makeup_workdays:
@@ -23,6 +37,10 @@ class WorkCalendar:
         if day in self.holidays:
             return False
         return day.weekday() < 5
+
+    def is_known(self, day: date) -> bool:
+        """Does the calendar's data cover `day`? (Past the horizon only weekends are off.)"""
+        return self.known_until is None or day <= self.known_until
 
     def add_working_days(self, start: date, days: int) -> date:
         """The `days`-th working day after `start` (start itself does not count)."""
@@ -45,52 +63,56 @@ class WorkCalendar:
             count += self.is_workday(current)
         return count
 
-
-def _span(first: str, last: str) -> Iterable[date]:
-    day, end = date.fromisoformat(first), date.fromisoformat(last)
-    while day <= end:
-        yield day
-        day += timedelta(days=1)
-
-
-def _days(*spans: tuple[str, str]) -> frozenset[date]:
-    return frozenset(d for a, b in spans for d in _span(a, b))
-
-
-# The national arrangement published by the General Office of the State Council for 2025
-# and 2026 (see SOURCES.md). An example configuration: a node may configure its own.
-CHINA_2025_2026 = WorkCalendar(
-    holidays=_days(
-        # 2025
-        ("2025-01-01", "2025-01-01"),  # 元旦
-        ("2025-01-28", "2025-02-04"),  # 春节
-        ("2025-04-04", "2025-04-06"),  # 清明节
-        ("2025-05-01", "2025-05-05"),  # 劳动节
-        ("2025-05-31", "2025-06-02"),  # 端午节
-        ("2025-10-01", "2025-10-08"),  # 国庆节、中秋节
-        # 2026
-        ("2026-01-01", "2026-01-03"),  # 元旦
-        ("2026-02-15", "2026-02-23"),  # 春节
-        ("2026-04-04", "2026-04-06"),  # 清明节
-        ("2026-05-01", "2026-05-05"),  # 劳动节
-        ("2026-06-19", "2026-06-21"),  # 端午节
-        ("2026-09-25", "2026-09-27"),  # 中秋节
-        ("2026-10-01", "2026-10-07"),  # 国庆节
-    ),
-    makeup_workdays=frozenset(
-        date.fromisoformat(d)
-        for d in (
-            "2025-01-26",
-            "2025-02-08",
-            "2025-04-27",
-            "2025-09-28",
-            "2025-10-11",
-            "2026-01-04",
-            "2026-02-14",
-            "2026-02-28",
-            "2026-05-09",
-            "2026-09-20",
-            "2026-10-10",
+    def overlay(
+        self,
+        days_off: Iterable[date] = (),
+        working_days: Iterable[date] = (),
+        known_until: date | None = None,
+    ) -> WorkCalendar:
+        """This calendar with a province's differences: `days_off` are off and
+        `working_days` are worked whatever the base says; `known_until` extends the horizon
+        (an operator adding a year), never shortens it."""
+        off, on = frozenset(days_off), frozenset(working_days)
+        both = off & on
+        if both:
+            raise ValueError(f"both a day off and a working day: {sorted(both)[0].isoformat()}")
+        horizon = self.known_until
+        if known_until is not None and (horizon is None or known_until > horizon):
+            horizon = known_until
+        return WorkCalendar(
+            holidays=(self.holidays - on) | off,
+            makeup_workdays=(self.makeup_workdays - off) | on,
+            known_until=horizon,
         )
-    ),
-)
+
+
+@functools.cache
+def national() -> WorkCalendar:
+    """The national calendar as the installed `chinesecalendar` release knows it, up to the
+    last day of the last year it holds. Upgrading the package (`uv lock --upgrade-package
+    chinesecalendar`) brings a new year once its maintainers have published it."""
+    holidays = frozenset(chinese_calendar.holidays)
+    makeup = frozenset(chinese_calendar.workdays)
+    last_year = max(day.year for day in holidays | makeup)
+    return WorkCalendar(
+        holidays=holidays, makeup_workdays=makeup, known_until=date(last_year, 12, 31)
+    )
+
+
+def parse_days(items: Iterable[str]) -> frozenset[date]:
+    """Dates and inclusive ranges: `2027-02-05`, `2027-02-05..2027-02-11`. Raises ValueError
+    naming the item that is neither."""
+    out: set[date] = set()
+    for item in items:
+        first, sep, last = item.strip().partition("..")
+        try:
+            start = date.fromisoformat(first.strip())
+            end = date.fromisoformat(last.strip()) if sep else start
+        except ValueError:
+            raise ValueError(item) from None
+        if end < start:
+            raise ValueError(item)
+        while start <= end:
+            out.add(start)
+            start += timedelta(days=1)
+    return frozenset(out)

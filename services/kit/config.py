@@ -185,7 +185,12 @@ class ServiceConfig:
         secret=True,
     )
     otlp_endpoint: str = setting(
-        "PUHUI_OTLP_ENDPOINT", "", doc="OTLP/gRPC endpoint for traces; empty = no export."
+        "PUHUI_OTLP_ENDPOINT",
+        "",
+        doc="OTLP endpoint for traces when no OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is set "
+        "(prefer the standard OTEL_* variables: docs/tracing.md); http:// is plaintext, "
+        "https:// or no scheme TLS; empty = no export.",
+        example="http://127.0.0.1:4317",
     )
     telemetry: bool = setting(
         "PUHUI_TELEMETRY",
@@ -193,6 +198,21 @@ class ServiceConfig:
         doc="RPC spans and RPC metrics in the server interceptor; off only to measure their cost.",
     )
     log_level: str = setting("PUHUI_LOG_LEVEL", "INFO", doc="Log level.")
+    access_log_sample: float = setting(
+        "PUHUI_ACCESS_LOG_SAMPLE",
+        1.0,
+        doc="Share (0-1) of successful RPCs written to the access log (logger puhui.access, "
+        "one JSON line per RPC, ~0.1 ms of CPU each: ADR 0017), chosen by trace id; failed "
+        "RPCs are always written.",
+        example="0.1",
+    )
+    access_log_key: str = setting(
+        "PUHUI_ACCESS_LOG_KEY",
+        "",
+        doc="Key of the caller's hash in the access log (the same on a node's services to "
+        "follow one caller across them); empty = a random key per process.",
+        secret=True,
+    )
     state_dir: Path = setting(  # noqa: RUF009 (a Path default is immutable)
         "PUHUI_STATE",
         Path(".state"),
@@ -243,6 +263,8 @@ class ServiceConfig:
                 f"configuration: PUHUI_NODE_ID={self.node_id!r} is malformed: "
                 "expected 6 digits (000000 or a GB/T 2260 province code)"
             )
+        if not 0.0 <= self.access_log_sample <= 1.0:
+            raise ConfigError("configuration: PUHUI_ACCESS_LOG_SAMPLE must be between 0 and 1")
         if self.shutdown_grace_seconds >= 10:
             raise ConfigError("configuration: PUHUI_SHUTDOWN_GRACE_SECONDS must be below 10")
         if bool(self.tls_cert_file) != bool(self.tls_key_file):

@@ -14,10 +14,18 @@ For each RPC it
     stub = catalog_pb2_grpc.CatalogServiceStub(channel)
 
 `instrument(channel, ...)` wraps a channel built elsewhere (e.g. `puhui.kit.tls`).
+
+Every channel the kit builds carries `CHANNEL_OPTIONS`: HTTP/2 keepalive pings while calls
+are open (a peer behind a NAT or a load balancer that silently dropped the connection is
+found in ~40 s instead of at the next call's deadline), and a service config whose retry
+policy re-sends a call that failed with UNAVAILABLE (the server was unreachable, draining,
+or refused it before doing anything) up to 3 more times with exponential backoff. The
+servers accept pings at that rate (`puhui.kit.server`).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +37,35 @@ from opentelemetry import trace
 from puhui.kit import metrics, tracing
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+KEEPALIVE_SECONDS = 30  # servers allow pings every PING_INTERVAL_FLOOR_SECONDS or more often
+PING_INTERVAL_FLOOR_SECONDS = 20
+SERVICE_CONFIG = {
+    "methodConfig": [
+        {
+            "name": [{}],  # every method of every service
+            "retryPolicy": {
+                "maxAttempts": 4,
+                "initialBackoff": "0.1s",
+                "maxBackoff": "2s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ]
+}
+CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
+    ("grpc.keepalive_time_ms", KEEPALIVE_SECONDS * 1000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 0),
+    ("grpc.enable_retries", 1),
+    ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
+)
+
+
+def channel_options(extra: Sequence[tuple[str, Any]] = ()) -> list[tuple[str, Any]]:
+    """The kit's channel options, with `extra` overriding any of the same name."""
+    names = {name for name, _ in extra}
+    return [o for o in CHANNEL_OPTIONS if o[0] not in names] + list(extra)
 
 
 @dataclass(frozen=True)
@@ -188,7 +225,7 @@ def insecure_channel(
     options: Sequence[tuple[str, Any]] = (),
 ) -> grpc.Channel:
     return instrument(
-        grpc.insecure_channel(target, options=list(options)),
+        grpc.insecure_channel(target, options=channel_options(options)),
         node=node,
         service=service,
         target_service=target_service,

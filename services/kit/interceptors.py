@@ -17,7 +17,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import trace
 
-from puhui.kit import auth, metrics, proxies, tracing
+from puhui.kit import accesslog, auth, metrics, proxies, tracing
 from puhui.kit.errors import InvalidArgument, PuhuiError, ResourceExhausted
 from puhui.kit.policy import Policy, Rule, enforce
 
@@ -95,6 +95,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         telemetry: bool = True,
         policy: Policy | None = None,
         trusted_proxies: Sequence[str] = (),
+        access_log: accesslog.AccessLog | None = None,
     ) -> None:
         self.service = service
         self.node = node
@@ -103,6 +104,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         self.policy = policy
         self.trusted_proxies = proxies.parse_networks(trusted_proxies)
         self.telemetry = telemetry  # False (PUHUI_TELEMETRY=off): no spans, no RPC metrics
+        self.access_log = access_log or accesslog.AccessLog(service, node)
         # Labelled metric children, looked up once per method/code (labels() costs ~5 µs).
         # In-flight RPCs are read from the drain counter when scraped, not counted twice.
         metrics.GRPC_SERVER_IN_FLIGHT.labels(node=node, service=service).set_function(
@@ -210,10 +212,13 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         context.abort_with_status(internal_status(trace_id))
         return grpc.StatusCode.INTERNAL  # not reached: abort raises
 
-    def _record(self, name: str, code: grpc.StatusCode, started: float) -> None:
+    def _record(
+        self, name: str, code: grpc.StatusCode, started: float, context: grpc.ServicerContext
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        self.access_log.record(name, code, elapsed, context)
         if not self.telemetry:
             return
-        elapsed = time.perf_counter() - started
         handled = self._handled.get((name, code))
         if handled is None:
             handled = self._handled[(name, code)] = metrics.GRPC_SERVER_HANDLED.labels(
@@ -257,9 +262,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                         self._fail(exc, context, span)
                     raise
                 finally:
+                    self._record(name, self._code_of(failure, context), started, context)
                     if token is not None:
                         auth.reset_current(token)
-                    self._record(name, self._code_of(failure, context), started)
                     self._leave(context)
 
         return handle
@@ -287,9 +292,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                         self._fail(exc, context, span)
                     raise
                 finally:
+                    self._record(name, self._code_of(failure, context), started, context)
                     if token is not None:
                         auth.reset_current(token)
-                    self._record(name, self._code_of(failure, context), started)
                     self._leave(context)
 
         return handle

@@ -85,6 +85,9 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 line[key] = redact(value, key)
+        # Fields safe by construction (names, codes, numbers, hex digests: the access log's),
+        # written without the scrubbing regexes, which cost ~200 µs a line.
+        line.update(getattr(record, "_fields", None) or ())
         if record.exc_info:
             line["exc_info"] = scrub(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False, default=str)

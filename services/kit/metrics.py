@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import threading
 from typing import Any, Protocol
-from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -167,24 +165,3 @@ def unwatch_database(node: str, service: str, prefix: str = "") -> None:
         for gauge in (DB_POOL_IN_USE, DB_POOL_SIZE, DB_POOL_MAX):
             with contextlib.suppress(KeyError):
                 gauge.remove(node, service, prefix + role)
-
-
-class MetricsServer:
-    """The /metrics HTTP endpoint on its own port (separate from gRPC)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host = host
-        self.port = port
-        self._server: WSGIServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> int:
-        self._server, self._thread = start_http_server(self.port, addr=self.host)
-        self.port = self._server.server_port
-        return self.port
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None

@@ -34,10 +34,13 @@ from sqlalchemy import MetaData, Table
 
 from puhui.kit import auth, kafka, logs, metrics, migrations, tracing, trust
 from puhui.kit import redis as kit_redis
+from puhui.kit.accesslog import AccessLog
 from puhui.kit.config import ServiceConfig
 from puhui.kit.db import Database, custom_plans, is_postgresql_url, session_settings
+from puhui.kit.grpc_client import PING_INTERVAL_FLOOR_SECONDS
 from puhui.kit.inbox import EventConsumer
 from puhui.kit.interceptors import ServiceInterceptor
+from puhui.kit.metrics_http import MetricsServer
 from puhui.kit.outbox import Outbox, OutboxRelay
 from puhui.kit.policy import Policy, Rule
 from puhui.kit.tls import ServerTLS
@@ -47,6 +50,13 @@ VERSION = "0.1.0"
 # Health name that is SERVING while the process runs (NOT_SERVING once it drains), whatever its
 # dependencies: for liveness probes, which must not restart a pod because its database is down.
 LIVENESS = "puhui.liveness"
+# Clients ping every KEEPALIVE_SECONDS while calls are open (puhui.kit.grpc_client): accept
+# pings down to PING_INTERVAL_FLOOR_SECONDS apart instead of gRPC's default 5 minutes, after
+# which the server would close the connection with GOAWAY "too_many_pings".
+KEEPALIVE_ENFORCEMENT = (
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", PING_INTERVAL_FLOOR_SECONDS * 1000),
+    ("grpc.http2.max_ping_strikes", 2),
+)
 
 
 @dataclass(frozen=True)
@@ -266,7 +276,14 @@ class ServiceHost:
         )
         self.server: grpc.Server | None = None
         self.health_server: grpc.Server | None = None
-        self.metrics_server = metrics.MetricsServer(self.config.grpc_host, self.config.metrics_port)
+        self.metrics_server = MetricsServer(
+            self.config.grpc_host,
+            self.config.metrics_port,
+            node=self.config.node_id,
+            service=app.name,
+            health=self.serving,
+        )
+        self._status = health_pb2.HealthCheckResponse.NOT_SERVING
         self.port = 0
         self._service_names: list[str] = []
         self._stopping = threading.Event()
@@ -298,6 +315,9 @@ class ServiceHost:
             telemetry=cfg.telemetry,
             policy=policy,
             trusted_proxies=cfg.trusted_proxies,
+            access_log=AccessLog(
+                self.app.name, cfg.node_id, cfg.access_log_sample, cfg.access_log_key.encode()
+            ),
         )
         self.server = grpc.server(
             QueueCountingExecutor(
@@ -309,6 +329,7 @@ class ServiceHost:
             options=[
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+                *KEEPALIVE_ENFORCEMENT,
             ],
             maximum_concurrent_rpcs=max(256, cfg.grpc_workers * 16),
         )
@@ -352,8 +373,17 @@ class ServiceHost:
         self.health_server.start()
 
     def _set_health(self, status: int) -> None:
+        self._status = status
         for name in ["", *self._service_names]:
             self.health.set(name, status)
+
+    def serving(self) -> tuple[bool, str]:
+        """What the metrics port's /healthz says: the gRPC health of the whole server."""
+        status = health_pb2.HealthCheckResponse.NOT_SERVING
+        if not self._stopping.is_set():
+            status = self._status
+        name = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+        return status == health_pb2.HealthCheckResponse.SERVING, name
 
     def _check(self, deps: list[Dependency], first: bool) -> bool:
         ok = True

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from puhui.kit.config import ServiceConfig
+from puhui.kit.grpc_client import channel_options
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def secure_channel(
     `server_name` checks the server certificate against that name instead of the host part of
     `target` (e.g. when dialling an IP address or a port-forward).
     """
-    opts = list(options)
+    opts = channel_options(options)
     if server_name:
         opts.append(("grpc.ssl_target_name_override", server_name))
     return grpc.secure_channel(target, channel_credentials(ca, cert, key), options=opts)
@@ -156,7 +157,7 @@ def channel_for(
     service's own TLS settings: mutual TLS with the node certificate when PUHUI_TLS_* are set
     (trusting PUHUI_TLS_CLIENT_CA_FILE), plaintext otherwise (local runs)."""
     if not config.tls_enabled:
-        return grpc.insecure_channel(target)
+        return grpc.insecure_channel(target, options=channel_options())
     if not config.tls_client_ca_file:
         raise ValueError("node-to-node TLS needs PUHUI_TLS_CLIENT_CA_FILE (the trust anchor)")
     return secure_channel(

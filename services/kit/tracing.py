@@ -17,18 +17,13 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_ON,
-    Decision,
-    ParentBased,
-    Sampler,
-    SamplingResult,
-)
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from puhui.kit import otelenv
 
 logger = logging.getLogger(__name__)
 _propagator = TraceContextTextMapPropagator()
@@ -85,12 +80,13 @@ class _WhileExporting(Sampler):
     cost ~110 µs per RPC (bench/telemetry_overhead.py). Then a new trace is not sampled: its
     span is non-recording but keeps a valid trace id (error logs quote it, events carry it).
     A remote parent that was sampled upstream stays sampled, so a node without an exporter
-    never breaks the trace of a node that has one. With a destination: ParentBased(ALWAYS_ON).
+    never breaks the trace of a node that has one. With a destination: the sampler of
+    OTEL_TRACES_SAMPLER (default parentbased_always_on).
     """
 
-    def __init__(self, exports: _Exports) -> None:
+    def __init__(self, exports: _Exports, sampled: Sampler) -> None:
         self._exports = exports
-        self._sampled = ParentBased(ALWAYS_ON)
+        self._sampled = sampled
 
     def should_sample(  # type: ignore[no-untyped-def]
         self,
@@ -111,27 +107,32 @@ class _WhileExporting(Sampler):
         )
 
     def get_description(self) -> str:
-        return "WhileExporting{ParentBased{AlwaysOn}}"
+        return f"WhileExporting{{{self._sampled.get_description()}}}"
 
 
 def setup(
     service: str, node: str, otlp_endpoint: str = "", exporter: SpanExporter | None = None
 ) -> TracerProvider:
-    """Install a tracer provider once per process; spans are exported only when configured
-    (an OTLP/gRPC endpoint, or an explicit exporter), each destination once."""
+    """Install a tracer provider once per process, configured by the SDK's standard
+    environment (`puhui.kit.otelenv`); spans are exported only when a destination is
+    configured (OTEL_* variables, `otlp_endpoint` from PUHUI_OTLP_ENDPOINT, or an explicit
+    exporter), each destination once."""
     global _provider
+    destination = otelenv.destination(otlp_endpoint) if exporter is None else None
     if _provider is None:
-        resource = Resource.create({"service.name": f"puhui-{service}", "puhui.node": node})
-        _provider = TracerProvider(resource=resource, sampler=_WhileExporting(_exports))
+        _provider = TracerProvider(
+            resource=otelenv.resource(service, node),
+            sampler=_WhileExporting(_exports, otelenv.sampler()),
+        )
         _provider.add_span_processor(_exports)
         trace.set_tracer_provider(_provider)
-    if exporter is None and otlp_endpoint:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        if _exports.add(
-            f"otlp:{otlp_endpoint}", OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True)
-        ):
-            logger.info("exporting traces to %s", otlp_endpoint)
+    if destination is not None:
+        if _exports.add(destination.key, destination.exporter()):
+            logger.info(
+                "exporting traces (%s %s)",
+                destination.protocol or destination.kind,
+                destination.endpoint or "endpoint from OTEL_EXPORTER_OTLP_*",
+            )
     elif exporter is not None:
         _exports.add(f"exporter:{id(exporter)}", exporter)
     return _provider
@@ -139,7 +140,12 @@ def setup(
 
 def stop_export(otlp_endpoint: str = "", exporter: SpanExporter | None = None) -> None:
     """Flush and stop exporting to a destination added by setup()."""
-    _exports.remove(f"otlp:{otlp_endpoint}" if exporter is None else f"exporter:{id(exporter)}")
+    if exporter is not None:
+        _exports.remove(f"exporter:{id(exporter)}")
+        return
+    destination = otelenv.destination(otlp_endpoint)
+    if destination is not None:
+        _exports.remove(destination.key)
 
 
 def flush(timeout_seconds: float = 5.0) -> bool:

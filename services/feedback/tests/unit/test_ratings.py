@@ -10,7 +10,7 @@ from puhui.feedback import domain, errors
 from puhui.feedback.domain import Channel, Decision, Level, Stage
 from puhui.feedback.tests.support import INSTITUTION, NODE, person, province_admin, staff
 from puhui.feedback.tests.unit.fakes import CountingBursts, FakeRepository, FakeSink, SeqIds
-from puhui.feedback.workdays import CHINA_2025_2026
+from puhui.feedback.workdays import national
 from puhui.kit.auth import ANONYMOUS, Principal
 from puhui.kit.errors import InvalidArgument, PermissionDenied, Unauthenticated
 
@@ -22,7 +22,7 @@ def world():
     settings = domain.Settings(
         invitation_days=15,
         province_deadlines={"440000": 5, "320000": 15},
-        calendar=CHINA_2025_2026,
+        calendar=national(),
         burst_limit=3,
     )
     feedback = domain.Feedback(node=NODE, token_key=b"secret", settings=settings)

@@ -4,6 +4,7 @@ metrics are served on their own port."""
 from __future__ import annotations
 
 import time
+import urllib.error
 import urllib.request
 
 import grpc
@@ -54,9 +55,11 @@ def test_not_serving_until_kafka_answers_then_serving(database_url, tmp_path):
     try:
         time.sleep(1.5)
         assert health_status(host.address) == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert healthz(host) == (503, "NOT_SERVING")
         broker = load_infra().start_kafka(tmp_path / "kafka", port, controller)
         assert host.wait_ready(30)
         assert health_status(host.address) == health_pb2.HealthCheckResponse.SERVING
+        assert healthz(host) == (200, "SERVING")
 
         with grpc.insecure_channel(host.address) as channel:
             stub = reflection_pb2_grpc.ServerReflectionStub(channel)
@@ -79,6 +82,16 @@ def test_not_serving_until_kafka_answers_then_serving(database_url, tmp_path):
         if broker is not None:
             broker.stop()
     assert health_status_or_down(host.address)
+
+
+def healthz(host: ServiceHost) -> tuple[int, str]:
+    """/healthz on the metrics port: (HTTP status, body)."""
+    url = f"http://127.0.0.1:{host.metrics_server.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode().strip()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode().strip()
 
 
 def health_status_or_down(address: str) -> bool:
