@@ -31,7 +31,7 @@ from puhui.data.adapters.db import (
 )
 from puhui.data.errors import SearchTimedOut, TooManyExports
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
-from puhui.kit import auth, tokens
+from puhui.kit import auth, tokens, validation
 from puhui.kit.db import Database, is_statement_timeout
 from puhui.kit.errors import InvalidArgument, PermissionDenied, Violations
 from puhui.kit.outbox import Outbox, OutboxItem, to_timestamp, utcnow
@@ -520,18 +520,14 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         v = Violations()
         data_set = DATA_SET_NAMES.get(request.data_set)
         v.check(data_set is not None, "data_set", "a known data set")
-        v.check(
-            not request.cursor or request.cursor.isdigit(),
-            "cursor",
-            "is not a cursor issued by this API",
-        )
+        after = validation.int64_text(request.cursor or "0")
+        v.check(after is not None, "cursor", "is not a cursor issued by this API")
         v.check(request.page_size >= 0, "page_size", "must not be negative")
         v.raise_if_any()
         size = min(request.page_size or 500, 5000)
-        after = int(request.cursor or 0)
         self._charge(context)
         with self.db.transaction() as session:
-            found = list_changes(session, data_set or "", after, size)
+            found = list_changes(session, data_set or "", after or 0, size)
         out = []
         for c in found:
             msg = data_pb2.RecordChange(

@@ -13,34 +13,54 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import trace
 
-from puhui.kit import auth, metrics, tracing
-from puhui.kit.errors import InvalidArgument, PuhuiError, ResourceExhausted
+from puhui.kit import auth, metrics, tracing, validation
+from puhui.kit.errors import (
+    MAX_REPORTED_VIOLATIONS,
+    FieldViolation,
+    InvalidArgument,
+    MalformedRequest,
+    PuhuiError,
+    ResourceExhausted,
+)
 
 logger = logging.getLogger(__name__)
 ERROR_DOMAIN = "puhui.cn"
 
 
+# Trailers are metadata (16 KiB by default): every text in a status is bounded.
+MAX_MESSAGE_CHARS = 1_000
+MAX_DETAIL_CHARS = 200
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def to_status(error: PuhuiError, service: str = "") -> grpc.Status:
-    """A domain error as a gRPC status with ErrorInfo (+ BadRequest / RetryInfo) details."""
+    """A domain error as a gRPC status with ErrorInfo (+ BadRequest / RetryInfo) details.
+
+    At most MAX_REPORTED_VIOLATIONS field violations are sent; ErrorInfo's metadata
+    `violations` gives the total when there were more."""
+    metadata = {"service": service} if service else {}
+    if isinstance(error, InvalidArgument) and len(error.violations) > MAX_REPORTED_VIOLATIONS:
+        metadata["violations"] = str(len(error.violations))
     details: list[Any] = [
-        error_details_pb2.ErrorInfo(
-            reason=error.reason,
-            domain=ERROR_DOMAIN,
-            metadata={"service": service} if service else {},
-        )
+        error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)
     ]
     if isinstance(error, InvalidArgument):
         details.append(
             error_details_pb2.BadRequest(
                 field_violations=[
                     error_details_pb2.BadRequest.FieldViolation(
-                        field=v.field, description=v.description
+                        field=_bounded(v.field, MAX_DETAIL_CHARS),
+                        description=_bounded(v.description, MAX_DETAIL_CHARS),
                     )
-                    for v in error.violations
+                    for v in error.violations[:MAX_REPORTED_VIOLATIONS]
                 ]
             )
         )
@@ -53,7 +73,11 @@ def to_status(error: PuhuiError, service: str = "") -> grpc.Status:
         item = any_pb2.Any()
         item.Pack(detail)
         packed.append(item)
-    status = status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
+    status = status_pb2.Status(
+        code=error.code.value[0],
+        message=_bounded(error.message, MAX_MESSAGE_CHARS),
+        details=packed,
+    )
     return rpc_status.to_status(status)
 
 
@@ -70,6 +94,32 @@ def internal_status(trace_id: str) -> grpc.Status:
         details=[info],
     )
     return rpc_status.to_status(status)
+
+
+class _Undecodable:
+    """What the request deserializer hands the handler for bytes that are not the RPC's
+    message: grpcio would otherwise answer INTERNAL outside the interceptor (no ErrorInfo,
+    not counted, a traceback logged)."""
+
+    __slots__ = ("message_type",)
+
+    def __init__(self, message_type: str) -> None:
+        self.message_type = message_type
+
+
+def _decoding(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+    owner = getattr(deserializer, "__self__", None)  # Message.FromString is a classmethod
+    name = getattr(getattr(owner, "DESCRIPTOR", None), "full_name", "message")
+
+    def decode(raw: bytes) -> Any:
+        try:
+            return deserializer(raw)
+        except Exception:  # DecodeError, or whatever a foreign deserializer raises
+            return _Undecodable(name)
+
+    return decode
 
 
 def _peer_address(context: grpc.ServicerContext) -> str:
@@ -137,13 +187,13 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(handler.unary_unary, name),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_decoding(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._streaming(handler.unary_stream, name),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_decoding(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler  # client streaming: none in our APIs
@@ -156,6 +206,17 @@ class ServiceInterceptor(grpc.ServerInterceptor):
             return auth.Principal(client_address=address)
         principal = self.verifier.verify(token)
         return dataclasses.replace(principal, client_address=address)
+
+    @staticmethod
+    def _validate(request: Any) -> None:
+        """Refuse a request that did not decode or has fields no handler can use (after
+        authentication, so an anonymous caller learns nothing more than a bad request)."""
+        if isinstance(request, _Undecodable):
+            raise MalformedRequest(
+                [FieldViolation("", f"the request is not a {request.message_type} message")]
+            )
+        if isinstance(request, Message):
+            validation.check_request(request)
 
     def _start(self, name: str, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
         if not self.telemetry:
@@ -227,6 +288,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 token = None
                 try:
                     token = auth.set_current(self._authenticate(context))
+                    self._validate(request)
                     return behavior(request, context)
                 except Exception as exc:
                     failure = exc
@@ -250,6 +312,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 token = None
                 try:
                     token = auth.set_current(self._authenticate(context))
+                    self._validate(request)
                     yield from behavior(request, context)
                 except Exception as exc:
                     failure = exc
