@@ -32,38 +32,54 @@ logger = logging.getLogger(__name__)
 ERROR_DOMAIN = "puhui.cn"
 
 
-# Trailers are metadata (16 KiB by default): every text in a status is bounded.
-MAX_MESSAGE_CHARS = 1_000
-MAX_DETAIL_CHARS = 200
+# A status travels in trailers, and a client refuses metadata past 8 KiB (soft limit; 16 KiB
+# hard): grpc-message is percent-encoded (a CJK character takes 9 bytes) and the details
+# are base64. Texts are bounded in UTF-8 bytes and the field violations to a byte budget.
+MAX_MESSAGE_BYTES = 600
+MAX_FIELD_BYTES = 100
+MAX_DESCRIPTION_BYTES = 200
+MAX_VIOLATION_BYTES = 2_400
 
 
 def _bounded(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """`text` cut to at most `limit` UTF-8 bytes (on a character boundary, marked '…')."""
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text
+    return raw[: limit - 3].decode(errors="ignore") + "…"
+
+
+def _bad_request(error: InvalidArgument) -> error_details_pb2.BadRequest:
+    bad = error_details_pb2.BadRequest()
+    used = 0
+    for v in error.violations[:MAX_REPORTED_VIOLATIONS]:
+        item = error_details_pb2.BadRequest.FieldViolation(
+            field=_bounded(v.field, MAX_FIELD_BYTES),
+            description=_bounded(v.description, MAX_DESCRIPTION_BYTES),
+        )
+        used += item.ByteSize() + 3
+        if used > MAX_VIOLATION_BYTES:
+            break
+        bad.field_violations.append(item)
+    return bad
 
 
 def to_status(error: PuhuiError, service: str = "") -> grpc.Status:
     """A domain error as a gRPC status with ErrorInfo (+ BadRequest / RetryInfo) details.
 
-    At most MAX_REPORTED_VIOLATIONS field violations are sent; ErrorInfo's metadata
-    `violations` gives the total when there were more."""
+    At most MAX_REPORTED_VIOLATIONS field violations (within a byte budget) are sent;
+    ErrorInfo's metadata `violations` gives the total when some were left out."""
     metadata = {"service": service} if service else {}
-    if isinstance(error, InvalidArgument) and len(error.violations) > MAX_REPORTED_VIOLATIONS:
-        metadata["violations"] = str(len(error.violations))
+    bad = None
+    if isinstance(error, InvalidArgument):
+        bad = _bad_request(error)
+        if len(bad.field_violations) < len(error.violations):
+            metadata["violations"] = str(len(error.violations))
     details: list[Any] = [
         error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)
     ]
-    if isinstance(error, InvalidArgument):
-        details.append(
-            error_details_pb2.BadRequest(
-                field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(
-                        field=_bounded(v.field, MAX_DETAIL_CHARS),
-                        description=_bounded(v.description, MAX_DETAIL_CHARS),
-                    )
-                    for v in error.violations[:MAX_REPORTED_VIOLATIONS]
-                ]
-            )
-        )
+    if bad is not None:
+        details.append(bad)
     if isinstance(error, ResourceExhausted):
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(int(error.retry_after_seconds * 1000))
@@ -75,7 +91,7 @@ def to_status(error: PuhuiError, service: str = "") -> grpc.Status:
         packed.append(item)
     status = status_pb2.Status(
         code=error.code.value[0],
-        message=_bounded(error.message, MAX_MESSAGE_CHARS),
+        message=_bounded(error.message, MAX_MESSAGE_BYTES),
         details=packed,
     )
     return rpc_status.to_status(status)

@@ -162,7 +162,11 @@ def _apps(database: Callable[[str], str], kafka: str, redis: str) -> dict[str, A
         "identity": IdentityApp(identity_config, verifier=verifier),
         "catalog": catalog(verifier=verifier, database_url=database("fzcatalog"), **common),
         "data": data(
-            verifier=verifier, database_url=database("fzdata"), quota_enabled=False, **common
+            verifier=verifier,
+            database_url=database("fzdata"),
+            quota_enabled=False,
+            mirror_source_node=NODE,  # the node owns its data sets: Put* reach the domain
+            **common,
         ),
         "feedback": feedback(
             verifier=verifier,
