@@ -40,6 +40,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # How each field is checked (a small int: compared on every set field of every request).
 _STRING, _BYTES, _UINT64, _ENUM, _TIMESTAMP, _DURATION, _MESSAGE, _MAP = range(8)
+_WELL_KNOWN = {"google.protobuf.Timestamp": _TIMESTAMP, "google.protobuf.Duration": _DURATION}
 _UNSIGNED_64 = (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64)
 
 
@@ -219,7 +220,11 @@ def _walk(message: Message, prefix: str, out: _Collector) -> None:
 def violations_of(message: Message) -> tuple[list[FieldViolation], bool]:
     """Every violation in `message` and whether all of them are range problems."""
     out = _Collector()
-    _walk(message, "", out)
+    kind = _WELL_KNOWN.get(message.DESCRIPTOR.full_name)
+    if kind is not None:  # a Timestamp or Duration on its own
+        _check_value(kind, message, "", frozenset(), out)
+    else:
+        _walk(message, "", out)
     return out.items, not out.invalid
 
 

@@ -139,7 +139,7 @@ class Report:
             self.failures.append(line)
 
 
-def _apps(database: Callable[[str], str], kafka: str, redis: str) -> dict[str, Any]:
+def build_apps(database: Callable[[str], str], kafka: str, redis: str) -> dict[str, Any]:
     from puhui.catalog.server import build as catalog
     from puhui.data.server import build as data
     from puhui.feedback.server import build as feedback
@@ -185,7 +185,7 @@ def node(database: Callable[[str], str], kafka: str, redis: str) -> Iterator[lis
     """The four services of one node, running; stopped afterwards."""
     with contextlib.ExitStack() as stack:
         targets = []
-        for service, app in _apps(database, kafka, redis).items():
+        for service, app in build_apps(database, kafka, redis).items():
             host = stack.enter_context(running(app))
             targets.append(
                 Target(
