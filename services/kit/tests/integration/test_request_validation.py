@@ -61,10 +61,11 @@ def server() -> Iterator[tuple[grpc.Channel, list[object]]]:
 
 def _call(channel: grpc.Channel, method: str, payload: bytes) -> grpc.RpcError:
     path = f"/{SERVICE}/{method}"
-    with pytest.raises(grpc.RpcError) as info:
-        if method == "Stream":
+    if method == "Stream":
+        with pytest.raises(grpc.RpcError) as info:
             list(channel.unary_stream(path)(payload, timeout=10))
-        else:
+    else:
+        with pytest.raises(grpc.RpcError) as info:
             channel.unary_unary(path)(payload, timeout=10)
     return info.value
 

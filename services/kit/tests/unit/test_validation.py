@@ -132,8 +132,18 @@ def test_mixed_problems_are_field_invalid_and_all_listed():
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("0", 0), ("42", 42), (str(2**63 - 1), 2**63 - 1), (str(2**63), None), ("²", None)]
-    + [("-1", None), ("", None), ("1" * 30, None), ("١٢", None), ("1 ", None)],
+    [
+        ("0", 0),
+        ("42", 42),
+        (str(2**63 - 1), 2**63 - 1),
+        (str(2**63), None),
+        ("²", None),
+        ("-1", None),
+        ("", None),
+        ("1" * 30, None),
+        ("١٢", None),
+        ("1 ", None),
+    ],
 )
 def test_int64_text(text, value):
     assert validation.int64_text(text) == value
