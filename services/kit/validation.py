@@ -54,7 +54,8 @@ class _Field:
     value_enum: frozenset[int] = frozenset()
 
 
-_plans: dict[str, dict[int, _Field | None]] = {}
+# Built once per message type (keyed by its descriptor: no name lookups per request).
+_plans: dict[Any, dict[int, _Field | None]] = {}
 
 
 def _kind(field: FieldDescriptor) -> int:
@@ -84,7 +85,7 @@ def _enum_values(enum: EnumDescriptor | None) -> frozenset[int]:
 
 
 def _plan(descriptor: Descriptor) -> dict[int, _Field | None]:
-    plan = _plans.get(descriptor.full_name)
+    plan = _plans.get(descriptor)
     if plan is not None:
         return plan
     plan = {}
@@ -109,7 +110,7 @@ def _plan(descriptor: Descriptor) -> dict[int, _Field | None]:
                 value_enum=_enum_values(value.enum_type),
             )
         plan[field.number] = spec
-    _plans[descriptor.full_name] = plan
+    _plans[descriptor] = plan
     return plan
 
 
