@@ -121,17 +121,50 @@ class RequestFactory:
     oversized fields); the others hold only values of the right shape, extremes included
     (year 1 and 9999, int64 limits, astral-plane text), so they reach the handlers."""
 
-    def __init__(self, seed: int = 0, *, max_depth: int = 4, hostile: float = 0.3) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        max_depth: int = 4,
+        hostile: float = 0.3,
+        vocabulary: tuple[str, ...] = (),
+    ) -> None:
         self.rng = random.Random(seed)
         self.max_depth = max_depth
         self.hostile_share = hostile
         self.hostile = False
+        # Words worth trying (the node's region codes, ids seen in answers): requests that
+        # name things which exist get past NOT_FOUND into the handlers' deeper paths.
+        self.known: list[str] = list(vocabulary)
+        self._base = len(self.known)
+
+    def learn(self, message: Message, depth: int = 0) -> None:
+        """Remember the short strings of an answer (ids, codes) for later requests."""
+        for field, value in message.ListFields():
+            if field.type == FieldDescriptor.TYPE_STRING:
+                values = value if field.is_repeated else (value,)
+                for text in values:
+                    if 0 < len(text) <= 80 and text not in self.known:
+                        self._remember(text)
+            elif field.type == FieldDescriptor.TYPE_MESSAGE and depth < 3:
+                if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                    continue
+                for item in value if field.is_repeated else (value,):
+                    self.learn(item, depth + 1)
+
+    def _remember(self, text: str) -> None:
+        if len(self.known) - self._base < 2_000:
+            self.known.append(text)
+        else:  # keep the vocabulary, replace a learned word
+            self.known[self.rng.randrange(self._base, len(self.known))] = text
 
     # -- scalars ---------------------------------------------------------------------------
     def text(self) -> str:
         rng = self.rng
         roll = rng.random()
         hostile = self.hostile
+        if roll < 0.3 and self.known:
+            return rng.choice(self.known)
         if roll < 0.55:
             return rng.choice(TEXT if hostile else CLEAN_TEXT)
         if roll < 0.75:  # printable and not: every code point below U+0080 and some above

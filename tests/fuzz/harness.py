@@ -60,6 +60,17 @@ ADMIN = Principal(
     scopes=frozenset({"data:export", "data:import", "data:mirror"}),
 )
 PERSON = Principal(subject=f"{NODE}:fuzz-person", issuer=NODE, roles=frozenset({"innovator"}))
+# The node's own codes and principals: requests that name them get past the first checks.
+VOCABULARY = (
+    NODE,
+    "540100",
+    "540102",
+    INSTITUTION,
+    ADMIN.subject,
+    PERSON.subject,
+    "91540100MA6T000001",
+    "item-patent-search",
+)
 TOKENS: tuple[str | None, ...] = (None, "fuzz-admin", "fuzz-person", "not-a-token")
 NEVER = frozenset({"INTERNAL", "UNKNOWN"})
 # Refused credentials are audited on purpose: these RPCs may add outbox rows when they fail.
@@ -208,10 +219,13 @@ def _server_time_limit(error: grpc.RpcError) -> bool:
     return False
 
 
-def call(channel: grpc.Channel, rpc: Rpc, payload: bytes, token: str | None, deadline: float):
-    """(code name, seconds) of one call with raw request bytes."""
+def call(
+    channel: grpc.Channel, rpc: Rpc, payload: bytes, token: str | None, deadline: float
+) -> tuple[str, float, bytes | None]:
+    """(code name, seconds, the unary answer's bytes) of one call with raw request bytes."""
     metadata = (("authorization", f"Bearer {token}"),) if token else None
     started = time.monotonic()
+    answer: bytes | None = None
     try:
         if rpc.server_streaming:
             stream = channel.unary_stream(rpc.path)
@@ -221,7 +235,7 @@ def call(channel: grpc.Channel, rpc: Rpc, payload: bytes, token: str | None, dea
                     responses.cancel()
                     break
         else:
-            channel.unary_unary(rpc.path)(payload, timeout=deadline, metadata=metadata)
+            answer = channel.unary_unary(rpc.path)(payload, timeout=deadline, metadata=metadata)
         code = "OK"
     except grpc.RpcError as error:
         code = error.code().name  # type: ignore[attr-defined]
@@ -229,7 +243,7 @@ def call(channel: grpc.Channel, rpc: Rpc, payload: bytes, token: str | None, dea
             code = "OK"  # we cancelled a long stream ourselves
         elif code == "DEADLINE_EXCEEDED" and not _server_time_limit(error):
             code = "HANG"
-    return code, time.monotonic() - started
+    return code, time.monotonic() - started, answer
 
 
 def fuzz_service(
@@ -237,7 +251,7 @@ def fuzz_service(
 ) -> Report:
     """`per_rpc` requests to every RPC of `target`: tokens in turn, one in ten undecodable."""
     report = report or Report()
-    factory = RequestFactory(seed)
+    factory = RequestFactory(seed, vocabulary=VOCABULARY)
     probe = WriteProbe(target.database_url)
     try:
         with grpc.insecure_channel(
@@ -253,7 +267,9 @@ def fuzz_service(
                         else factory.message(rpc.request).SerializeToString()
                     )
                     token = TOKENS[index % len(TOKENS)]
-                    code, seconds = call(channel, rpc, payload, token, deadline)
+                    code, seconds, answer = call(channel, rpc, payload, token, deadline)
+                    if answer:
+                        factory.learn(rpc.response.FromString(answer))
                     report.requests += 1
                     report.codes[rpc.path][code] += 1
                     after = probe.state()
