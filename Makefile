@@ -12,7 +12,7 @@ UV := $(PYTHON) -m uv
 INFRA := $(PYTHON) deploy/local/infra.py
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup tools docs proto proto-check up down status run test test-unit lint fmt bench clean
+.PHONY: help setup tools docs proto proto-check up down status run test test-unit lint fmt bench fuzz clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,6 +69,9 @@ lint: setup ## ruff (lint + format check) and mypy, generated code excluded
 fmt: setup ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix services bench tools tests deploy
 	$(VENV)/bin/ruff format services bench tools tests deploy
+
+fuzz: setup up ## fuzz every RPC of the four services (>= 10,000 generated requests each) into bench/results/fuzz.json
+	$(PY) -m tests.fuzz --per-service 10000
 
 bench: setup up ## run every benchmark (long: the data bench loads 1,000,000 records); results in bench/results/
 	$(PY) -m bench.grpc_read

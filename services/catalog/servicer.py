@@ -349,7 +349,9 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     def ListServiceItemVersions(
         self, request: catalog_pb2.ListServiceItemVersionsRequest, context: Ctx
     ) -> catalog_pb2.ListServiceItemVersionsResponse:
-        page = page_request(request.page_size, request.page_token, {"item": request.item_id})
+        page = page_request(
+            request.page_size, request.page_token, {"item": request.item_id}, numeric=True
+        )
         with self.db.read() as session:
             versions, total = self.catalog.list_versions(
                 SqlInstitutionRepository(session),

@@ -18,17 +18,16 @@ from puhui.kit.auth import Principal, current_principal
 from puhui.kit.db import Database
 from puhui.kit.errors import InvalidArgument, PuhuiError, Violations
 from puhui.kit.ids import new_id
-from puhui.kit.outbox import Outbox, to_timestamp, utcnow
+from puhui.kit.outbox import Outbox
 from puhui.kit.pagination import page_request
+from puhui.kit.times import from_timestamp, to_timestamp, utcnow
 from puhui.refdata import divisions
 
-
-def _ts(moment: datetime) -> timestamp_pb2.Timestamp:
-    return to_timestamp(moment)
+_ts = to_timestamp
 
 
 def _when(ts: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
-    return ts.ToDatetime(tzinfo=domain.CHINA).astimezone(domain.CHINA) if present else None
+    return from_timestamp(ts) if present else None
 
 
 def _e(value: int) -> Any:
@@ -349,7 +348,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
                 response.duplicates += 1
                 metrics.KIOSK_DUPLICATES.labels(node=self.node).inc()
                 continue
-            rated_at = item.rated_at.ToDatetime(tzinfo=domain.CHINA)
+            rated_at = from_timestamp(item.rated_at)
             src = feedback_pb2.SubmitRatingRequest()
             src.CopyFrom(item.rating)
             if src.channel == feedback_pb2.RATING_CHANNEL_UNSPECIFIED:

@@ -6,10 +6,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url, text
+from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
 
@@ -45,6 +49,45 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+class _UtcSqliteDateTime(sqlite.DATETIME):
+    """SQLite's DATETIME storing UTC: SQLAlchemy writes an aware datetime's wall-clock
+    digits and drops its offset, so a China-time value came back 8 hours off. Aware values
+    are converted to UTC before they are written; `DateTime(timezone=True)` columns read
+    back as aware UTC (PostgreSQL's timestamptz needs neither)."""
+
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> Any:
+        inner = super().bind_processor(dialect)
+
+        def process(value: Any) -> Any:
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            return inner(value) if inner is not None else value
+
+        return process
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        inner = super().result_processor(dialect, coltype)
+        aware = bool(self.timezone)
+
+        def process(value: Any) -> Any:
+            value = inner(value) if inner is not None else value
+            if aware and isinstance(value, datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return value
+
+        return process
+
+
+def store_utc(engine: Engine) -> None:
+    """Make a SQLite engine store datetimes as UTC (see `_UtcSqliteDateTime`)."""
+    if engine.dialect.name == "sqlite":
+        colspecs = dict(engine.dialect.colspecs)
+        colspecs[sqltypes.DateTime] = _UtcSqliteDateTime
+        engine.dialect.colspecs = colspecs  # type: ignore[misc]
 
 
 def custom_plans(url: str) -> str:
@@ -128,6 +171,7 @@ class Database:
                 pool_size=self._pool_size,
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            store_utc(self.engine)
         else:
             self.engine = create_engine(
                 self.url,

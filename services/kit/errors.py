@@ -32,6 +32,12 @@ class PuhuiError(Exception):
         self.message = message
 
 
+# A status carries at most this many field violations (and the total count): 10,000 of them
+# made a ~400 KB trailer, past gRPC's 16 KiB metadata limit (the caller saw
+# RESOURCE_EXHAUSTED instead of INVALID_ARGUMENT).
+MAX_REPORTED_VIOLATIONS = 20
+
+
 class InvalidArgument(PuhuiError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     reason = "FIELD_INVALID"
@@ -39,12 +45,28 @@ class InvalidArgument(PuhuiError):
     def __init__(self, violations: Iterable[FieldViolation], message: str = "") -> None:
         self.violations = list(violations)
         if not message:
-            message = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+            shown = self.violations[:MAX_REPORTED_VIOLATIONS]
+            message = "; ".join(f"{v.field}: {v.description}" for v in shown)
+            if len(self.violations) > len(shown):
+                message += f"; and {len(self.violations) - len(shown)} more"
         super().__init__(message or "invalid argument")
 
     @classmethod
     def field(cls, field_path: str, description: str) -> InvalidArgument:
         return cls([FieldViolation(field_path, description)])
+
+
+class OutOfRange(InvalidArgument):
+    """A value of the right type outside what the API accepts (a Timestamp past year 9999,
+    a uint64 beyond int64, a repeated field over its size limit)."""
+
+    reason = "FIELD_OUT_OF_RANGE"
+
+
+class MalformedRequest(InvalidArgument):
+    """The request bytes are not the RPC's protobuf message."""
+
+    reason = "MALFORMED_REQUEST"
 
 
 class NotFound(PuhuiError):

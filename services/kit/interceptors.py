@@ -13,38 +13,74 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import trace
 
-from puhui.kit import accesslog, auth, metrics, proxies, tracing
-from puhui.kit.errors import InvalidArgument, PuhuiError, ResourceExhausted
+from puhui.kit import accesslog, auth, metrics, proxies, tracing, validation
+from puhui.kit.errors import (
+    MAX_REPORTED_VIOLATIONS,
+    FieldViolation,
+    InvalidArgument,
+    MalformedRequest,
+    PuhuiError,
+    ResourceExhausted,
+)
 from puhui.kit.policy import Policy, Rule, enforce
 
 logger = logging.getLogger(__name__)
 ERROR_DOMAIN = "puhui.cn"
 
 
+# A status travels in trailers, and a client refuses metadata past 8 KiB (soft limit; 16 KiB
+# hard): grpc-message is percent-encoded (a CJK character takes 9 bytes) and the details
+# are base64. Texts are bounded in UTF-8 bytes and the field violations to a byte budget.
+MAX_MESSAGE_BYTES = 600
+MAX_FIELD_BYTES = 100
+MAX_DESCRIPTION_BYTES = 200
+MAX_VIOLATION_BYTES = 2_400
+
+
+def _bounded(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes (on a character boundary, marked '…')."""
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text
+    return raw[: limit - 3].decode(errors="ignore") + "…"
+
+
+def _bad_request(error: InvalidArgument) -> error_details_pb2.BadRequest:
+    bad = error_details_pb2.BadRequest()
+    used = 0
+    for v in error.violations[:MAX_REPORTED_VIOLATIONS]:
+        item = error_details_pb2.BadRequest.FieldViolation(
+            field=_bounded(v.field, MAX_FIELD_BYTES),
+            description=_bounded(v.description, MAX_DESCRIPTION_BYTES),
+        )
+        used += item.ByteSize() + 3
+        if used > MAX_VIOLATION_BYTES:
+            break
+        bad.field_violations.append(item)
+    return bad
+
+
 def to_status(error: PuhuiError, service: str = "") -> grpc.Status:
-    """A domain error as a gRPC status with ErrorInfo (+ BadRequest / RetryInfo) details."""
-    details: list[Any] = [
-        error_details_pb2.ErrorInfo(
-            reason=error.reason,
-            domain=ERROR_DOMAIN,
-            metadata={"service": service} if service else {},
-        )
-    ]
+    """A domain error as a gRPC status with ErrorInfo (+ BadRequest / RetryInfo) details.
+
+    At most MAX_REPORTED_VIOLATIONS field violations (within a byte budget) are sent;
+    ErrorInfo's metadata `violations` gives the total when some were left out."""
+    metadata = {"service": service} if service else {}
+    bad = None
     if isinstance(error, InvalidArgument):
-        details.append(
-            error_details_pb2.BadRequest(
-                field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(
-                        field=v.field, description=v.description
-                    )
-                    for v in error.violations
-                ]
-            )
-        )
+        bad = _bad_request(error)
+        if len(bad.field_violations) < len(error.violations):
+            metadata["violations"] = str(len(error.violations))
+    details: list[Any] = [
+        error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)
+    ]
+    if bad is not None:
+        details.append(bad)
     if isinstance(error, ResourceExhausted):
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(int(error.retry_after_seconds * 1000))
@@ -54,7 +90,11 @@ def to_status(error: PuhuiError, service: str = "") -> grpc.Status:
         item = any_pb2.Any()
         item.Pack(detail)
         packed.append(item)
-    status = status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
+    status = status_pb2.Status(
+        code=error.code.value[0],
+        message=_bounded(error.message, MAX_MESSAGE_BYTES),
+        details=packed,
+    )
     return rpc_status.to_status(status)
 
 
@@ -71,6 +111,32 @@ def internal_status(trace_id: str) -> grpc.Status:
         details=[info],
     )
     return rpc_status.to_status(status)
+
+
+class _Undecodable:
+    """What the request deserializer hands the handler for bytes that are not the RPC's
+    message: grpcio would otherwise answer INTERNAL outside the interceptor (no ErrorInfo,
+    not counted, a traceback logged)."""
+
+    __slots__ = ("message_type",)
+
+    def __init__(self, message_type: str) -> None:
+        self.message_type = message_type
+
+
+def _decoding(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+    owner = getattr(deserializer, "__self__", None)  # Message.FromString is a classmethod
+    name = getattr(getattr(owner, "DESCRIPTOR", None), "full_name", "message")
+
+    def decode(raw: bytes) -> Any:
+        try:
+            return deserializer(raw)
+        except Exception:  # DecodeError, or whatever a foreign deserializer raises
+            return _Undecodable(name)
+
+    return decode
 
 
 def _peer_address(context: grpc.ServicerContext) -> str:
@@ -151,13 +217,13 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(handler.unary_unary, name, rule),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_decoding(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._streaming(handler.unary_stream, name, rule),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_decoding(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler  # client streaming: none in our APIs
@@ -177,6 +243,17 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         (`rule`: the method's row, looked up once when the handler was wrapped)."""
         if rule is not None:
             enforce(rule, principal, self.node)
+
+    @staticmethod
+    def _validate(request: Any) -> None:
+        """Refuse a request that did not decode or has fields no handler can use (after
+        authentication, so an anonymous caller learns nothing more than a bad request)."""
+        if isinstance(request, _Undecodable):
+            raise MalformedRequest(
+                [FieldViolation("", f"the request is not a {request.message_type} message")]
+            )
+        if isinstance(request, Message):
+            validation.check_request(request)
 
     def _start(self, name: str, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
         if not self.telemetry:
@@ -255,6 +332,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                     principal = self._authenticate(context)
                     token = auth.set_current(principal)
                     self._authorise(rule, principal)
+                    self._validate(request)
                     return behavior(request, context)
                 except Exception as exc:
                     failure = exc
@@ -285,6 +363,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                     principal = self._authenticate(context)
                     token = auth.set_current(principal)
                     self._authorise(rule, principal)
+                    self._validate(request)
                     yield from behavior(request, context)
                 except Exception as exc:
                     failure = exc

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from opentelemetry import trace
 from sqlalchemy import (
@@ -43,6 +43,9 @@ from puhui.events.v1 import envelope_pb2
 from puhui.kit import kafka, metrics, tracing
 from puhui.kit.db import Database
 from puhui.kit.ids import new_id
+from puhui.kit.times import to_timestamp, utcnow
+
+__all__ = ["Outbox", "OutboxItem", "OutboxRelay", "to_timestamp", "utcnow"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,16 +69,6 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("last_error", Text, nullable=True),
         Index("ix_puhui_outbox_pending", "published_at", "id"),
     )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def to_timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(moment)
-    return ts
 
 
 @dataclass(frozen=True)

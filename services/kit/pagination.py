@@ -12,6 +12,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from puhui.common.v1 import common_pb2
+from puhui.kit import validation
 from puhui.kit.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
@@ -46,8 +47,13 @@ def page_request(
     maximum: int = MAX_PAGE_SIZE,
     size_field: str = "page_size",
     token_field: str = "page_token",  # noqa: S107 (a field name, not a secret)
+    numeric: bool = False,
 ) -> Page:
-    """Validate page size and token; raise InvalidArgument naming the field."""
+    """Validate page size and token; raise InvalidArgument naming the field.
+
+    Tokens are not signed, so a decoded cursor is checked like request text: each
+    NUL-separated part of its sort key storable (no control characters), and with
+    `numeric` the key a non-negative int64 (a forged key once reached SQL or int())."""
     if page_size < 0:
         raise InvalidArgument.field(size_field, "must not be negative")
     size = min(page_size or default, maximum)
@@ -59,7 +65,12 @@ def page_request(
         cursor = common_pb2.PageCursor.FromString(raw)
     except (ValueError, DecodeError):
         raise InvalidArgument.field(token_field, "is not a page token issued by this API") from None
-    if cursor.version != CURSOR_VERSION or not cursor.after:
+    if (
+        cursor.version != CURSOR_VERSION
+        or not cursor.after
+        or any(validation.text_problem(part) for part in cursor.after.split("\x00"))
+        or (numeric and validation.int64_text(cursor.after) is None)
+    ):
         raise InvalidArgument.field(token_field, "is not a page token issued by this API")
     if cursor.filter_hash != digest:
         raise InvalidArgument.field(

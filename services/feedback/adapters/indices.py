@@ -14,6 +14,7 @@ from puhui.feedback import domain
 from puhui.feedback.adapters.db import satisfaction
 from puhui.feedback.v1 import events_pb2, feedback_pb2
 from puhui.kit.inbox import InvalidEvent
+from puhui.kit.times import from_timestamp
 
 COUNTERS = (
     "rating_count",
@@ -66,7 +67,7 @@ def apply_event(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
             bump(
                 session,
                 scopes,
-                domain.periods_of(r.rated_at.ToDatetime(tzinfo=domain.CHINA)),
+                domain.periods_of(from_timestamp(r.rated_at)),
                 _rating_deltas(r.level, 1),
             )
         elif kind in (
@@ -81,7 +82,7 @@ def apply_event(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
             envelope.payload.Unpack(msg)
             t = msg.ticket
             scopes = domain.index_scopes(t.institution_id, t.service_item_id, t.node_id)
-            periods = domain.periods_of(t.opened_at.ToDatetime(tzinfo=domain.CHINA))
+            periods = domain.periods_of(from_timestamp(t.opened_at))
             if kind.endswith("TicketDeadlineBreached"):
                 bump(session, scopes, periods, {"tickets_breached": 1})
             elif t.state == feedback_pb2.TICKET_STATE_CLOSED and not t.breached:
@@ -93,7 +94,7 @@ def apply_event(session: Session, envelope: envelope_pb2.EventEnvelope) -> None:
             envelope.payload.Unpack(ac)
             r = ac.rating
             scopes = domain.index_scopes(r.institution_id, r.service_item_id, r.node_id)
-            periods = domain.periods_of(r.rated_at.ToDatetime(tzinfo=domain.CHINA))
+            periods = domain.periods_of(from_timestamp(r.rated_at))
             if ac.appeal.decision == feedback_pb2.APPEAL_DECISION_PENDING:
                 bump(session, scopes, periods, {"appeals_filed": 1})
             elif ac.appeal.decision == feedback_pb2.APPEAL_DECISION_UPHELD:

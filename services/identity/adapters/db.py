@@ -51,6 +51,7 @@ from puhui.kit.errors import AlreadyExists
 from puhui.kit.inbox import inbox_table
 from puhui.kit.outbox import outbox_table
 from puhui.kit.pagination import Page
+from puhui.kit.times import utc_or_none
 
 metadata = new_metadata()
 outbox = outbox_table(metadata)
@@ -186,12 +187,6 @@ served_persons = Table(
 )
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def _org(row: Any) -> Organisation:
     return Organisation(
         organisation_id=row.organisation_id,
@@ -200,7 +195,7 @@ def _org(row: Any) -> Organisation:
         type=OrganisationType(row.type),
         region_code=row.region_code,
         home_node=row.home_node,
-        created_at=_aware(row.created_at) or datetime.now(UTC),
+        created_at=utc_or_none(row.created_at) or datetime.now(UTC),
     )
 
 
@@ -209,10 +204,10 @@ def _family(row: Any) -> RefreshFamily:
         family_id=row.family_id,
         person_id=row.person_id,
         audience=row.audience,
-        expires_at=_aware(row.expires_at) or datetime.now(UTC),
-        revoked_at=_aware(row.revoked_at),
+        expires_at=utc_or_none(row.expires_at) or datetime.now(UTC),
+        revoked_at=utc_or_none(row.revoked_at),
         last_jti=row.last_jti,
-        last_jti_expires_at=_aware(row.last_jti_expires_at),
+        last_jti_expires_at=utc_or_none(row.last_jti_expires_at),
     )
 
 
@@ -277,7 +272,7 @@ class SqlRepository(Repository):
             id_number_masked=row.id_number_masked,
             assurance=Assurance(row.assurance),
             password_hash=row.password_hash,
-            created_at=_aware(row.created_at) or datetime.now(UTC),
+            created_at=utc_or_none(row.created_at) or datetime.now(UTC),
             grants=grants,
             memberships=members,
         )
@@ -446,8 +441,10 @@ class SqlRepository(Repository):
                 public_jwk=json.loads(r.public_jwk),
                 sealed_private_key=r.private_key_sealed,
                 status=KeyStatus(r.status),
-                created_at=_aware(r.created_at) or datetime.now(UTC),
-                retired_at=_aware(r.status_changed_at) if r.status == KeyStatus.RETIRED else None,
+                created_at=utc_or_none(r.created_at) or datetime.now(UTC),
+                retired_at=utc_or_none(r.status_changed_at)
+                if r.status == KeyStatus.RETIRED
+                else None,
             )
             for r in rows
         ]
@@ -502,8 +499,8 @@ class SqlRepository(Repository):
         return RefreshRecord(
             row.token_hash,
             row.family_id,
-            _aware(row.created_at) or datetime.now(UTC),
-            _aware(row.used_at),
+            utc_or_none(row.created_at) or datetime.now(UTC),
+            utc_or_none(row.used_at),
         )
 
     def mark_refresh_used(self, token_hash: str, now: datetime) -> None:
@@ -536,7 +533,7 @@ class SqlRepository(Repository):
             row.secret_hash,
             row.node,
             tuple(row.scopes.split()),
-            _aware(row.created_at) or datetime.now(UTC),
+            utc_or_none(row.created_at) or datetime.now(UTC),
         )
 
 

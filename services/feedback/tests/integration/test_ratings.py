@@ -98,9 +98,15 @@ def test_token_single_use_and_rating_event(module_app, kafka_bootstrap):
     assert set(violations(info.value)) == {"rating_token"}
 
     with pytest.raises(grpc.RpcError) as info:
-        stub.SubmitRating(rating_request(token, level=9, stage=0), timeout=10)
+        stub.SubmitRating(rating_request(token, level=0, stage=0), timeout=10)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(violations(info.value)) == {"level", "stage"}
+
+    # An undefined level is refused by the kit's validation layer, before the handler.
+    with pytest.raises(grpc.RpcError) as info:
+        stub.SubmitRating(rating_request(token, level=9), timeout=10)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(info.value)) == {"level"}
 
     events = read_events(
         kafka_bootstrap, TOPIC, lambda e: e.subject == f"rating/{rating.rating_id}"

@@ -74,3 +74,28 @@ def test_json_logs_redact_secret_fields():
     assert line["node"] == "440000"
     assert line["service"] == "identity"
     assert "hunter2" not in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("after", "numeric"),
+    [
+        ("name\x00id\x01", False),
+        ("a\x00b\x7f", False),
+        ("x" * 70_000, False),
+        ("12a", True),
+        (str(2**63), True),
+        ("²", True),
+    ],
+)
+def test_forged_cursors_are_invalid_argument(after, numeric):
+    """Tokens are unsigned: a cursor made with the right filter hash but a sort key no
+    service issues (control characters, a number past int64) is refused, not run."""
+    forged = page_request(0, "", {"item": "i"}).next_token(after)
+    with pytest.raises(InvalidArgument) as info:
+        page_request(10, forged, {"item": "i"}, numeric=numeric)
+    assert info.value.violations[0].field == "page_token"
+
+
+def test_numeric_cursors_pass():
+    token = page_request(0, "", {}).next_token("42")
+    assert page_request(10, token, {}, numeric=True).after == "42"
