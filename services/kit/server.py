@@ -34,6 +34,7 @@ from sqlalchemy import MetaData, Table
 
 from puhui.kit import auth, kafka, logs, metrics, migrations, tracing, trust
 from puhui.kit import redis as kit_redis
+from puhui.kit.admission import Admission
 from puhui.kit.config import ServiceConfig
 from puhui.kit.db import Database, custom_plans, is_postgresql_url, session_settings
 from puhui.kit.inbox import EventConsumer
@@ -227,28 +228,6 @@ class ServiceApp(abc.ABC):
         return deps
 
 
-class QueueCountingExecutor(futures.ThreadPoolExecutor):
-    """The gRPC server's worker pool, counting the calls that wait for a free worker
-    (`puhui_grpc_server_queued_requests`). A worker that finishes takes the next waiting
-    call itself, without waking another thread. The data service's searches queue here
-    rather than on a semaphore inside more workers: on 2 cores, a slightly lower p99 over 10
-    alternating runs (bench/data_patents; see the data service's README)."""
-
-    def __init__(self, max_workers: int, thread_name_prefix: str, queued: Any) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
-        self._queued = queued
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> futures.Future[Any]:
-        queued = self._queued
-        queued.inc()
-
-        def run() -> Any:
-            queued.dec()
-            return fn(*args, **kwargs)
-
-        return super().submit(run)
-
-
 class ServiceHost:
     """Runs one ServiceApp: gRPC server, health, reflection, metrics, signals."""
 
@@ -261,6 +240,7 @@ class ServiceHost:
             experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1),
         )
         self.server: grpc.Server | None = None
+        self.admission: Admission | None = None
         self.health_server: grpc.Server | None = None
         self.metrics_server = metrics.MetricsServer(self.config.grpc_host, self.config.metrics_port)
         self.port = 0
@@ -282,21 +262,24 @@ class ServiceHost:
         self.app.start()
         for prefix, db in self.app.databases().items():
             metrics.watch_database(cfg.node_id, self.app.name, db, prefix=prefix)
+        self.admission = Admission(cfg, self.app.name)
         self.interceptor = ServiceInterceptor(
-            self.app.name, cfg.node_id, self.app.verifier, telemetry=cfg.telemetry
+            self.app.name,
+            cfg.node_id,
+            self.app.verifier,
+            telemetry=cfg.telemetry,
+            admission=self.admission,
         )
         self.server = grpc.server(
-            QueueCountingExecutor(
-                cfg.grpc_workers,
-                f"{self.app.name}-rpc",
-                metrics.GRPC_SERVER_QUEUED.labels(node=cfg.node_id, service=self.app.name),
-            ),
+            self.admission.default_pool,
             interceptors=[self.interceptor],
             options=[
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", 8 * 1024 * 1024),
             ],
-            maximum_concurrent_rpcs=max(256, cfg.grpc_workers * 16),
+            # A backstop only (refused without RetryInfo): the lanes refuse first; the
+            # margin is for health checks and refusals being sent.
+            maximum_concurrent_rpcs=self.admission.capacity + 256,
         )
         services = list(self.app.grpc_services())
         for s in services:
@@ -317,6 +300,7 @@ class ServiceHost:
         if self.port == 0:
             raise SystemExit(f"{self.app.name}: cannot bind {cfg.grpc_host}:{cfg.grpc_port}")
         self.server.start()
+        self.admission.start()
         if cfg.health_port:
             self._start_health_server()
         self._readiness = threading.Thread(
@@ -406,6 +390,8 @@ class ServiceHost:
             )
         if self.health_server is not None:
             self.health_server.stop(0)
+        if self.admission is not None:
+            self.admission.stop()
         self.app.stop()
         for prefix in self.app.databases():
             metrics.unwatch_database(self.config.node_id, self.app.name, prefix=prefix)
