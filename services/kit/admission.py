@@ -24,6 +24,7 @@ sending to a client that stopped reading: its thread goes back to the lane.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -233,7 +234,7 @@ class Admission:
         for name, lane in self.lanes.items():
             metrics.GRPC_SERVER_LANE_CALLS.labels(
                 node=node, service=service, lane=name
-            ).set_function(lambda lane=lane: lane.calls)
+            ).set_function(functools.partial(getattr, lane, "calls"))
         bounded = (UNARY, STREAM, REFLECTION)
         self._refused = {
             name: metrics.GRPC_SERVER_REFUSED.labels(node=node, service=service, lane=name)
