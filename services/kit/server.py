@@ -1,9 +1,10 @@
 """Server bootstrap shared by every service.
 
 `ServiceApp` owns a service's parts (database, outbox relay, consumers, Redis) and their
-lifecycle; `ServiceHost` runs it behind a grpcio synchronous server with a thread pool,
-standard health (`grpc.health.v1`), server reflection, the interceptor, and a Prometheus
-endpoint on its own port.
+lifecycle; `ServiceHost` runs it behind a grpcio synchronous server whose calls are routed
+into worker pools of their own (unary, stream, reflection, health; `puhui.kit.admission`,
+ADR 0013), standard health (`grpc.health.v1`), server reflection, the interceptor, and a
+Prometheus endpoint on its own port.
 
 Health is NOT_SERVING until the database, Redis and Kafka (when configured) have answered;
 afterwards the database and Redis are re-checked every few seconds. A Kafka outage does not
