@@ -8,7 +8,8 @@ one shared pool a handful of them left unary calls and health waiting past their
 interceptors run there, before the call is handed to a pool), into a lane of its own:
 
 - ``health``: grpc.health.v1 Check and every refusal; never full, so health always answers;
-- ``unary``: PUHUI_GRPC_WORKERS threads, at most PUHUI_GRPC_QUEUE calls waiting for them;
+- ``unary``: PUHUI_GRPC_WORKERS threads, at most PUHUI_GRPC_QUEUE calls waiting for them and
+  no more than PUHUI_GRPC_QUEUE_WAIT_MS of work queued at the recent mean call time;
 - ``stream``: our server streams, PUHUI_GRPC_STREAM_WORKERS threads, none waiting;
 - ``reflection``: server reflection, PUHUI_GRPC_REFLECTION_WORKERS threads, none waiting.
 
@@ -53,21 +54,43 @@ RETRY_AFTER_SECONDS = {UNARY: 1.0, STREAM: 10.0, REFLECTION: 2.0}
 class Lane(futures.ThreadPoolExecutor):
     """One worker pool of the server, counting the calls submitted to it and not finished
     (running or waiting); `capacity` None: never full. Calls waiting for a free thread are
-    counted in `queued` (puhui_grpc_server_queued_requests)."""
+    counted in `queued` (puhui_grpc_server_queued_requests).
+
+    With `max_wait` (seconds), the lane is also full when the calls already waiting would
+    take longer than that to clear at the recent mean call time (`mean_seconds`, a moving
+    average over about the last 20 calls): slow calls shorten the queue."""
 
     def __init__(
-        self, name: str, workers: int, queue: int | None, *, service: str, queued: Any
+        self,
+        name: str,
+        workers: int,
+        queue: int | None,
+        *,
+        service: str,
+        queued: Any,
+        max_wait: float = 0.0,
     ) -> None:
         super().__init__(max_workers=workers, thread_name_prefix=f"{service}-{name}")
         self.name = name
         self.workers = workers
         self.capacity = None if queue is None else workers + queue
+        self.max_wait = max_wait
+        self.mean_seconds = 0.0
         self.calls = 0
         self._count = threading.Lock()
         self._queued = queued
 
     def has_room(self) -> bool:
-        return self.capacity is None or self.calls < self.capacity
+        capacity = self.capacity
+        if capacity is None:
+            return True
+        calls = self.calls
+        if calls >= capacity:
+            return False
+        waiting = calls - self.workers  # ahead of this call, beyond the busy workers
+        if waiting < 0 or not self.max_wait:
+            return True
+        return (waiting + 1) * self.mean_seconds <= self.max_wait * self.workers
 
     def _done(self) -> None:
         with self._count:
@@ -81,10 +104,14 @@ class Lane(futures.ThreadPoolExecutor):
 
         def run() -> Any:
             queued.dec()
+            started = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
                 self._done()
+                # Unlocked: a lost update among racing workers only slows the average.
+                elapsed = time.perf_counter() - started
+                self.mean_seconds += (elapsed - self.mean_seconds) * 0.05
 
         try:
             return super().submit(run)
@@ -223,12 +250,12 @@ class Admission:
         node = config.node_id
         queued = metrics.GRPC_SERVER_QUEUED.labels(node=node, service=service)
         self.lanes = {
-            name: Lane(name, workers, queue, service=service, queued=queued)
-            for name, workers, queue in (
-                (UNARY, config.grpc_workers, config.grpc_queue),
-                (STREAM, config.grpc_stream_workers, 0),
-                (REFLECTION, config.grpc_reflection_workers, 0),
-                (HEALTH, config.grpc_health_workers, None),
+            name: Lane(name, workers, queue, service=service, queued=queued, max_wait=wait)
+            for name, workers, queue, wait in (
+                (UNARY, config.grpc_workers, config.grpc_queue, config.grpc_queue_wait_ms / 1e3),
+                (STREAM, config.grpc_stream_workers, 0, 0.0),
+                (REFLECTION, config.grpc_reflection_workers, 0, 0.0),
+                (HEALTH, config.grpc_health_workers, None, 0.0),
             )
         }
         for name, lane in self.lanes.items():
@@ -336,9 +363,9 @@ class Admission:
         error: ResourceExhausted
         if lane == UNARY:
             error = WorkersExhausted(
-                f"{self.service}: all {workers.workers} workers are busy and "
-                f"{(workers.capacity or 0) - workers.workers} calls wait for them "
-                f"(PUHUI_GRPC_WORKERS, PUHUI_GRPC_QUEUE); retry in {retry:g} s",
+                f"{self.service}: all {workers.workers} workers are busy and their queue is "
+                f"full (PUHUI_GRPC_WORKERS, PUHUI_GRPC_QUEUE, PUHUI_GRPC_QUEUE_WAIT_MS); "
+                f"retry in {retry:g} s",
                 retry,
             )
         else:

@@ -157,6 +157,16 @@ class ServiceConfig:
             'of waiting past its deadline (puhui_grpc_server_refused_total{lane="unary"}).'
         ),
     )
+    grpc_queue_wait_ms: int = setting(
+        "PUHUI_GRPC_QUEUE_WAIT_MS",
+        1000,
+        doc=(
+            "A unary call is also refused at once (WORKERS_EXHAUSTED) when the calls waiting "
+            "ahead of it would keep it waiting longer than this at the recent mean call time: "
+            "slow calls shorten the queue, so a caller learns at once instead of at its "
+            "deadline. 0: only PUHUI_GRPC_QUEUE bounds the queue."
+        ),
+    )
     grpc_stream_workers: int = setting(
         "PUHUI_GRPC_STREAM_WORKERS",
         8,
@@ -285,10 +295,10 @@ class ServiceConfig:
         ):
             if value < 1:
                 raise ConfigError(f"configuration: {env} must be at least 1")
-        if self.grpc_queue < 0 or self.grpc_stream_idle_seconds < 0:
+        if min(self.grpc_queue, self.grpc_queue_wait_ms, self.grpc_stream_idle_seconds) < 0:
             raise ConfigError(
-                "configuration: PUHUI_GRPC_QUEUE and PUHUI_GRPC_STREAM_IDLE_SECONDS must be 0 "
-                "or more"
+                "configuration: PUHUI_GRPC_QUEUE, PUHUI_GRPC_QUEUE_WAIT_MS and "
+                "PUHUI_GRPC_STREAM_IDLE_SECONDS must be 0 or more"
             )
         if self.shutdown_grace_seconds >= 10:
             raise ConfigError("configuration: PUHUI_SHUTDOWN_GRACE_SECONDS must be below 10")

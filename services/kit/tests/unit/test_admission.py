@@ -14,7 +14,7 @@ from grpc_status import rpc_status
 from prometheus_client import REGISTRY
 
 from puhui.kit import auth, config
-from puhui.kit.admission import HEALTH, REFLECTION, STREAM, UNARY, Admission, StreamWatch
+from puhui.kit.admission import HEALTH, REFLECTION, STREAM, UNARY, Admission, Lane, StreamWatch
 from puhui.kit.interceptors import ServiceInterceptor
 
 
@@ -266,3 +266,23 @@ def test_pool_settings_are_checked():
             config.load(config.ServiceConfig, {env: "0"}).validate()
     with pytest.raises(config.ConfigError, match="PUHUI_GRPC_QUEUE"):
         config.load(config.ServiceConfig, {"PUHUI_GRPC_QUEUE": "-1"}).validate()
+
+
+def test_slow_calls_shorten_the_queue():
+    queued = type("Gauge", (), {"inc": lambda self: None, "dec": lambda self: None})()
+    lane = Lane("unary", 2, 100, service="admtest", queued=queued, max_wait=1.0)
+    release = threading.Event()
+    try:
+        for _ in range(4):  # 2 running, 2 waiting
+            lane.submit(release.wait)
+        lane.mean_seconds = 0.5  # 2 workers clear the 2 waiting + this call in 0.75 s
+        assert lane.has_room()
+        lane.mean_seconds = 0.8  # 1.2 s: longer than max_wait
+        assert not lane.has_room()
+        lane.max_wait = 0.0  # only the count bounds it
+        assert lane.has_room()
+    finally:
+        release.set()
+        lane.shutdown(wait=True)
+    assert lane.calls == 0
+    assert lane.mean_seconds < 0.8  # the four calls, each far shorter, pulled it down
