@@ -13,10 +13,10 @@ class DataConfig(ServiceConfig):
     grpc_workers: int = setting(
         "PUHUI_GRPC_WORKERS",
         4,
-        doc="gRPC server thread-pool size; calls beyond it wait in arrival order for a free"
-        " worker (puhui_grpc_server_queued_requests). At most PUHUI_DATA_EXPORT_STREAMS of"
-        " the workers serve export streams, so the rest are always there for searches and"
-        " lookups. On 2 cores, 10 alternating runs of the 16-client search mix: p99 32.1-47.1"
+        doc="Worker threads for unary calls (searches, lookups); calls beyond them wait in"
+        " arrival order (puhui_grpc_server_queued_requests), at most PUHUI_GRPC_QUEUE of them."
+        " Export streams run on PUHUI_GRPC_STREAM_WORKERS, never on these."
+        " On 2 cores, 10 alternating runs of the 16-client search mix: p99 32.1-47.1"
         " ms (mean 39.7) with 4 workers, 36.0-51.6 (mean 41.9) with 8 workers of which 3"
         " searched at once (bench/data_patents); 2 workers: worse (54.8-75.2 ms).",
     )
@@ -78,9 +78,10 @@ class DataConfig(ServiceConfig):
     export_streams: int = setting(
         "PUHUI_DATA_EXPORT_STREAMS",
         0,
-        doc="ExportPatents streams open at once; one more is refused at once with"
-        " RESOURCE_EXHAUSTED and a RetryInfo (each stream holds a gRPC worker until it ends)."
-        " 0: half of PUHUI_GRPC_WORKERS. Must be below PUHUI_GRPC_WORKERS.",
+        doc="ExportPatents streams open at once (the database work of exports); one more is"
+        " refused at once with RESOURCE_EXHAUSTED and a RetryInfo. Each holds one of"
+        " PUHUI_GRPC_STREAM_WORKERS until it ends. 0: half of PUHUI_GRPC_WORKERS. Must be"
+        " below PUHUI_GRPC_WORKERS.",
     )
 
     planned_walks: bool = setting(

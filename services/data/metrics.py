@@ -24,7 +24,7 @@ QUOTA_REJECTIONS = Counter(
 
 EXPORT_STREAMS_OPEN = Gauge(
     "puhui_data_export_streams_open",
-    "ExportPatents streams open now; each holds a gRPC worker until it ends.",
+    "ExportPatents streams open now; each holds a gRPC stream worker until it ends.",
     ["node"],
 )
 EXPORT_STREAMS_REFUSED = Counter(

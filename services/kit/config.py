@@ -144,10 +144,64 @@ class ServiceConfig:
         "PUHUI_GRPC_WORKERS",
         4,
         doc=(
-            "gRPC server thread-pool size. Python handlers share one GIL: on 2 cores 4 workers "
-            "served 1.5x the requests of 16 (bench/grpc_read). Calls beyond it wait in arrival "
-            "order (puhui_grpc_server_queued_requests). The data service lets export streams "
-            "hold at most PUHUI_DATA_EXPORT_STREAMS of them."
+            "Worker threads of the gRPC server for unary calls. Python handlers share one GIL: "
+            "on 2 cores 4 workers served 1.5x the requests of 16 (bench/grpc_read). Calls "
+            "beyond it wait in arrival order (puhui_grpc_server_queued_requests), at most "
+            "PUHUI_GRPC_QUEUE of them. Streams and health have workers of their own."
+        ),
+    )
+    grpc_queue: int = setting(
+        "PUHUI_GRPC_QUEUE",
+        64,
+        doc=(
+            "Unary calls that may wait for one of PUHUI_GRPC_WORKERS; one more is refused at "
+            "once with RESOURCE_EXHAUSTED (reason WORKERS_EXHAUSTED) and a RetryInfo instead "
+            'of waiting past its deadline (puhui_grpc_server_refused_total{lane="unary"}).'
+        ),
+    )
+    grpc_queue_wait_ms: int = setting(
+        "PUHUI_GRPC_QUEUE_WAIT_MS",
+        1000,
+        doc=(
+            "A unary call is also refused at once (WORKERS_EXHAUSTED) when the calls waiting "
+            "ahead of it would keep it waiting longer than this at the recent mean call time: "
+            "slow calls shorten the queue, so a caller learns at once instead of at its "
+            "deadline. 0: only PUHUI_GRPC_QUEUE bounds the queue."
+        ),
+    )
+    grpc_stream_workers: int = setting(
+        "PUHUI_GRPC_STREAM_WORKERS",
+        8,
+        doc=(
+            "Worker threads for server streams (ExportPatents): a stream holds its thread until "
+            "it ends. One stream more is refused at once with RESOURCE_EXHAUSTED (reason "
+            "STREAMS_EXHAUSTED) and a RetryInfo; unary calls and health never wait for them."
+        ),
+    )
+    grpc_reflection_workers: int = setting(
+        "PUHUI_GRPC_REFLECTION_WORKERS",
+        4,
+        doc=(
+            "Worker threads for server-reflection streams (grpcurl keeps one open per "
+            "command); one more is refused at once (reason STREAMS_EXHAUSTED)."
+        ),
+    )
+    grpc_health_workers: int = setting(
+        "PUHUI_GRPC_HEALTH_WORKERS",
+        2,
+        doc=(
+            "Worker threads that answer grpc.health.v1 Check and send the refusals of the "
+            "other pools: health answers whatever the other workers do."
+        ),
+    )
+    grpc_stream_idle_seconds: float = setting(
+        "PUHUI_GRPC_STREAM_IDLE_SECONDS",
+        30.0,
+        doc=(
+            "A stream (server stream or reflection) that neither sent nor received a message "
+            "for this long is cancelled and gives its worker back: a client that stopped "
+            "reading, or keeps an idle grpcurl stream open, cannot hold it forever "
+            "(puhui_grpc_server_idle_streams_cancelled_total). 0: never."
         ),
     )
     metrics_port: int = setting(
@@ -265,6 +319,19 @@ class ServiceConfig:
             )
         if not 0.0 <= self.access_log_sample <= 1.0:
             raise ConfigError("configuration: PUHUI_ACCESS_LOG_SAMPLE must be between 0 and 1")
+        for env, value in (
+            ("PUHUI_GRPC_WORKERS", self.grpc_workers),
+            ("PUHUI_GRPC_STREAM_WORKERS", self.grpc_stream_workers),
+            ("PUHUI_GRPC_REFLECTION_WORKERS", self.grpc_reflection_workers),
+            ("PUHUI_GRPC_HEALTH_WORKERS", self.grpc_health_workers),
+        ):
+            if value < 1:
+                raise ConfigError(f"configuration: {env} must be at least 1")
+        if min(self.grpc_queue, self.grpc_queue_wait_ms, self.grpc_stream_idle_seconds) < 0:
+            raise ConfigError(
+                "configuration: PUHUI_GRPC_QUEUE, PUHUI_GRPC_QUEUE_WAIT_MS and "
+                "PUHUI_GRPC_STREAM_IDLE_SECONDS must be 0 or more"
+            )
         if self.shutdown_grace_seconds >= 10:
             raise ConfigError("configuration: PUHUI_SHUTDOWN_GRACE_SECONDS must be below 10")
         if bool(self.tls_cert_file) != bool(self.tls_key_file):

@@ -110,6 +110,18 @@ class ResourceExhausted(PuhuiError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class WorkersExhausted(ResourceExhausted):
+    """Every worker of the server is busy and its queue is full: refused before any work."""
+
+    reason = "WORKERS_EXHAUSTED"
+
+
+class StreamsExhausted(ResourceExhausted):
+    """Every worker the server keeps for long-lived streams holds one: refused at once."""
+
+    reason = "STREAMS_EXHAUSTED"
+
+
 class DeadlineExceeded(PuhuiError):
     """The server gave up on the work within its own time limit (not the caller's deadline)."""
 

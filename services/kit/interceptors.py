@@ -19,6 +19,7 @@ from grpc_status import rpc_status
 from opentelemetry import trace
 
 from puhui.kit import accesslog, auth, metrics, proxies, tracing, validation
+from puhui.kit.admission import Admission, Route
 from puhui.kit.errors import (
     MAX_REPORTED_VIOLATIONS,
     FieldViolation,
@@ -150,7 +151,9 @@ def _peer_address(context: grpc.ServicerContext) -> str:
 
 
 class ServiceInterceptor(grpc.ServerInterceptor):
-    """Wraps every RPC handler of our services (grpc.* system services pass through)."""
+    """Wraps every RPC handler of our services (grpc.* system services pass through) and,
+    given an `admission`, routes every call into its lane or refuses it there and then
+    (`puhui.kit.admission`)."""
 
     def __init__(
         self,
@@ -162,6 +165,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         policy: Policy | None = None,
         trusted_proxies: Sequence[str] = (),
         access_log: accesslog.AccessLog | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.service = service
         self.node = node
@@ -179,8 +183,11 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         self._handling: dict[str, Any] = {}
         self._handled: dict[tuple[str, grpc.StatusCode], Any] = {}
         self._attributes: dict[str, dict[str, str]] = {}
-        # method -> (the service's handler, our wrapper of it): built once, not per call.
-        self._wrapped: dict[str, tuple[Any, Any]] = {}
+        # method -> its route (the service's handler, our wrapper of it, its lane): built
+        # once, not per call.
+        self.admission = admission
+        self._routes: dict[str, Route] = {}
+        self._expired = metrics.GRPC_SERVER_EXPIRED.labels(node=node, service=service)
         self.tracer = tracing.tracer("puhui.grpc.server")
         # Drain accounting (always on, independent of telemetry): handlers running now, and
         # handlers that finished after their RPC had been cancelled under them.
@@ -200,16 +207,21 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 self.cut_short += 1
 
     def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        # Runs on grpcio's server thread as each call arrives, before it goes to a pool.
         handler = continuation(handler_call_details)
+        if handler is None:
+            return None
         method = handler_call_details.method
-        if handler is None or method.startswith("/grpc."):
-            return handler
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(handler, method)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        route = self._routes.get(method)
+        if route is None or route.original is not handler:
+            route = self._routes[method] = self._route(handler, method)
+        return route.pick()
+
+    def _route(self, handler: grpc.RpcMethodHandler, method: str) -> Route:
+        wrapped = handler if method.startswith("/grpc.") else self._wrap(handler, method)
+        if self.admission is None:
+            return Route(handler, wrapped)
+        return self.admission.route(method, handler, wrapped)
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         name = method.lstrip("/").rsplit(".", 1)[-1]  # "CatalogService/GetInstitution"
@@ -323,6 +335,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         self, behavior: Callable[[Any, grpc.ServicerContext], Any], name: str, rule: Rule | None
     ):
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
+            if context.time_remaining() <= 0:  # the caller gave up while it waited
+                self._expired.inc()
+                context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed in the queue")
             started = time.perf_counter()
             self._enter()
             failure: BaseException | None = None

@@ -38,6 +38,29 @@ GRPC_SERVER_QUEUED = Gauge(
     "zero most of the time: calls arrive faster than the service handles them.",
     ["node", "service"],
 )
+GRPC_SERVER_LANE_CALLS = Gauge(
+    "puhui_grpc_server_lane_calls",
+    "RPCs running or waiting now in one of the server's worker pools (lane: unary, stream, "
+    "reflection, health); unary, stream and reflection refuse calls beyond their capacity.",
+    ["node", "service", "lane"],
+)
+GRPC_SERVER_REFUSED = Counter(
+    "puhui_grpc_server_refused_total",
+    "RPCs refused at once with RESOURCE_EXHAUSTED and a RetryInfo because their worker pool "
+    "was full (lane: unary = PUHUI_GRPC_WORKERS + PUHUI_GRPC_QUEUE, stream, reflection).",
+    ["node", "service", "lane"],
+)
+GRPC_SERVER_IDLE_STREAMS_CANCELLED = Counter(
+    "puhui_grpc_server_idle_streams_cancelled_total",
+    "Streams cancelled after PUHUI_GRPC_STREAM_IDLE_SECONDS without a message either way "
+    "(a client that stopped reading), their worker given back.",
+    ["node", "service", "lane"],
+)
+GRPC_SERVER_EXPIRED = Counter(
+    "puhui_grpc_server_expired_total",
+    "Unary calls whose deadline had passed when a worker took them: not run.",
+    ["node", "service"],
+)
 GRPC_CLIENT_HANDLED = Counter(
     "puhui_grpc_client_handled_total",
     "RPCs made to other services or nodes, by gRPC status code.",

@@ -50,6 +50,7 @@ BOUNDED_LABELS: dict[str, str] = {
     "quota": "quota kinds declared in code",
     "reason": "reasons declared in code (never free text)",
     "stream": "topic streams declared in code",
+    "lane": "unary, stream, reflection, health (puhui.kit.admission)",
 }
 
 # Business series the issue asks for, which the services declare in puhui.<svc>.metrics.

@@ -1,9 +1,10 @@
 """Server bootstrap shared by every service.
 
 `ServiceApp` owns a service's parts (database, outbox relay, consumers, Redis) and their
-lifecycle; `ServiceHost` runs it behind a grpcio synchronous server with a thread pool,
-standard health (`grpc.health.v1`), server reflection, the interceptor, and a Prometheus
-endpoint on its own port.
+lifecycle; `ServiceHost` runs it behind a grpcio synchronous server whose calls are routed
+into worker pools of their own (unary, stream, reflection, health; `puhui.kit.admission`,
+ADR 0013), standard health (`grpc.health.v1`), server reflection, the interceptor, and a
+Prometheus endpoint on its own port.
 
 Health is NOT_SERVING until the database, Redis and Kafka (when configured) have answered;
 afterwards the database and Redis are re-checked every few seconds. A Kafka outage does not
@@ -35,6 +36,7 @@ from sqlalchemy import MetaData, Table
 from puhui.kit import auth, kafka, logs, metrics, migrations, tracing, trust
 from puhui.kit import redis as kit_redis
 from puhui.kit.accesslog import AccessLog
+from puhui.kit.admission import Admission
 from puhui.kit.config import ServiceConfig
 from puhui.kit.db import Database, custom_plans, is_postgresql_url, session_settings
 from puhui.kit.grpc_client import PING_INTERVAL_FLOOR_SECONDS
@@ -241,28 +243,6 @@ class ServiceApp(abc.ABC):
         return deps
 
 
-class QueueCountingExecutor(futures.ThreadPoolExecutor):
-    """The gRPC server's worker pool, counting the calls that wait for a free worker
-    (`puhui_grpc_server_queued_requests`). A worker that finishes takes the next waiting
-    call itself, without waking another thread. The data service's searches queue here
-    rather than on a semaphore inside more workers: on 2 cores, a slightly lower p99 over 10
-    alternating runs (bench/data_patents; see the data service's README)."""
-
-    def __init__(self, max_workers: int, thread_name_prefix: str, queued: Any) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
-        self._queued = queued
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> futures.Future[Any]:
-        queued = self._queued
-        queued.inc()
-
-        def run() -> Any:
-            queued.dec()
-            return fn(*args, **kwargs)
-
-        return super().submit(run)
-
-
 class ServiceHost:
     """Runs one ServiceApp: gRPC server, health, reflection, metrics, signals."""
 
@@ -275,6 +255,7 @@ class ServiceHost:
             experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1),
         )
         self.server: grpc.Server | None = None
+        self.admission: Admission | None = None
         self.health_server: grpc.Server | None = None
         self.metrics_server = MetricsServer(
             self.config.grpc_host,
@@ -308,6 +289,7 @@ class ServiceHost:
         for s in services:
             if s.policy is not None:
                 policy.add(s.full_name, s.policy)
+        self.admission = Admission(cfg, self.app.name)
         self.interceptor = ServiceInterceptor(
             self.app.name,
             cfg.node_id,
@@ -318,20 +300,19 @@ class ServiceHost:
             access_log=AccessLog(
                 self.app.name, cfg.node_id, cfg.access_log_sample, cfg.access_log_key.encode()
             ),
+            admission=self.admission,
         )
         self.server = grpc.server(
-            QueueCountingExecutor(
-                cfg.grpc_workers,
-                f"{self.app.name}-rpc",
-                metrics.GRPC_SERVER_QUEUED.labels(node=cfg.node_id, service=self.app.name),
-            ),
+            self.admission.default_pool,
             interceptors=[self.interceptor],
             options=[
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", 8 * 1024 * 1024),
                 *KEEPALIVE_ENFORCEMENT,
             ],
-            maximum_concurrent_rpcs=max(256, cfg.grpc_workers * 16),
+            # A backstop only (refused without RetryInfo): the lanes refuse first; the
+            # margin is for health checks and refusals being sent.
+            maximum_concurrent_rpcs=self.admission.capacity + 256,
         )
         for s in services:
             s.register(self.server)
@@ -351,6 +332,7 @@ class ServiceHost:
         if self.port == 0:
             raise SystemExit(f"{self.app.name}: cannot bind {cfg.grpc_host}:{cfg.grpc_port}")
         self.server.start()
+        self.admission.start()
         if cfg.health_port:
             self._start_health_server()
         self._readiness = threading.Thread(
@@ -449,6 +431,8 @@ class ServiceHost:
             )
         if self.health_server is not None:
             self.health_server.stop(0)
+        if self.admission is not None:
+            self.admission.stop()
         self.app.stop()
         for prefix in self.app.databases():
             metrics.unwatch_database(self.config.node_id, self.app.name, prefix=prefix)

@@ -10,8 +10,8 @@ from prometheus_client import REGISTRY
 
 from puhui.kit import metrics
 from puhui.kit import redis as kit_redis
+from puhui.kit.admission import Lane
 from puhui.kit.db import Database
-from puhui.kit.server import QueueCountingExecutor
 from puhui.kit.testing import free_port
 
 
@@ -58,11 +58,15 @@ def test_calls_waiting_for_a_worker_are_counted():
     queued = metrics.GRPC_SERVER_QUEUED.labels(node="000000", service="queue-test")
     labels = {"node": "000000", "service": "queue-test"}
     release = threading.Event()
-    with QueueCountingExecutor(1, "queue-test", queued) as pool:
+    with Lane("unary", 1, 3, service="queue-test", queued=queued) as pool:
         busy = pool.submit(release.wait)
         waiting = [pool.submit(lambda i=i: i) for i in range(3)]
         assert REGISTRY.get_sample_value("puhui_grpc_server_queued_requests", labels) >= 3
+        assert pool.calls == 4
+        assert not pool.has_room()
         release.set()
         assert busy.result(5) is True
         assert [f.result(5) for f in waiting] == [0, 1, 2]
     assert REGISTRY.get_sample_value("puhui_grpc_server_queued_requests", labels) == 0
+    assert pool.calls == 0
+    assert pool.has_room()
