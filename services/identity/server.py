@@ -7,12 +7,13 @@ from collections.abc import Sequence
 
 from puhui.identity import crypto, domain
 from puhui.identity.adapters.db import SqlUnitOfWork, metadata
+from puhui.identity.adapters.revocations import NodeRevocations
 from puhui.identity.adapters.throttle import MemoryThrottle, RedisThrottle
 from puhui.identity.config import IdentityConfig
 from puhui.identity.servicer import IdentityServicer, OutboxEvents
 from puhui.identity.v1 import identity_pb2, identity_pb2_grpc
 from puhui.kit import config as kit_config
-from puhui.kit import server, tokens
+from puhui.kit import revocation, server, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,11 @@ class IdentityApp(server.ServiceApp):
             id_numbers=crypto.IdNumberProtector(config.id_number_key_bytes()),
             vault=crypto.KeyVault(config.key_encryption_key_bytes()),
             throttle=MemoryThrottle(throttle_policy(config)),
-            revocations=self.revocations,
+            # This node's revocations: applied here at once and published through the outbox
+            # to every service of every node (ADR 0014).
+            revocations=NodeRevocations(
+                config.node_id, lambda: self.revocations, db=self.db, outbox=self.outbox
+            ),
             settings=domain.TokenSettings(
                 access_ttl=config.access_token_ttl_seconds,
                 refresh_ttl=config.refresh_token_ttl_seconds,
@@ -86,12 +91,19 @@ class IdentityApp(server.ServiceApp):
         super().start()
         if self.redis is not None:
             self.revocations = tokens.RedisRevocationStore(self.redis)
-            self.identity.revocations = self.revocations
             self.jwt_verifier.revocations = self.revocations
             self.identity.throttle = RedisThrottle(
                 self.redis, throttle_policy(self.identity_config)
             )
         self.identity.ensure_signing_key()
+
+    def start_consumers(self) -> None:
+        if self.config.kafka_bootstrap:
+            try:  # one partition, kept a day: followers read the last hours of it on start
+                revocation.ensure_revocations_topic(self.config.kafka_bootstrap, self.node)
+            except Exception:
+                logger.warning("identity: could not create the revocations topic", exc_info=True)
+        super().start_consumers()
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
         return [
