@@ -163,3 +163,22 @@ def test_a_revocation_claiming_another_nodes_token_is_ignored(fed: Federation) -
         assert outcome(name.split("@")[0], channel, session.access_token)[0] != (
             grpc.StatusCode.UNAUTHENTICATED
         ), name
+
+
+def test_a_removed_nodes_tokens_are_refused_by_every_service(fed: Federation) -> None:
+    """A removed node needs no revocation events: the hub's "removed" key-set statement
+    drops its keys everywhere (ADR 0009), so catalog, data and feedback refuse its tokens."""
+    gd, _, targets = two_nodes(fed)
+    _, session = register_and_sign_in(gd.channel("identity"))
+    wait_accepted(targets, session.access_token)
+    fed.hub.registry.remove("440000", "test")
+    deadline = time.monotonic() + 5
+    while True:
+        results = {n: outcome(n.split("@")[0], c, session.access_token) for n, c in targets.items()}
+        if all(code == grpc.StatusCode.UNAUTHENTICATED for code, _ in results.values()):
+            break
+        assert time.monotonic() < deadline, f"still accepted 5 s after the removal: {results}"
+        time.sleep(0.05)
+    assert {details for _, details in results.values()} == {
+        "token signing key is unknown or retired"
+    }
