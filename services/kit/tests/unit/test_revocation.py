@@ -62,7 +62,8 @@ def test_a_revocation_claiming_another_nodes_token_is_ignored():
     # a record whose envelope says 440000, written to 320000's topic
     assert not f.apply(revocations_topic("320000"), record("440000", "x"))
     assert not store.is_revoked(revocation_key("440000", "x"))
-    assert f.rejected == 3 and f.applied == 0
+    assert f.rejected == 3
+    assert f.applied == 0
 
 
 def test_expired_undecodable_and_other_records_change_nothing():
