@@ -81,6 +81,7 @@ bench: setup up ## run every benchmark (long: the data bench loads 1,000,000 rec
 	$(PY) bench/feedback_ratings.py
 	$(PY) bench/data_patents.py
 	$(PY) bench/federation_lag.py
+	$(PY) bench/revocation_propagation.py
 
 clean: ## remove the venv and local state (stop infrastructure first: make down)
 	rm -rf $(VENV) .state

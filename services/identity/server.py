@@ -7,13 +7,14 @@ from collections.abc import Sequence
 
 from puhui.identity import crypto, domain, policy
 from puhui.identity.adapters.db import SqlUnitOfWork, metadata
+from puhui.identity.adapters.revocations import NodeRevocations
 from puhui.identity.adapters.served import served_handler
 from puhui.identity.adapters.throttle import MemoryThrottle, RedisThrottle
 from puhui.identity.config import IdentityConfig
 from puhui.identity.servicer import IdentityServicer, OutboxEvents
 from puhui.identity.v1 import identity_pb2, identity_pb2_grpc
 from puhui.kit import config as kit_config
-from puhui.kit import kafka, server, tokens
+from puhui.kit import kafka, revocation, server, tokens
 from puhui.kit.inbox import EventConsumer
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,11 @@ class IdentityApp(server.ServiceApp):
             id_numbers=crypto.IdNumberProtector(config.id_number_key_bytes()),
             vault=crypto.KeyVault(config.key_encryption_key_bytes()),
             throttle=MemoryThrottle(throttle_policy(config)),
-            revocations=self.revocations,
+            # This node's revocations: applied here at once and published through the outbox
+            # to every service of every node (ADR 0014).
+            revocations=NodeRevocations(
+                config.node_id, lambda: self.revocations, db=self.db, outbox=self.outbox
+            ),
             settings=domain.TokenSettings(
                 access_ttl=config.access_token_ttl_seconds,
                 refresh_ttl=config.refresh_token_ttl_seconds,
@@ -88,7 +93,6 @@ class IdentityApp(server.ServiceApp):
         super().start()
         if self.redis is not None:
             self.revocations = tokens.RedisRevocationStore(self.redis)
-            self.identity.revocations = self.revocations
             self.jwt_verifier.revocations = self.revocations
             self.identity.throttle = RedisThrottle(
                 self.redis, throttle_policy(self.identity_config)
@@ -105,6 +109,14 @@ class IdentityApp(server.ServiceApp):
                 pattern=kafka.topic_pattern("feedback"),
             )
         ]
+
+    def start_consumers(self) -> None:
+        if self.config.kafka_bootstrap:
+            try:  # one partition, kept a day: followers read the last hours of it on start
+                revocation.ensure_revocations_topic(self.config.kafka_bootstrap, self.node)
+            except Exception:
+                logger.warning("identity: could not create the revocations topic", exc_info=True)
+        super().start_consumers()
 
     def grpc_services(self) -> Sequence[server.GrpcService]:
         return [

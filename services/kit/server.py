@@ -33,7 +33,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import MetaData, Table
 
-from puhui.kit import auth, kafka, logs, metrics, migrations, tracing, trust
+from puhui.kit import auth, kafka, logs, metrics, migrations, revocation, tokens, tracing, trust
 from puhui.kit import redis as kit_redis
 from puhui.kit.accesslog import AccessLog
 from puhui.kit.admission import Admission
@@ -119,6 +119,17 @@ class ServiceApp(abc.ABC):
                 node_id=config.node_id, kafka_bootstrap=config.kafka_bootstrap
             )
         self.verifier: auth.TokenVerifier = verifier or self._federated or auth.RejectingVerifier()
+        # Every node's revocations reach this app's verifier (ADR 0014): a federated verifier
+        # follows them itself; a plain JwtVerifier (identity's own) gets a follower here.
+        self._own_revocations: revocation.RevocationFollower | None = None
+        self.revocation_follower: revocation.RevocationFollower | None = None
+        if isinstance(self.verifier, trust.FederatedVerifier):
+            self.revocation_follower = self.verifier.revocation_follower
+        elif isinstance(self.verifier, tokens.JwtVerifier) and config.kafka_bootstrap:
+            jwt_verifier = self.verifier
+            self.revocation_follower = self._own_revocations = revocation.RevocationFollower(
+                config.kafka_bootstrap, lambda: jwt_verifier.revocations
+            )
         self.redis: kit_redis.Redis | None = None
         self.relay: OutboxRelay | None = None
         self._consumers: list[EventConsumer] = []
@@ -188,6 +199,8 @@ class ServiceApp(abc.ABC):
     def start(self) -> None:
         if self._federated is not None:
             self._federated.start()
+        if self._own_revocations is not None:
+            self._own_revocations.start()
         self.db.start()
         if self.config.migrate_on_start:
             migrations.upgrade(self.name, self.db.url)
@@ -223,6 +236,8 @@ class ServiceApp(abc.ABC):
             self.redis.close()
         if self._federated is not None:
             self._federated.stop()
+        if self._own_revocations is not None:
+            self._own_revocations.stop()
         for side in self._side_databases.values():
             side.stop()
         self.db.stop()
@@ -240,6 +255,15 @@ class ServiceApp(abc.ABC):
                     raise ConnectionError(f"Kafka at {bootstrap} does not answer")
 
             deps.append(Dependency("kafka", kafka_check, startup_only=True))
+        follower = self.revocation_follower
+        if follower is not None:
+            # Not SERVING before the recent revocations are known: a restarted process must
+            # not accept a token revoked while it was down.
+            def revocations_check() -> None:
+                if not follower.caught_up:
+                    raise ConnectionError("recent token revocations not yet read from Kafka")
+
+            deps.append(Dependency("revocations", revocations_check, startup_only=True))
         return deps
 
 

@@ -6,7 +6,8 @@ verifies any node's token without calling anyone:
 
     key_sets = KeySets(loader=fetch_jwks)            # issuer -> JWKS, cached
     verifier = JwtVerifier(key_sets, audience="puhui", issuers=None,
-                           revocation_store=RedisRevocationStore(redis_client))
+                           revocation_store=MemoryRevocationStore())  # fed by a
+    RevocationFollower(bootstrap, lambda: verifier.revocations).start()  # puhui.kit.revocation
     app = MyApp(config, verifier=verifier)             # the kit interceptor calls verify()
 
     def GrantThing(self, request, context):
@@ -17,7 +18,8 @@ What `JwtVerifier.verify` checks, in order (any failure is `Unauthenticated`): h
 `typ` = `at+jwt`, a known algorithm and a `kid`; `iss` accepted and its key set holds `kid`
 (a retired key is no longer in the set); the signature; `exp` and `nbf` with `leeway`
 seconds of clock skew (30 by default); `aud` contains one of the accepted audiences;
-`sub` and `jti` present; `jti` not revoked.
+`sub` and `jti` present; (`iss`, `jti`) not revoked (`puhui.kit.revocation`: each process's
+list, followed from every node's revocation topic).
 
 Federation rule (ARCHITECTURE.md §8): an issuer is trusted only for what it is
 authoritative for. `national_admin` is honoured only from the hub (000000);
@@ -40,7 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import jwt
 import orjson
@@ -51,7 +53,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from puhui.kit.auth import Principal, current_principal
 from puhui.kit.config import HUB_NODE_ID
-from puhui.kit.errors import PermissionDenied, Unauthenticated, Unavailable
+from puhui.kit.errors import PermissionDenied, Unauthenticated
+from puhui.kit.revocation import (
+    MemoryRevocationStore,
+    RedisRevocationStore,
+    RevocationStore,
+    revocation_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -190,98 +198,6 @@ class KeySets:
         if entry is None:
             return None
         return entry.keys.get(kid)
-
-
-# -- revocation ------------------------------------------------------------------------------
-class RevocationStore(Protocol):
-    def revoke(self, jti: str, expires_at: float) -> None:
-        """Reject `jti` until `expires_at` (Unix seconds); afterwards the token is dead anyway."""
-
-    def is_revoked(self, jti: str) -> bool: ...
-
-
-class MemoryRevocationStore:
-    """In-process store: the embedded default (one process) and unit tests."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._revoked: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def revoke(self, jti: str, expires_at: float) -> None:
-        now = self._clock()
-        with self._lock:
-            self._revoked[jti] = max(expires_at, self._revoked.get(jti, 0.0))
-            for old in [j for j, exp in self._revoked.items() if exp < now]:
-                del self._revoked[old]
-
-    def is_revoked(self, jti: str) -> bool:
-        exp = self._revoked.get(jti)
-        return exp is not None and exp >= self._clock()
-
-
-class RedisRevocationStore:
-    """Revoked jtis in one Redis sorted set (member jti, score = expiry), shared by every
-    process of the node; members are dropped once expired.
-
-    With `refresh_seconds` > 0 each process checks a local snapshot of the set refreshed at
-    most that often (so a revocation made elsewhere takes effect within it; revocations made
-    through this object take effect at once); 0 asks Redis on every check. If Redis does not
-    answer, the last snapshot is used and a warning logged.
-    """
-
-    def __init__(
-        self,
-        client: Any,
-        *,
-        key: str = "puhui:revoked-jti",
-        refresh_seconds: float = 1.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._key = key
-        self._refresh = refresh_seconds
-        self._clock = clock
-        self._snapshot: dict[str, float] = {}
-        self._loaded_at = -1e18
-        self._lock = threading.Lock()
-
-    def revoke(self, jti: str, expires_at: float) -> None:
-        now = self._clock()
-        pipe = self._client.pipeline()
-        pipe.zadd(self._key, {jti: expires_at}, gt=True)
-        pipe.zadd(self._key, {jti: expires_at}, nx=True)
-        pipe.zremrangebyscore(self._key, "-inf", now)
-        pipe.execute()
-        self._snapshot = {**self._snapshot, jti: expires_at}
-
-    def _reload(self, now: float) -> None:
-        if not self._lock.acquire(blocking=False):
-            return  # another thread is refreshing; use the current snapshot
-        try:
-            members = self._client.zrangebyscore(self._key, now, "+inf", withscores=True)
-            self._snapshot = {
-                (m.decode() if isinstance(m, bytes) else m): float(score) for m, score in members
-            }
-            self._loaded_at = now
-        except Exception as exc:
-            logger.warning("revocation list could not be refreshed from Redis: %s", exc)
-            self._loaded_at = now  # retry after refresh_seconds, not on every call
-        finally:
-            self._lock.release()
-
-    def is_revoked(self, jti: str) -> bool:
-        now = self._clock()
-        if self._refresh <= 0:
-            try:
-                score = self._client.zscore(self._key, jti)
-            except Exception as exc:  # fail closed: no snapshot to fall back on
-                raise Unavailable("token revocation list is unavailable") from exc
-            return score is not None and float(score) >= now
-        if now - self._loaded_at >= self._refresh:
-            self._reload(now)
-        exp = self._snapshot.get(jti)
-        return exp is not None and exp >= now
 
 
 # -- the verifier ----------------------------------------------------------------------------
@@ -450,7 +366,7 @@ class JwtVerifier:
             key = self.key_sets.key(principal.issuer, kid)
             if key is not None and generation == self.key_sets.generation:
                 self._check_time(principal.expires_at, nbf, now)
-                self._check_revoked(principal.token_id)
+                self._check_revoked(principal.issuer, principal.token_id)
                 return principal
             self._cache.pop(token, None)
         generation = self.key_sets.generation  # read first: a change meanwhile forces a re-check
@@ -508,7 +424,7 @@ class JwtVerifier:
             raise Unauthenticated("token is for another audience")
         if not claims.get("sub") or not claims.get("jti"):
             raise Unauthenticated("token lacks sub or jti")
-        self._check_revoked(str(claims["jti"]))
+        self._check_revoked(issuer, str(claims["jti"]))
         return principal_from_claims(claims), float(nbf), kid
 
     def _check_time(self, exp: float, nbf: float, now: float) -> None:
@@ -517,8 +433,8 @@ class JwtVerifier:
         if now < nbf - self.leeway:
             raise Unauthenticated("token is not yet valid")
 
-    def _check_revoked(self, jti: str) -> None:
-        if self.revocations.is_revoked(jti):
+    def _check_revoked(self, issuer: str, jti: str) -> None:
+        if self.revocations.is_revoked(revocation_key(issuer, jti)):
             raise Unauthenticated("token has been revoked")
 
 
@@ -631,4 +547,5 @@ __all__ = [
     "holds",
     "parse_jwks",
     "principal_from_claims",
+    "revocation_key",
 ]

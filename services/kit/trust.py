@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from puhui.kit import kafka
 from puhui.kit.config import HUB_NODE_ID, NODE_ID_RE, setting
+from puhui.kit.revocation import MemoryRevocationStore, RevocationFollower
 from puhui.kit.tokens import JwtVerifier, KeySets, RevocationStore, parse_jwks
 
 logger = logging.getLogger(__name__)
@@ -437,7 +438,8 @@ def load_anchor_jwks(value: str) -> str:
 
 
 class FederatedVerifier(JwtVerifier):
-    """A `JwtVerifier` whose key sets come from the hub-signed keys topic."""
+    """A `JwtVerifier` whose key sets come from the hub-signed keys topic and whose revoked
+    tokens come from every node's revocation topic (`puhui.kit.revocation`, ADR 0014)."""
 
     def __init__(
         self,
@@ -446,21 +448,34 @@ class FederatedVerifier(JwtVerifier):
         audience: str | Iterable[str] = "puhui",
         follower: KeySetFollower | None = None,
         revocation_store: RevocationStore | None = None,
+        bootstrap: str = "",
     ) -> None:
         super().__init__(key_sets, audience, issuers=None, revocation_store=revocation_store)
         self.follower = follower
+        self.revocation_follower = (
+            RevocationFollower(bootstrap, lambda: self.revocations) if bootstrap else None
+        )
 
     def start(self) -> FederatedVerifier:
         if self.follower is not None:
             self.follower.start()
+        if self.revocation_follower is not None:
+            self.revocation_follower.start()
         return self
 
     def stop(self) -> None:
         if self.follower is not None:
             self.follower.stop()
+        if self.revocation_follower is not None:
+            self.revocation_follower.stop()
 
     def wait_caught_up(self, timeout: float = 10.0) -> bool:
-        return self.follower is None or self.follower.wait_caught_up(timeout)
+        """True once the key sets and the recent revocations on Kafka were applied."""
+        deadline = time.monotonic() + timeout
+        keys = self.follower is None or self.follower.wait_caught_up(timeout)
+        left = max(0.0, deadline - time.monotonic())
+        revoked = self.revocation_follower is None or self.revocation_follower.wait_caught_up(left)
+        return keys and revoked
 
 
 def federated_verifier(
@@ -477,13 +492,19 @@ def federated_verifier(
 
     With an anchor and Kafka: key sets of every node from the keys topic (`loader` is not
     used — an unsigned key set is never trusted). Without: only `loader` (e.g. this node's
-    own identity service), the single-node default.
+    own identity service), the single-node default. With Kafka, either way, revocations of
+    every node are followed into `revocation_store` (default: this process's memory).
     """
+    store = MemoryRevocationStore() if revocation_store is None else revocation_store
     if anchor_jwks and bootstrap:
         key_sets = KeySets(None, ttl_seconds=float("inf"))
         follower = KeySetFollower(bootstrap, key_sets, anchor_keys(anchor_jwks), topic=topic)
         return FederatedVerifier(
-            key_sets, audience=audience, follower=follower, revocation_store=revocation_store
+            key_sets,
+            audience=audience,
+            follower=follower,
+            revocation_store=store,
+            bootstrap=bootstrap,
         )
     own = node_id
 
@@ -491,7 +512,9 @@ def federated_verifier(
         return loader(issuer) if loader is not None and issuer == own else None
 
     key_sets = KeySets(own_only, ttl_seconds=60.0, unknown_kid_retry_seconds=2.0)
-    return FederatedVerifier(key_sets, audience=audience, revocation_store=revocation_store)
+    return FederatedVerifier(
+        key_sets, audience=audience, revocation_store=store, bootstrap=bootstrap
+    )
 
 
 def verifier_from_env(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -541,6 +542,15 @@ def sort_key(organisation: Organisation) -> str:
     return f"{organisation.name}\x00{organisation.organisation_id}"
 
 
+_CURRENT: ContextVar[Session | None] = ContextVar("identity_unit_of_work", default=None)
+
+
+def current_session() -> Session | None:
+    """The session of the unit of work this thread is inside, if any (adapters called by
+    the domain mid-transaction, e.g. the revocation log, write in it rather than beside it)."""
+    return _CURRENT.get()
+
+
 class SqlUnitOfWork:
     """The domain's UnitOfWork: one database transaction, a repository and the outbox sink.
 
@@ -556,6 +566,10 @@ class SqlUnitOfWork:
     def __call__(self) -> Iterator[tuple[Repository, EventSink]]:
         try:
             with self.db.transaction() as session:
-                yield SqlRepository(session), self.sink_factory(session)
+                token = _CURRENT.set(session)
+                try:
+                    yield SqlRepository(session), self.sink_factory(session)
+                finally:
+                    _CURRENT.reset(token)
         except IntegrityError as exc:
             raise AlreadyExists("a record with these unique values already exists") from exc

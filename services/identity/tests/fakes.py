@@ -242,6 +242,7 @@ def make_identity(
     policy: domain.ThrottlePolicy | None = None,
     **settings: Any,
 ):  # type: ignore[no-untyped-def]
+    from puhui.identity.adapters.revocations import NodeRevocations
     from puhui.identity.adapters.throttle import MemoryThrottle
 
     clock = clock or Clock()
@@ -254,7 +255,7 @@ def make_identity(
         id_numbers=crypto.IdNumberProtector(TEST_KEY),
         vault=crypto.KeyVault(TEST_KEY),
         throttle=MemoryThrottle(policy or domain.ThrottlePolicy(), clock),
-        revocations=revocations,
+        revocations=NodeRevocations(node, lambda: revocations),
         settings=domain.TokenSettings(**settings),
         clock=clock,
     )

@@ -167,7 +167,9 @@ def test_revoked_jti_rejected_even_when_cached(setup):
     node, _, _, store, verifier = setup
     token = node.token(jti="to-revoke")
     assert verifier.verify(token).subject
-    store.revoke("to-revoke", NOW + 930)
+    store.revoke(kt.revocation_key("320000", "to-revoke"), NOW + 930)  # another node's jti
+    assert verifier.verify(token).subject
+    store.revoke(kt.revocation_key("440000", "to-revoke"), NOW + 930)
     with pytest.raises(Unauthenticated, match="revoked"):
         verifier.verify(token)
 
