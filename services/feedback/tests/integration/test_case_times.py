@@ -9,6 +9,7 @@ import grpc
 import pytest
 from google.protobuf import timestamp_pb2
 
+from puhui.feedback.adapters.db import identity_persons
 from puhui.feedback.server import build
 from puhui.feedback.tests.support import (
     IT_INSTITUTION,
@@ -42,6 +43,8 @@ def stub(request, tmp_path, postgres_admin_url, redis_url):
     )
     try:
         with running(app) as host, grpc.insecure_channel(host.address) as channel:
+            with app.db.transaction() as session:  # the person served is known here
+                session.execute(identity_persons.insert().values(person_id=f"{IT_NODE}:person-1"))
             yield feedback_pb2_grpc.FeedbackServiceStub(channel)
     finally:
         if database is not None:
