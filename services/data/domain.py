@@ -560,11 +560,16 @@ class Outcome:
 
 @dataclass
 class Counts:
+    """What an import did: `read == inserted + updated + unchanged + quarantined`, always;
+    `unreadable_files` counts the files that could not be read at all (each also one read
+    and one quarantined)."""
+
     read: int = 0
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: int = 0
+    quarantined: int = 0
+    unreadable_files: int = 0
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
