@@ -44,11 +44,12 @@ class ReadOptions:
     encoding: str = "auto"
     handle: IO[bytes] | None = field(default=None, repr=False)
 
-    def bytes_done(self) -> int:
+    def bytes_done(self, size: int) -> int:
+        """Bytes read so far of a file of `size` bytes (all of them once it is closed)."""
         handle = self.handle
-        if handle is None or handle.closed:
+        if handle is None:
             return 0
-        return handle.tell()
+        return size if handle.closed else handle.tell()
 
 
 def raw_text(value: Any) -> str:
@@ -93,9 +94,9 @@ def describe(exc: UnicodeDecodeError, codec: str, column: int) -> str:
 
 
 class DecodedLines:
-    """The lines of a text file, decoded one by one; `bad` maps line numbers that could not
-    be decoded to why. `numbered()` yields (number, text, error); iterating yields the text
-    only (undecodable bytes replaced, structure kept), for `csv.reader`."""
+    """The lines of a text file, decoded one by one. `numbered()` yields (number, text,
+    error). Iterating yields the text only (undecodable bytes replaced, so the structure
+    is kept), for `csv.reader`, and records in `bad` why each undecodable line failed."""
 
     def __init__(self, path: Path, options: ReadOptions) -> None:
         self.path = path
@@ -117,12 +118,12 @@ class DecodedLines:
                 try:
                     yield n, line.decode(codec), ""
                 except UnicodeDecodeError as exc:
-                    reason = describe(exc, codec, exc.start + 1)
-                    self.bad[n] = reason
-                    yield n, line.decode(codec, "replace"), reason
+                    yield n, line.decode(codec, "replace"), describe(exc, codec, exc.start + 1)
 
     def __iter__(self) -> Iterator[str]:
-        for _n, text, _error in self.numbered():
+        for n, text, error in self.numbered():
+            if error:  # the reader pops it when it meets the row holding line n
+                self.bad[n] = error
             yield text
 
 

@@ -113,7 +113,7 @@ class Importer:
                     self._flush(batch, path, import_id, counts)
                     batch = batch.rest()
                     if progress is not None:
-                        progress(counts, options.bytes_done(), size)
+                        progress(counts, options.bytes_done(size), size)
         except (OSError, ValueError) as exc:  # the file as a whole is unreadable
             counts.read += 1
             counts.unreadable_files += 1

@@ -127,14 +127,15 @@ def _csv_items(
             return
         except csv.Error as exc:  # e.g. a quoted field the file ends inside of
             first, last = last + 1, reader.line_num
+            _undecoded(lines, first, last)
             yield Item(_lines(first, last), error=f"not CSV: {exc}")
             continue
         first, last = last + 1, reader.line_num
         position = _lines(first, last)
         if lines.bad:
-            reasons = [lines.bad.pop(n) for n in sorted(lines.bad) if first <= n <= last]
-            if reasons:
-                yield Item(position, error=f"line {first}: {reasons[0]}", raw=_raw(row))
+            reason = _undecoded(lines, first, last)
+            if reason:
+                yield Item(position, error=reason, raw=_raw(row))
                 continue
         if None in row or any(v is None for v in row.values()):
             yield Item(
@@ -148,6 +149,12 @@ def _csv_items(
             yield Item(position, build(row), raw=_raw(row))
         except (KeyError, ValueError, TypeError) as exc:
             yield Item(position, error=f"cannot read record: {exc}", raw=_raw(row))
+
+
+def _undecoded(lines: DecodedLines, first: int, last: int) -> str:
+    """Why a line of `first`..`last` could not be decoded ("" if all could); forgets them."""
+    reasons = [f"line {n}: {lines.bad.pop(n)}" for n in sorted(lines.bad) if first <= n <= last]
+    return reasons[0] if reasons else ""
 
 
 def _lines(first: int, last: int) -> str:

@@ -31,11 +31,14 @@ def test_detect(data, expected):
 def test_a_line_in_another_encoding_is_reported_and_the_rest_decoded(tmp_path):
     path = tmp_path / "mixed.csv"
     path.write_bytes(b"h\n" + ROW.encode("utf-8") + ROW.encode("gbk") + ROW.encode("utf-8"))
-    lines = reading.DecodedLines(path, reading.ReadOptions())
-    decoded = list(lines.numbered())
+    decoded = list(reading.DecodedLines(path, reading.ReadOptions()).numbered())
     assert [text for _n, text, error in decoded if not error] == ["h\n", ROW, ROW]
-    assert list(lines.bad) == [3]
-    assert lines.bad[3].startswith("not UTF-8 text: bytes d6 d6 ca fd at byte 20 of the line")
+    ((n, error),) = [(n, error) for n, _text, error in decoded if error]
+    assert n == 3
+    assert error.startswith("not UTF-8 text: bytes d6 d6 ca fd at byte 20 of the line")
+    for_csv = reading.DecodedLines(path, reading.ReadOptions())
+    assert len(list(for_csv)) == 4  # the bad line is kept (replaced) so rows stay aligned
+    assert list(for_csv.bad) == [3]
 
 
 def test_an_unknown_encoding_is_refused(tmp_path):
