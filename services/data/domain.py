@@ -232,10 +232,10 @@ def _party(p: Party, path: str, v: Violations) -> Party:
     v.check(bool(name), f"{path}.name", "is required")
     v.check(len(name) <= 300, f"{path}.name", "at most 300 characters")
     region = p.region_code.strip()
-    if region:
-        division = divisions.get(region)
+    if region:  # an address: an NBS statistical code (a development zone) means its division
+        division = divisions.resolve(region, statistical_codes=True)
         if division is None:
-            v.add(f"{path}.region_code", f"{region!r} is not a GB/T 2260 division code")
+            v.add(f"{path}.region_code", divisions.explain(region))
         else:
             region = division.code
     country = p.country.strip().upper()
@@ -434,7 +434,7 @@ def normalise_gi(raw: GeographicalIndication, prefix: str = "indication") -> Geo
     else:
         division = divisions.get(region)
         if division is None:
-            v.add(f"{prefix}.region_code", f"{region!r} is not a GB/T 2260 division code")
+            v.add(f"{prefix}.region_code", divisions.explain(region))
         else:
             region = division.code
     protection = " ".join(raw.protection_type.split()).lower()
@@ -858,9 +858,9 @@ def validate_query(
             v.add(f"{prefix}ipc_prefix", str(exc))
     region = ""
     if region_code.strip():
-        division = divisions.get(region_code.strip())
+        division = divisions.resolve(region_code.strip(), statistical_codes=True)
         if division is None:
-            v.add(f"{prefix}region_code", f"{region_code!r} is not a GB/T 2260 division code")
+            v.add(f"{prefix}region_code", divisions.explain(region_code))
         else:
             region = division.code
     f_from, f_to = _range(v, f"{prefix}filing_date", filing)
@@ -983,7 +983,7 @@ def validate_gi_query(text: str, region_code: str, *, max_length: int = 200) -> 
     if region_code.strip():
         division = divisions.get(region_code.strip())
         if division is None:
-            v.add("region_code", f"{region_code!r} is not a GB/T 2260 division code")
+            v.add("region_code", divisions.explain(region_code))
         else:
             region = division.code
     v.raise_if_any()

@@ -497,16 +497,24 @@ class ListSimilarGroupsResponse(_message.Message):
     def __init__(self, groups: _Optional[_Iterable[_Union[SimilarGroup, _Mapping]]] = ...) -> None: ...
 
 class Division(_message.Message):
-    __slots__ = ("code", "name", "level", "parent_code")
+    __slots__ = ("code", "name", "level", "parent_code", "current", "valid_from", "valid_until", "successor_code")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     PARENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_CODE_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     level: str
     parent_code: str
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., level: _Optional[str] = ..., parent_code: _Optional[str] = ...) -> None: ...
+    current: bool
+    valid_from: str
+    valid_until: str
+    successor_code: str
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., level: _Optional[str] = ..., parent_code: _Optional[str] = ..., current: _Optional[bool] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., successor_code: _Optional[str] = ...) -> None: ...
 
 class GetDivisionRequest(_message.Message):
     __slots__ = ("code",)
@@ -515,10 +523,12 @@ class GetDivisionRequest(_message.Message):
     def __init__(self, code: _Optional[str] = ...) -> None: ...
 
 class ListDivisionsRequest(_message.Message):
-    __slots__ = ("parent_code",)
+    __slots__ = ("parent_code", "include_history")
     PARENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_HISTORY_FIELD_NUMBER: _ClassVar[int]
     parent_code: str
-    def __init__(self, parent_code: _Optional[str] = ...) -> None: ...
+    include_history: bool
+    def __init__(self, parent_code: _Optional[str] = ..., include_history: _Optional[bool] = ...) -> None: ...
 
 class ListDivisionsResponse(_message.Message):
     __slots__ = ("divisions",)

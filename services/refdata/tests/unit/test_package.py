@@ -20,6 +20,8 @@ DATA_FILES = [
     "admin_divisions_gbt2260/city.csv",
     "admin_divisions_gbt2260/area.csv",
     "admin_divisions_gbt2260/country.csv",
+    "admin_divisions_gbt2260/history.csv",
+    "admin_divisions_gbt2260/nbs_statistical.csv",
     "ipc/ipc_sections_classes_subclasses.csv",
     "ipc/ipc_scheme_en_full.csv.gz",
     "ipc/wipo_ipc_technology_concordance_patentsview.csv",
