@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from puhui.data import normalise
 from puhui.data.errors import ReadOnlyMirror, RecordNotFound
 from puhui.kit.errors import InvalidArgument, Violations
-from puhui.refdata import divisions, nice
+from puhui.refdata import divisions, nice, offices
 
 PATENTS = "patents"
 TRADEMARKS = "trademarks"
@@ -26,7 +26,6 @@ MAX_TITLE = 1000
 MAX_ABSTRACT = 20000
 MAX_PARTIES = 200
 INSERTED, UPDATED, UNCHANGED = "inserted", "updated", "unchanged"
-OFFICES = frozenset({"CN", "US", "EP", "WO", "JP", "KR", "DE", "GB", "FR", "EM", "HK", "MO", "TW"})
 
 
 @dataclass(frozen=True)
@@ -278,7 +277,8 @@ def normalise_patent(raw: Patent, prefix: str = "patent") -> Patent:
             office = number.office
         except ValueError as exc:
             v.add(f"{prefix}.application_number", str(exc))
-    v.check(not office or office in OFFICES, f"{prefix}.office", f"unknown office {office!r}")
+    known = not office or offices.is_office(office)
+    v.check(known, f"{prefix}.office", f"unknown office {office!r}")
     publication, kind = "", raw.kind.strip().upper()
     if raw.publication_number.strip():
         try:
@@ -346,7 +346,7 @@ def normalise_trademark(raw: Trademark, prefix: str = "trademark") -> Trademark:
     """Validate and canonicalise a trademark; raise InvalidArgument listing every bad field."""
     v = Violations()
     office = raw.office.strip().upper()
-    v.check(office in OFFICES, f"{prefix}.office", f"unknown office {office!r}")
+    v.check(offices.is_office(office), f"{prefix}.office", f"unknown office {office!r}")
     number = "".join(raw.application_number.split()).upper()
     if office and number.startswith(office):
         number = number[len(office) :]
@@ -866,7 +866,8 @@ def validate_query(
     f_from, f_to = _range(v, f"{prefix}filing_date", filing)
     p_from, p_to = _range(v, f"{prefix}publication_date", published)
     office = office.strip().upper()
-    v.check(not office or office in OFFICES, f"{prefix}office", f"unknown office {office!r}")
+    known = not office or offices.is_office(office)
+    v.check(known, f"{prefix}office", f"unknown office {office!r}")
     status = " ".join(legal_status.split())
     v.check(len(status) <= 100, f"{prefix}legal_status", "at most 100 characters")
     for i, name in enumerate(facets):
@@ -916,7 +917,7 @@ def validate_trademark_query(
         f"{group!r} is not a CNIPA similar group",
     )
     office = office.strip().upper()
-    v.check(not office or office in OFFICES, "office", f"unknown office {office!r}")
+    v.check(not office or offices.is_office(office), "office", f"unknown office {office!r}")
     low, high = _range(v, "filing_date", filing)
     v.raise_if_any()
     return TrademarkQuery(

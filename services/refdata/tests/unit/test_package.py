@@ -65,6 +65,7 @@ def test_import_does_no_io() -> None:
     code = (
         "import puhui.refdata as r\n"
         "loaders = [r.divisions._index, r.ipc._scheme, r.ipc._titles_zh, r.ipc._concordance,"
+        " r.offices.codes,"
         " r.nice._index]\n"
         "assert all(f.cache_info().currsize == 0 for f in loaders)\n"
         "r.divisions.get('440000')\n"
