@@ -21,6 +21,11 @@ from puhui.data.importers.reading import MAX_RAW, Item, ReadOptions, open_bytes
 _EPO_IPCR = re.compile(r"^([A-H]\d{2}[A-Z])\s*(\d+)\s*/\s*(\d+)")
 _DOC_NUMBER = re.compile(rb"<doc-number>\s*([^<\s]{1,40})\s*</doc-number>")
 _HEAD = 16384  # bytes of a document kept to name it if it cannot be parsed
+_PATDOC = b"<PATDOC"
+_UNSUPPORTED_PATDOC = (
+    "unsupported format: USPTO grant XML v2.4/v2.5 (PATDOC, 2001-2004);"
+    " uspto-xml reads us-patent-grant v4.x (2005 on)"
+)
 
 
 def _xml_documents(
@@ -42,6 +47,9 @@ def _xml_documents(
         position = f"document at line {start_line}" + (
             f" ({number[1].decode('ascii', 'replace')})" if number else ""
         )
+        if _PATDOC in head:  # its DTD declares entities expat cannot read: not "malformed"
+            yield position, ValueError(_UNSUPPORTED_PATDOC)
+            return
         if failed is not None:
             yield position, failed
             return
@@ -117,9 +125,32 @@ def _party_name(addressbook: ET.Element | None) -> str:
     )
 
 
+_IPC7_SLASH = re.compile(r"^([A-H]\d{2}[A-Z])\s*(\d{1,4})\s*/\s*(\d{2,6})")
+_IPC7_FIXED = re.compile(r"^([A-H]\d{2}[A-Z])(.{3})(\d{2,6})\s*$")
+
+
+def _ipc7(text: str) -> str:
+    """An IPC symbol as v4.0 writes it: ``G06F 17/30``, or the fixed-width WIPO ST.8 form
+    (subclass, main group right-aligned in 3 characters, subgroup): ``G06F 1730``,
+    ``H04N  5225``. "" if it is neither."""
+    match = _IPC7_SLASH.match(text) or _IPC7_FIXED.match(text)
+    if match is None or not match[2].strip().isdigit():
+        return ""
+    return f"{match[1]} {int(match[2])}/{match[3]}"
+
+
+def _addressbook(party: ET.Element) -> ET.Element:
+    """A party's names: its `addressbook`, or the party itself when the names are written
+    without that wrapper (v4.0 assignees: `<assignee><orgname>…`)."""
+    book = _find(party, "addressbook")
+    return party if book is None else book
+
+
 def _uspto_grant(root: ET.Element) -> Patent:
     if _local(root.tag) != "us-patent-grant":
-        raise ValueError(f"not a us-patent-grant document but <{_local(root.tag)}>")
+        raise ValueError(
+            f"unsupported format: <{_local(root.tag)}>; uspto-xml reads us-patent-grant v4.x"
+        )
     biblio = _find(root, "us-bibliographic-data-grant")
     if biblio is None:
         raise ValueError("no us-bibliographic-data-grant")
@@ -131,7 +162,12 @@ def _uspto_grant(root: ET.Element) -> Patent:
             f"{_child(c, 'section')}{_child(c, 'class')}{_child(c, 'subclass')}"
             f" {_child(c, 'main-group')}/{_child(c, 'subgroup')}"
         )
-    assignees = [_party_name(_find(a, "addressbook")) for a in _findall(biblio, "assignee")]
+    for c in _findall(biblio, "classification-ipc"):  # v4.0 (2005): IPC 7 in one string
+        for symbol in _findall(c, "main-classification") + _findall(c, "further-classification"):
+            code = _ipc7("".join(symbol.itertext()).strip("\n\t"))  # spaces are positions
+            if code:
+                codes.append(code)
+    assignees = [_party_name(_addressbook(a)) for a in _findall(biblio, "assignee")]
     applicants = [
         _party_name(_find(a, "addressbook"))
         for a in _findall(biblio, "us-applicant") + _findall(biblio, "applicant")
@@ -165,8 +201,11 @@ def _uspto_grant(root: ET.Element) -> Patent:
 
 def uspto_xml(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     for position, root in _xml_documents(path, options or ReadOptions()):
-        if isinstance(root, Exception):
+        if isinstance(root, ET.ParseError):
             yield Item(position, error=f"not well-formed XML: {root}")
+            continue
+        if isinstance(root, Exception):
+            yield Item(position, error=str(root))
             continue
         try:
             yield Item(
@@ -236,8 +275,8 @@ def _epo_document(doc: ET.Element) -> Patent:
         office=office,
         publication_number=f"{office}{_child(pub, 'doc-number')}",
         kind=_child(pub, "kind"),
-        title=titles.get("en") or titles.get("zh") or next(iter(titles.values()), ""),
-        abstract=abstracts.get("en") or next(iter(abstracts.values()), ""),
+        title=_in_language(titles, office),
+        abstract=_in_language(abstracts, office),
         applicants=tuple(Party(n) for n in _epo_names(parties, "applicant")),
         inventors=tuple(_epo_names(parties, "inventor")),
         ipc_codes=tuple(dict.fromkeys(codes)),
@@ -246,6 +285,16 @@ def _epo_document(doc: ET.Element) -> Patent:
         grant_date=_child(pub, "date") if _child(pub, "kind").startswith("B") else "",
         legal_status="granted" if _child(pub, "kind").startswith("B") else "published",
     )
+
+
+_OFFICE_LANGUAGE = {"CN": "zh", "TW": "zh", "JP": "ja", "KR": "ko"}
+
+
+def _in_language(texts: dict[str, str], office: str) -> str:
+    """The text in the office's own language (a CN document's Chinese title, not DocDB's
+    English translation), else English, else the first given."""
+    own = _OFFICE_LANGUAGE.get(office, "")
+    return texts.get(own) or texts.get("en") or next(iter(texts.values()), "")
 
 
 def _document_id(reference: ET.Element | None, kind: str) -> ET.Element | None:
