@@ -25,6 +25,8 @@ HASH_MODULUS = 2**256
 MAX_TITLE = 1000
 MAX_ABSTRACT = 20000
 MAX_PARTIES = 200
+# What offices write in place of an inventor who asked not to be named (CNIPA).
+WITHHELD_NAMES = frozenset({"请求不公布姓名", "请求不公开姓名", "不公告发明人"})
 INSERTED, UPDATED, UNCHANGED = "inserted", "updated", "unchanged"
 
 
@@ -56,6 +58,8 @@ class Patent:
     updated_at: datetime | None = None
     # Position of the change that produced this version in the hub's change feed.
     sequence: int = 0
+    # Inventors who asked not to be named: a fact about the record, never an inventor's name.
+    inventors_withheld: bool = False
 
     @property
     def record_id(self) -> str:
@@ -188,6 +192,8 @@ def canonical_content(record: Record) -> str:
             "publication_number": p.publication_number,
             "title": p.title,
         }
+        if p.inventors_withheld:  # only when set: earlier records keep their hashes
+            body["inventors_withheld"] = True
     else:
         t = record
         body = {
@@ -306,7 +312,9 @@ def normalise_patent(raw: Patent, prefix: str = "patent") -> Patent:
     applicants = tuple(
         _party(p, f"{prefix}.applicants[{i}]", v) for i, p in enumerate(raw.applicants)
     )
-    inventors = tuple(dict.fromkeys(n for n in (" ".join(i.split()) for i in raw.inventors) if n))
+    named = tuple(dict.fromkeys(n for n in (" ".join(i.split()) for i in raw.inventors) if n))
+    inventors = tuple(n for n in named if n not in WITHHELD_NAMES)
+    withheld = raw.inventors_withheld or len(inventors) < len(named)
     v.check(len(inventors) <= MAX_PARTIES, f"{prefix}.inventors", f"at most {MAX_PARTIES}")
     codes: list[str] = []
     for i, symbol in enumerate(raw.ipc_codes):
@@ -333,6 +341,7 @@ def normalise_patent(raw: Patent, prefix: str = "patent") -> Patent:
         abstract=abstract,
         applicants=applicants,
         inventors=inventors,
+        inventors_withheld=withheld,
         ipc_codes=tuple(dict.fromkeys(codes)),
         filing_date=filing,
         publication_date=published,

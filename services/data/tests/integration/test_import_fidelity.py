@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import grpc
 import pytest
 from sqlalchemy import func, select
 
@@ -14,6 +15,7 @@ from puhui.data.adapters.db import patents, quarantine
 from puhui.data.cli import main as cli_main
 from puhui.data.server import build
 from puhui.data.tests.support import FixedVerifier
+from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.kit.testing import running
 
 pytestmark = pytest.mark.integration
@@ -230,3 +232,31 @@ def test_import_command_exit_codes_and_progress(database_url, tmp_path, capsys):
     with pytest.raises(SystemExit) as done:
         cli_main([*base, "--format", "cnipa-csv", "--encoding", "latin-9", str(good)])
     assert done.value.code == 2
+
+
+def test_withheld_inventor_names_are_a_flag_in_every_answer(database_url, tmp_path):
+    rows, lines = csv_lines(3, seed=188)
+    withheld = lines[1].replace(rows[0]["发明人"], "请求不公布姓名")
+    path = tmp_path / "withheld.csv"
+    path.write_text("".join([lines[0], withheld, *lines[2:]]), encoding="utf-8")
+    app = build(verifier=FixedVerifier(), database_url=database_url, grpc_port=0, metrics_port=0)
+    with running(app) as host, grpc.insecure_channel(host.address) as channel:
+        assert app.importer(10).run("cnipa-csv", path).inserted == 3
+        stub = data_pb2_grpc.DataServiceStub(channel)
+        got = stub.GetPatent(data_pb2.GetPatentRequest(number=rows[0]["申请号"]), timeout=10)
+        assert (list(got.inventors), got.inventors_withheld) == ([], True)
+        other = stub.GetPatent(data_pb2.GetPatentRequest(number=rows[1]["申请号"]), timeout=10)
+        assert other.inventors_withheld is False
+        assert list(other.inventors) == rows[1]["发明人"].split(";")
+        search = data_pb2.SearchPatentsRequest(office="CN", page_size=10)
+        found = {p.record_id: p for p in stub.SearchPatents(search, timeout=10).patents}
+        assert found[got.record_id] == got
+        exported = [
+            p
+            for chunk in stub.ExportPatents(
+                data_pb2.ExportPatentsRequest(search=search, chunk_size=10), timeout=10
+            )
+            for p in chunk.patents
+        ]
+        assert {p.record_id: p.inventors_withheld for p in exported}[got.record_id] is True
+        assert app.importer(10).run("cnipa-csv", path).unchanged == 3

@@ -159,3 +159,14 @@ def test_a_code_that_is_no_st3_office_is_refused():
             raw(application_number="ZZ3012345", office="ZZ", publication_number="ZZ3012345A1")
         )
     assert "unknown office 'ZZ'" in str(err.value.violations)
+
+
+def test_withheld_inventor_names_are_a_flag_not_a_name():
+    p = domain.normalise_patent(raw(inventors=("张三", "请求不公布姓名")))
+    assert (p.inventors, p.inventors_withheld) == (("张三",), True)
+    alone = domain.normalise_patent(raw(inventors=(" 请求不公布姓名 ",)))
+    assert (alone.inventors, alone.inventors_withheld) == ((), True)
+    assert '"inventors_withheld":true' in domain.canonical_content(alone)
+    named = domain.normalise_patent(raw(inventors=("张三",)))
+    assert named.inventors_withheld is False
+    assert "inventors_withheld" not in domain.canonical_content(named)  # old hashes hold
