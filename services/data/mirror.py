@@ -22,7 +22,7 @@ from puhui.data.adapters.db import (
     SqlPatentRepository,
     SqlTrademarkRepository,
 )
-from puhui.data.servicer import (
+from puhui.data.convert import (
     gi_from_proto,
     ic_layout_from_proto,
     patent_from_proto,

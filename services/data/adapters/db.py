@@ -707,7 +707,7 @@ COUNT_CAP = 100
 
 
 def _export_columns(micros: bool = False) -> list[Any]:
-    """A Patent message's columns (`servicer.export_row_fields`); `micros`: `updated_at` as
+    """A Patent message's columns (`convert.export_row_fields`); `micros`: `updated_at` as
     microseconds since the epoch (PostgreSQL), not a timestamp: an integer is cheaper to
     print and parse than an aware datetime (measured: 277 -> 231 µs a 20-row page)."""
     c = patents.c
