@@ -3,12 +3,13 @@ decoded line by line.
 
 Decoding is per line, so one row in another encoding costs that row, not the file: the
 line is reported (`DecodedLines.bad`) and the reader quarantines the record it belongs to.
-`auto` picks the file's encoding from its first 64 KiB: a UTF-8 byte-order mark means
-UTF-8; otherwise each line holding non-ASCII bytes votes for UTF-8 if it decodes as UTF-8
-and for GB18030 (a superset of GBK and GB2312, what Excel writes on Chinese Windows) if not,
-and the majority wins. A file that is mostly UTF-8 with a few GBK rows stays UTF-8 and
-those rows are quarantined; nothing is ever decoded as a guess that could turn it into
-other characters silently. XML is not decoded here: a document declares its own encoding.
+`auto` picks the file's encoding from its first 64 KiB (more, up to 4 MiB, while those
+are ASCII only): a UTF-8 byte-order mark means UTF-8; otherwise each line holding
+non-ASCII bytes votes for UTF-8 if it decodes as UTF-8 and for GB18030 (a superset of GBK
+and GB2312, what Excel writes on Chinese Windows) if not, and the majority wins. A file
+that is mostly UTF-8 with a few GBK rows stays UTF-8 and those rows are quarantined;
+nothing is ever decoded as a guess that could turn it into other characters silently.
+XML is not decoded here: a document declares its own encoding.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from puhui.data.domain import Record
 
 MAX_RAW = 2000
 SAMPLE = 1 << 16
+MAX_SAMPLE = 1 << 22  # read on while the sample is ASCII only, up to 4 MiB
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gb18030", "gbk")
 
 
@@ -107,6 +109,11 @@ class DecodedLines:
     def numbered(self) -> Iterator[tuple[int, str, str]]:
         with open_bytes(self.path, self.options) as handle:
             head = handle.read(SAMPLE)
+            while head.isascii() and len(head) < MAX_SAMPLE:  # nothing to vote on yet
+                more = handle.read(SAMPLE)
+                if not more:
+                    break
+                head += more
             codec = self.codec = _codec(self.options.encoding, head)
             handle.seek(0)
             strip_bom = codec.startswith("utf-8")
@@ -131,7 +138,10 @@ def read_text(path: Path, options: ReadOptions) -> str:
     """A whole file's text (JSON documents); undecodable bytes fail the file, naming the line."""
     with open_bytes(path, options) as handle:
         data = handle.read()
-    codec = _codec(options.encoding, data[:SAMPLE])
+    sample = data[:SAMPLE]
+    if sample.isascii():  # nothing to vote on yet
+        sample = data[:MAX_SAMPLE]
+    codec = _codec(options.encoding, sample)
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:

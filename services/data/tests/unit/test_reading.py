@@ -86,3 +86,14 @@ def test_the_bar_counts_bytes_on_a_terminal_stream(tmp_path):
     assert "50%" in out.getvalue()
     assert progress.reporter("auto", io.StringIO(), path).__class__ is progress.JsonProgress
     assert progress.reporter("none", out, path) is None
+
+
+def test_detection_reads_past_an_ascii_only_start(tmp_path):
+    path = tmp_path / "late_chinese.csv"
+    ascii_rows = b"CN202110012345.6,plain title\n" * 3000  # 87 KB of ASCII first
+    path.write_bytes(b"h\n" + ascii_rows + ROW.encode("gb18030") * 3)
+    lines = reading.DecodedLines(path, reading.ReadOptions())
+    decoded = list(lines.numbered())
+    assert lines.codec == "gb18030"
+    assert [error for _n, _text, error in decoded if error] == []
+    assert decoded[-1][1] == ROW
