@@ -1,4 +1,5 @@
-"""DataService messages <-> domain records (the servicer's and the mirror's conversions)."""
+"""Proto ↔ domain conversions of the data records, for `servicer` (answers and outbox
+events) and `mirror` (applying the hub's events)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def patent_to_proto(p: domain.Patent) -> data_pb2.Patent:
         legal_status=p.legal_status,
         content_hash=p.content_hash,
         record_id=p.record_id,
+        inventors_withheld=p.inventors_withheld,
     )
     if p.updated_at is not None:
         msg.updated_at.CopyFrom(to_timestamp(p.updated_at))
@@ -58,6 +60,7 @@ def export_row_fields(row: Sequence[Any]) -> dict[str, Any]:
         legal_status,
         content_hash,
         updated_at,
+        withheld,
     ) = row
     applicants, inventors, ipc_codes = orjson.loads(lists)  # ~4x json.loads
     if type(updated_at) is int:  # PostgreSQL: microseconds since the epoch
@@ -87,6 +90,7 @@ def export_row_fields(row: Sequence[Any]) -> dict[str, Any]:
         "content_hash": content_hash,
         "updated_at": stamp,
         "record_id": record_id,
+        "inventors_withheld": bool(withheld),
     }
 
 
@@ -101,6 +105,7 @@ def patent_from_proto(msg: data_pb2.Patent, sequence: int = 0) -> domain.Patent:
         abstract=msg.abstract,
         applicants=tuple(domain.Party(a.name, a.region_code, a.country) for a in msg.applicants),
         inventors=tuple(msg.inventors),
+        inventors_withheld=msg.inventors_withheld,
         ipc_codes=tuple(msg.ipc_codes),
         filing_date=msg.filing_date,
         publication_date=msg.publication_date,

@@ -12,8 +12,8 @@ from puhui.kit.errors import (
 
 
 class RecordNotFound(NotFound):
-    def __init__(self, kind: str, number: str) -> None:
-        super().__init__(f"no {kind} with number {number!r}")
+    def __init__(self, kind: str, number: str, hint: str = "") -> None:
+        super().__init__(f"no {kind} with number {number!r}" + (f" ({hint})" if hint else ""))
 
 
 class ReadOnlyMirror(FailedPrecondition):

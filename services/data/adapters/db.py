@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import psycopg
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     delete,
+    false,
     func,
     insert,
     literal_column,
@@ -105,6 +107,7 @@ patents = Table(
     # Applicant names joined by " ; " (searched with LIKE / trigram).
     Column("applicant_names", Text, nullable=False, default=""),
     Column("inventors", Text, nullable=False, default="[]"),
+    Column("inventors_withheld", Boolean, nullable=False, default=False, server_default=false()),
     Column("ipc_codes", Text, nullable=False, default="[]"),
     Column("ipc_section", String(1), nullable=False, default=""),
     # Every IPC level of every code (G, G06, G06F, G06F 16/, G06F 16/29): IPC prefix search
@@ -281,6 +284,7 @@ def row_to_patent(row: Any) -> Patent:
         abstract=row.abstract,
         applicants=tuple(Party(*p) for p in json.loads(row.applicants)),
         inventors=tuple(json.loads(row.inventors)),
+        inventors_withheld=row.inventors_withheld,
         ipc_codes=tuple(json.loads(row.ipc_codes)),
         filing_date=row.filing_date,
         publication_date=row.publication_date,
@@ -299,6 +303,7 @@ PATENT_COLUMNS = [
         "record_id", "application_number", "office", "publication_number", "kind", "title",
         "abstract", "applicants", "inventors", "ipc_codes", "filing_date", "publication_date",
         "grant_date", "legal_status", "content_hash", "updated_at", "sequence",
+        "inventors_withheld",
     )
 ]  # fmt: skip
 
@@ -317,6 +322,7 @@ def patent_row(p: Patent) -> dict[str, Any]:
         ),
         "applicant_names": " ; ".join(a.name for a in p.applicants),
         "inventors": json.dumps(list(p.inventors), ensure_ascii=False),
+        "inventors_withheld": p.inventors_withheld,
         "ipc_codes": json.dumps(list(p.ipc_codes)),
         "ipc_section": p.ipc_codes[0][0] if p.ipc_codes else "",
         "ipc_keys": ipc_keys(p.ipc_codes),
@@ -701,7 +707,7 @@ COUNT_CAP = 100
 
 
 def _export_columns(micros: bool = False) -> list[Any]:
-    """A Patent message's columns (`servicer.export_row_fields`); `micros`: `updated_at` as
+    """A Patent message's columns (`convert.export_row_fields`); `micros`: `updated_at` as
     microseconds since the epoch (PostgreSQL), not a timestamp: an integer is cheaper to
     print and parse than an aware datetime (measured: 277 -> 231 µs a 20-row page)."""
     c = patents.c
@@ -725,6 +731,7 @@ def _export_columns(micros: bool = False) -> list[Any]:
             if micros
             else c.updated_at
         ),
+        c.inventors_withheld,
     ]
 
 

@@ -3,8 +3,14 @@
 The import writes to the data service's own database (PUHUI_DATABASE_URL, PUHUI_NODE_ID as
 for the service) and records every change in the outbox; the running service's relay
 publishes them (events and the mirror topic). Prints one JSON line of counts per file and a
-total; exits 0 when every file was read (bad records are quarantined, not fatal), 1 when a
-file could not be read at all, 2 on usage errors.
+total on standard output; progress goes to standard error (see `progress`).
+
+Every record read is imported or quarantined (`read == inserted + updated + unchanged +
+quarantined`); a quarantined row names its file, data set, line or document and reason.
+Exit codes: 0 when every file was read (its bad records quarantined, the rest imported);
+1 when a file could not be read at all (missing, empty, not the format's shape, a JSON
+document that does not parse or is not in the encoding) — it is quarantined as one
+"whole file" row, the other files are still imported; 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from pathlib import Path
 from puhui.data import domain
 from puhui.data.adapters.db import metadata
 from puhui.data.config import DataConfig
+from puhui.data.importers import progress
+from puhui.data.importers.reading import ENCODINGS
 from puhui.data.importers.runner import Importer
 from puhui.data.importers.sources import FORMATS
 from puhui.kit import config as kit_config
@@ -35,6 +43,18 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m puhui.data import", description=__doc__.split("\n")[0]
     )
     p.add_argument("--format", required=True, choices=FORMATS, help="source format of the files")
+    p.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default="auto",
+        help="encoding of CSV and JSON files (default: detected per file; XML declares its own)",
+    )
+    p.add_argument(
+        "--progress",
+        choices=("auto", "bar", "json", "none"),
+        default="auto",
+        help="progress on standard error: a bar on a terminal, JSON lines otherwise (auto)",
+    )
     p.add_argument("--batch-size", type=int, default=0, help="records per transaction")
     p.add_argument("--database-url", default="", help="overrides PUHUI_DATABASE_URL")
     p.add_argument("files", nargs="+", type=Path)
@@ -60,19 +80,27 @@ def run(argv: list[str]) -> int:
         )
         import_id = new_id()
         total = domain.Counts()
-        status = 0
         for path in args.files:
-            counts = importer.run(args.format, path, import_id=import_id)
+            report = progress.reporter(args.progress, sys.stderr, path)
+            try:
+                counts = importer.run(
+                    args.format,
+                    path,
+                    import_id=import_id,
+                    encoding=args.encoding,
+                    progress=report,
+                )
+            finally:
+                if report is not None:
+                    report.close()
             print(
                 json.dumps({"file": str(path), "import_id": import_id, **counts.as_dict()}),
                 flush=True,
             )
             for name, value in counts.as_dict().items():
                 setattr(total, name, getattr(total, name) + value)
-            if not path.is_file():
-                status = 1
         print(json.dumps({"total": total.as_dict()}), flush=True)
-        return status
+        return 1 if total.unreadable_files else 0
     except PuhuiError as exc:
         print(f"import: {exc.message}", file=sys.stderr)
         return 1

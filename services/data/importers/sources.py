@@ -2,16 +2,17 @@
 
 A reader turns what an office wrote into the domain's record shape, field for field, and
 leaves validation to the domain (`normalise_patent` / `normalise_trademark`). A record a
-reader cannot even take apart (bad XML of one document, a CSV row with the wrong number of
-fields, a JSON element that is not an object) becomes an Item with `error` set, so the
-importer quarantines it and carries on.
+reader cannot even take apart (a CSV row with the wrong number of fields or in another
+encoding, a JSON element that is not an object, bad XML of one document) becomes an Item
+with `error` set, so the importer quarantines it and carries on. A file that cannot be
+read as the format at all (missing, empty, a CSV without the format's columns, JSON that
+does not parse or holds no array of records) raises ValueError or OSError: the importer
+quarantines the file as one failure and the command exits non-zero.
 
-Memory: CSV and XML are read incrementally (XML with `XMLPullParser`, elements cleared as
-soon as a document is done; USPTO weekly files concatenate many documents, split at each
-`<?xml` declaration). Neither parser fetches external DTDs: expat does not resolve external
-entities, and the USPTO files use numeric character references only. JSON API responses
-are one page each (bounded by the API's page size) and JSON Lines files are read line by
-line.
+Text (CSV, JSON, JSON Lines) is decoded as `reading` describes: per line, UTF-8, UTF-8
+with BOM or GB18030/GBK, detected or chosen. Memory: CSV, JSON Lines and XML are read
+incrementally; a JSON document (an API response) is one page, bounded by the API's page
+size. XML readers live in `xml_sources`.
 """
 
 from __future__ import annotations
@@ -19,38 +20,27 @@ from __future__ import annotations
 import csv
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from puhui.data import domain
 from puhui.data.domain import GeographicalIndication, IcLayout, Party, Patent, Record, Trademark
+from puhui.data.importers.reading import (
+    MAX_RAW,
+    DecodedLines,
+    Item,
+    ReadOptions,
+    raw_text,
+    read_text,
+)
+from puhui.data.importers.xml_sources import epo_ops, uspto_xml
 from puhui.refdata import divisions
 
-FORMATS = (
-    "cnipa-csv",
-    "qichacha-json",
-    "uspto-xml",
-    "uspto-ppubs-csv",
-    "uspto-ppubs-json",
-    "epo-ops",
-    "euipo-json",
-    "cpc-csv",
-    "gi-json",
-    "ic-layout-json",
-)
-MAX_RAW = 2000
+__all__ = ["FORMATS", "MAX_RAW", "Item", "ReadOptions", "epo_ops", "read", "uspto_xml"]
+
 _IPC_LIKE = re.compile(r"^[A-Z]")  # Locarno design classes ("11-") start with digits
-_EPO_IPCR = re.compile(r"^([A-H]\d{2}[A-Z])\s*(\d+)\s*/\s*(\d+)")
-
-
-@dataclass(frozen=True)
-class Item:
-    position: str
-    record: Record | None = None
-    error: str = ""
-    raw: str = ""
+_raw = raw_text
 
 
 def _split(value: str | None, seps: str = ";；") -> list[str]:
@@ -72,11 +62,6 @@ def _ipc_like(codes: list[str]) -> tuple[str, ...]:
             continue
         kept.append(code)
     return tuple(kept)
-
-
-def _raw(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text[:MAX_RAW]
 
 
 # -- CNIPA-style CSV -----------------------------------------------------------------------
@@ -115,28 +100,69 @@ def _cnipa_row(row: dict[str, str]) -> Patent:
     )
 
 
-def _csv_items(path: Path, build: Callable[[dict[str, str]], Record]) -> Iterator[Item]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        fields = reader.fieldnames or []
-        for row in reader:
-            position = f"line {reader.line_num}"
-            if None in row or any(v is None for v in row.values()):
-                yield Item(
-                    position,
-                    error=f"row has {len(row) - 1 if None in row else '<'}"
-                    f" fields, header has {len(fields)}",
-                    raw=_raw(row),
-                )
+def _csv_items(
+    path: Path,
+    options: ReadOptions | None,
+    required: tuple[str, ...],
+    build: Callable[[dict[str, str]], Record],
+) -> Iterator[Item]:
+    lines = DecodedLines(path, options or ReadOptions())
+    reader = csv.DictReader(lines)
+    fields = reader.fieldnames
+    if not fields:
+        raise ValueError("empty file: no header line")
+    if lines.bad:
+        raise ValueError(f"header line: {lines.bad[1]}")
+    missing = [name for name in required if name not in fields]
+    if missing:
+        raise ValueError(
+            f"not this format's CSV: no column {', '.join(missing)}"
+            f" (the header has {', '.join(fields[:12])})"
+        )
+    last = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a quoted field the file ends inside of
+            first, last = last + 1, reader.line_num
+            _undecoded(lines, first, last)
+            yield Item(_lines(first, last), error=f"not CSV: {exc}")
+            continue
+        first, last = last + 1, reader.line_num
+        position = _lines(first, last)
+        if lines.bad:
+            reason = _undecoded(lines, first, last)
+            if reason:
+                yield Item(position, error=reason, raw=_raw(row))
                 continue
-            try:
-                yield Item(position, build(row), raw=_raw(row))
-            except (KeyError, ValueError, TypeError) as exc:
-                yield Item(position, error=f"cannot read record: {exc}", raw=_raw(row))
+        if None in row or any(v is None for v in row.values()):
+            yield Item(
+                position,
+                error=f"row has {len(row) - 1 if None in row else '<'}"
+                f" fields, header has {len(fields)}",
+                raw=_raw(row),
+            )
+            continue
+        try:
+            yield Item(position, build(row), raw=_raw(row))
+        except (KeyError, ValueError, TypeError) as exc:
+            yield Item(position, error=f"cannot read record: {exc}", raw=_raw(row))
 
 
-def cnipa_csv(path: Path) -> Iterator[Item]:
-    yield from _csv_items(path, _cnipa_row)
+def _undecoded(lines: DecodedLines, first: int, last: int) -> str:
+    """Why a line of `first`..`last` could not be decoded ("" if all could); forgets them."""
+    reasons = [f"line {n}: {lines.bad.pop(n)}" for n in sorted(lines.bad) if first <= n <= last]
+    return reasons[0] if reasons else ""
+
+
+def _lines(first: int, last: int) -> str:
+    return f"line {first}" if first >= last else f"lines {first}-{last}"
+
+
+def cnipa_csv(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
+    yield from _csv_items(path, options, ("申请号",), _cnipa_row)
 
 
 def _cpc_row(row: dict[str, str]) -> Patent:
@@ -150,9 +176,9 @@ def _cpc_row(row: dict[str, str]) -> Patent:
     )
 
 
-def cpc_csv(path: Path) -> Iterator[Item]:
+def cpc_csv(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     """Title/abstract/CPC-label CSV keyed by publication number (no application number)."""
-    yield from _csv_items(path, _cpc_row)
+    yield from _csv_items(path, options, ("publication_number", "title"), _cpc_row)
 
 
 # -- USPTO Patent Public Search (biblio CSV and raw JSON) ----------------------------------
@@ -202,7 +228,18 @@ def _first(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def uspto_ppubs_csv(path: Path) -> Iterator[Item]:
+_PPUBS_COLUMNS = (
+    "guid",
+    "publicationReferenceDocumentNumber",
+    "kindCode",
+    "datePublished",
+    "applicationNumber",
+    "applicationFilingDate",
+    "inventionTitle",
+)
+
+
+def uspto_ppubs_csv(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     def build(row: dict[str, str]) -> Patent:
         names = _split(row.get("assigneeName"), "|") or _split(row.get("applicantName"), "|")
         return _ppubs(
@@ -218,36 +255,49 @@ def uspto_ppubs_csv(path: Path) -> Iterator[Item]:
             row.get("ipcCodeFlattened", ""),
         )
 
-    yield from _csv_items(path, build)
+    yield from _csv_items(path, options, _PPUBS_COLUMNS, build)
 
 
-def _json_elements(path: Path, key: str | None) -> Iterator[tuple[str, Any]]:
+def _json_elements(path: Path, options: ReadOptions, key: str | None) -> Iterator[tuple[str, Any]]:
     """Elements of a JSON array (optionally under `key`), or of a JSON Lines file."""
     if path.suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as handle:
-            for n, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
+        for n, line, error in DecodedLines(path, options).numbered():
+            if error:
+                yield f"line {n}", UnicodeError(error)
+            elif line.strip():
                 try:
                     yield f"line {n}", json.loads(line)
                 except json.JSONDecodeError as exc:
                     yield f"line {n}", exc
         return
-    with path.open(encoding="utf-8-sig") as handle:
-        document = json.load(handle)
-    elements = document.get(key, []) if key and isinstance(document, dict) else document
-    if isinstance(elements, dict):
-        elements = [elements]
-    if not isinstance(elements, list):
-        raise ValueError(f"{path.name}: expected a JSON array of records")
-    for n, element in enumerate(elements):
+    try:
+        document = json.loads(read_text(path, options))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON (truncated?): {exc}") from None
+    shape = f"a JSON array of records or an object with a {key!r} array" if key else "an array"
+    if isinstance(document, dict) and key:
+        if key not in document:
+            keys = ", ".join(list(document)[:8])
+            raise ValueError(f"expected {shape}; found an object with {keys or 'no keys'}")
+        document = document[key]
+    if isinstance(document, dict):
+        document = [document]
+    if not isinstance(document, list):
+        raise ValueError(f"expected {shape}; found {type(document).__name__}")
+    for n, element in enumerate(document):
         yield f"[{n}]", element
 
 
 def _json_items(
-    path: Path, key: str | None, build: Callable[[dict[str, Any]], Record]
+    path: Path,
+    options: ReadOptions | None,
+    key: str | None,
+    build: Callable[[dict[str, Any]], Record],
 ) -> Iterator[Item]:
-    for position, element in _json_elements(path, key):
+    for position, element in _json_elements(path, options or ReadOptions(), key):
+        if isinstance(element, UnicodeError):
+            yield Item(position, error=str(element))
+            continue
         if isinstance(element, Exception):
             yield Item(position, error=f"not JSON: {element}")
             continue
@@ -257,10 +307,15 @@ def _json_items(
         try:
             yield Item(position, build(element), raw=_raw(element))
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
-            yield Item(position, error=f"cannot read record: {exc!r}", raw=_raw(element))
+            yield Item(
+                position,
+                error=f"cannot read record: {exc!r}",
+                raw=_raw(element),
+                data_set=domain.TRADEMARKS if "RegNo" in element else "",
+            )
 
 
-def uspto_ppubs_json(path: Path) -> Iterator[Item]:
+def uspto_ppubs_json(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     def build(p: dict[str, Any]) -> Patent:
         names = p.get("assigneeName") or p.get("applicantName") or []
         return _ppubs(
@@ -276,7 +331,7 @@ def uspto_ppubs_json(path: Path) -> Iterator[Item]:
             p.get("ipcCodeFlattened") or "",
         )
 
-    yield from _json_items(path, "patents", build)
+    yield from _json_items(path, options, "patents", build)
 
 
 # -- Qichacha JSON (patents and trademarks) --------------------------------------------------
@@ -322,7 +377,7 @@ def _qichacha_trademark(t: dict[str, Any]) -> Trademark:
     )
 
 
-def qichacha_json(path: Path) -> Iterator[Item]:
+def qichacha_json(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     """Qichacha API responses: patents (ApplicationNumber…) or trademarks (RegNo…)."""
 
     def build(element: dict[str, Any]) -> Record:
@@ -330,7 +385,7 @@ def qichacha_json(path: Path) -> Iterator[Item]:
             return _qichacha_trademark(element)
         return _qichacha_patent(element)
 
-    yield from _json_items(path, "Result", build)
+    yield from _json_items(path, options, "Result", build)
 
 
 # -- EUIPO trademark JSON ----------------------------------------------------------------------
@@ -354,8 +409,8 @@ def _euipo(t: dict[str, Any]) -> Trademark:
     )
 
 
-def euipo_json(path: Path) -> Iterator[Item]:
-    yield from _json_items(path, "trademarks", _euipo)
+def euipo_json(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
+    yield from _json_items(path, options, "trademarks", _euipo)
 
 
 def _gi(g: dict[str, Any]) -> GeographicalIndication:
@@ -370,10 +425,10 @@ def _gi(g: dict[str, Any]) -> GeographicalIndication:
     )
 
 
-def gi_json(path: Path) -> Iterator[Item]:
+def gi_json(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     """Our own format (no official GI file exists to follow): a JSON array (or JSON Lines)
     of objects named like the `GeographicalIndication` message's fields."""
-    yield from _json_items(path, "geographical_indications", _gi)
+    yield from _json_items(path, options, "geographical_indications", _gi)
 
 
 def _ic_layout(ic: dict[str, Any]) -> IcLayout:
@@ -391,262 +446,12 @@ def _ic_layout(ic: dict[str, Any]) -> IcLayout:
     )
 
 
-def ic_layout_json(path: Path) -> Iterator[Item]:
+def ic_layout_json(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     """As `gi_json`, objects named like the `IcLayout` message's fields."""
-    yield from _json_items(path, "ic_layouts", _ic_layout)
+    yield from _json_items(path, options, "ic_layouts", _ic_layout)
 
 
-# -- XML: USPTO grants and EPO OPS ---------------------------------------------------------
-
-
-def _xml_documents(path: Path) -> Iterator[tuple[str, ET.Element | Exception]]:
-    """Root elements of the XML documents in a file (several may be concatenated)."""
-    parser: ET.XMLPullParser | None = None
-    start_line = 0
-    failed: Exception | None = None
-    last: ET.Element | None = None
-
-    def finish() -> Iterator[tuple[str, ET.Element | Exception]]:
-        nonlocal last
-        if parser is None:
-            return
-        position = f"document at line {start_line}"
-        if failed is not None:
-            yield position, failed
-            return
-        try:
-            parser.close()
-            for event in parser.read_events():
-                last = event[1]  # type: ignore[assignment,misc]
-            if last is None:
-                raise ET.ParseError("no root element")
-            yield position, last
-        except ET.ParseError as exc:
-            yield position, exc
-
-    with path.open("rb") as handle:
-        for n, line in enumerate(handle, 1):
-            if parser is None or line.lstrip().startswith(b"<?xml"):
-                yield from finish()
-                parser, start_line, failed, last = ET.XMLPullParser(events=("end",)), n, None, None
-            if failed is None:
-                try:
-                    parser.feed(line)
-                    for event in parser.read_events():
-                        last = event[1]  # type: ignore[assignment,misc]  # the root ends last
-                except ET.ParseError as exc:
-                    failed = exc
-    yield from finish()
-
-
-def _text(element: ET.Element | None) -> str:
-    return "" if element is None else " ".join("".join(element.itertext()).split())
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _find(element: ET.Element, *path: str) -> ET.Element | None:
-    """First descendant along local names (namespace-agnostic)."""
-    current: ET.Element | None = element
-    for name in path:
-        if current is None:
-            return None
-        current = next(
-            (c for c in current.iter() if _local(c.tag) == name and c is not current), None
-        )
-    return current
-
-
-def _findall(element: ET.Element, name: str) -> list[ET.Element]:
-    return [c for c in element.iter() if _local(c.tag) == name]
-
-
-def _child(element: ET.Element | None, name: str) -> str:
-    if element is None:
-        return ""
-    found = next((c for c in element if _local(c.tag) == name), None)
-    return _text(found)
-
-
-def _party_name(addressbook: ET.Element | None) -> str:
-    if addressbook is None:
-        return ""
-    org = _child(addressbook, "orgname")
-    if org:
-        return org
-    return " ".join(
-        p for p in (_child(addressbook, "first-name"), _child(addressbook, "last-name")) if p
-    )
-
-
-def _uspto_grant(root: ET.Element) -> Patent:
-    if _local(root.tag) != "us-patent-grant":
-        raise ValueError(f"not a us-patent-grant document but <{_local(root.tag)}>")
-    biblio = _find(root, "us-bibliographic-data-grant")
-    if biblio is None:
-        raise ValueError("no us-bibliographic-data-grant")
-    pub = _find(biblio, "publication-reference", "document-id")
-    app = _find(biblio, "application-reference", "document-id")
-    codes = []
-    for c in _findall(biblio, "classification-ipcr"):
-        codes.append(
-            f"{_child(c, 'section')}{_child(c, 'class')}{_child(c, 'subclass')}"
-            f" {_child(c, 'main-group')}/{_child(c, 'subgroup')}"
-        )
-    assignees = [_party_name(_find(a, "addressbook")) for a in _findall(biblio, "assignee")]
-    applicants = [
-        _party_name(_find(a, "addressbook"))
-        for a in _findall(biblio, "us-applicant") + _findall(biblio, "applicant")
-    ]
-    inventors = [_party_name(_find(i, "addressbook")) for i in _findall(biblio, "inventor")]
-    if not inventors:  # v4.2: inventors are applicants of app-type "applicant-inventor"
-        inventors = [
-            _party_name(_find(a, "addressbook"))
-            for a in _findall(biblio, "applicant")
-            if "inventor" in (a.get("app-type") or "")
-        ]
-    names = [n for n in assignees if n] or [n for n in applicants if n]
-    abstract = _find(root, "abstract")
-    kind = _child(pub, "kind")
-    return Patent(
-        application_number=_child(app, "doc-number"),
-        office="US",
-        publication_number=_child(pub, "doc-number"),
-        kind=kind,
-        title=_text(_find(biblio, "invention-title")),
-        abstract=_text(abstract),
-        applicants=tuple(Party(n) for n in dict.fromkeys(names)),
-        inventors=tuple(n for n in dict.fromkeys(inventors) if n),
-        ipc_codes=tuple(dict.fromkeys(codes)),
-        filing_date=_child(app, "date"),
-        publication_date=_child(pub, "date"),
-        grant_date=_child(pub, "date"),
-        legal_status="granted",
-    )
-
-
-def uspto_xml(path: Path) -> Iterator[Item]:
-    for position, root in _xml_documents(path):
-        if isinstance(root, Exception):
-            yield Item(position, error=f"not well-formed XML: {root}")
-            continue
-        try:
-            yield Item(
-                position, _uspto_grant(root), raw=_text(_find(root, "invention-title"))[:MAX_RAW]
-            )
-        except ValueError as exc:
-            yield Item(position, error=str(exc))
-        root.clear()
-
-
-def _docdb(reference: ET.Element | None) -> ET.Element | None:
-    if reference is None:
-        return None
-    for d in reference:
-        if _local(d.tag) == "document-id" and d.get("document-id-type") == "docdb":
-            return d
-    return None
-
-
-def _epo_names(parties: ET.Element | None, role: str) -> list[str]:
-    if parties is None:
-        return []
-    found = []
-    for p in _findall(parties, role):
-        if p.get("data-format") == "original":
-            found.append(_text(_find(p, "name")).rstrip(","))
-    if not found:  # epodoc names carry " [CC]"
-        found = [
-            re.sub(r"\s*\[[A-Z]{2}\]$", "", _text(_find(p, "name")))
-            for p in _findall(parties, role)
-        ]
-    return [n for n in dict.fromkeys(found) if n]
-
-
-def _epo_document(doc: ET.Element) -> Patent:
-    biblio = _find(doc, "bibliographic-data")
-    if biblio is None:
-        raise ValueError("no bibliographic-data")
-    pub = _docdb(_find(biblio, "publication-reference"))
-    app = _docdb(_find(biblio, "application-reference"))
-    if pub is None or app is None:
-        raise ValueError("no docdb publication or application reference")
-    office = _child(pub, "country")
-    app_country, app_number, app_kind = (
-        _child(app, "country"),
-        _child(app, "doc-number"),
-        _child(app, "kind"),
-    )
-    original = _document_id(_find(biblio, "application-reference"), "original")
-    if app_country == "US" and app_kind != "W" and original is not None:  # DocDB appends the year
-        app_number = _child(original, "doc-number").replace("/", "").replace(",", "")
-    if app_kind == "W" or office == "WO":  # PCT application: PCT/<country><year>/<serial>
-        application = f"PCT/{app_country}{app_number[:4]}/{app_number[4:]}"
-    else:
-        application = f"{app_country}{app_number}"
-    titles = {t.get("lang", ""): _text(t) for t in _findall(biblio, "invention-title")}
-    abstracts = {a.get("lang", ""): _text(a) for a in _findall(doc, "abstract")}
-    codes = []
-    for c in _findall(biblio, "classification-ipcr"):
-        match = _EPO_IPCR.match(_text(c))
-        if match is None:
-            raise ValueError(f"unreadable IPC classification {_text(c)!r}")
-        codes.append(f"{match[1]} {match[2]}/{match[3]}")
-    parties = _find(biblio, "parties")
-    return Patent(
-        application_number=application,
-        office=office,
-        publication_number=f"{office}{_child(pub, 'doc-number')}",
-        kind=_child(pub, "kind"),
-        title=titles.get("en") or titles.get("zh") or next(iter(titles.values()), ""),
-        abstract=abstracts.get("en") or next(iter(abstracts.values()), ""),
-        applicants=tuple(Party(n) for n in _epo_names(parties, "applicant")),
-        inventors=tuple(_epo_names(parties, "inventor")),
-        ipc_codes=tuple(dict.fromkeys(codes)),
-        filing_date=_child(_epodoc(_find(biblio, "application-reference")), "date"),
-        publication_date=_child(pub, "date"),
-        grant_date=_child(pub, "date") if _child(pub, "kind").startswith("B") else "",
-        legal_status="granted" if _child(pub, "kind").startswith("B") else "published",
-    )
-
-
-def _document_id(reference: ET.Element | None, kind: str) -> ET.Element | None:
-    if reference is None:
-        return None
-    for d in reference:
-        if _local(d.tag) == "document-id" and d.get("document-id-type") == kind:
-            return d
-    return None
-
-
-def _epodoc(reference: ET.Element | None) -> ET.Element | None:
-    return _document_id(reference, "epodoc")
-
-
-def epo_ops(path: Path) -> Iterator[Item]:
-    for position, root in _xml_documents(path):
-        if isinstance(root, Exception):
-            yield Item(position, error=f"not well-formed XML: {root}")
-            continue
-        documents = _findall(root, "exchange-document")
-        if not documents:
-            yield Item(position, error="no exchange-document in the response")
-        for n, doc in enumerate(documents):
-            where = f"{position}, exchange-document {n + 1}"
-            try:
-                yield Item(
-                    where,
-                    _epo_document(doc),
-                    raw=f"{doc.get('country')}{doc.get('doc-number')}{doc.get('kind')}",
-                )
-            except ValueError as exc:
-                yield Item(where, error=str(exc))
-        root.clear()
-
-
-READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
+READERS: dict[str, Callable[[Path, ReadOptions], Iterator[Item]]] = {
     "cnipa-csv": cnipa_csv,
     "qichacha-json": qichacha_json,
     "uspto-xml": uspto_xml,
@@ -658,11 +463,21 @@ READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
     "gi-json": gi_json,
     "ic-layout-json": ic_layout_json,
 }
+FORMATS = tuple(READERS)
+DATA_SETS = {  # what a format's records are, for a quarantined row that never became one
+    "euipo-json": domain.TRADEMARKS,
+    "gi-json": domain.GEOGRAPHICAL_INDICATIONS,
+    "ic-layout-json": domain.IC_LAYOUTS,
+}
 
 
-def read(format_name: str, path: Path) -> Iterator[Item]:
+def data_set_of(format_name: str) -> str:
+    return DATA_SETS.get(format_name, domain.PATENTS)
+
+
+def read(format_name: str, path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     try:
         reader = READERS[format_name]
     except KeyError:
         raise ValueError(f"unknown format {format_name!r}; one of {', '.join(FORMATS)}") from None
-    return reader(path)
+    return reader(path, options or ReadOptions())

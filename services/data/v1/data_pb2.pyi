@@ -35,7 +35,7 @@ class Party(_message.Message):
     def __init__(self, name: _Optional[str] = ..., region_code: _Optional[str] = ..., country: _Optional[str] = ...) -> None: ...
 
 class Patent(_message.Message):
-    __slots__ = ("application_number", "publication_number", "kind", "office", "title", "abstract", "applicants", "inventors", "ipc_codes", "filing_date", "publication_date", "grant_date", "legal_status", "content_hash", "updated_at", "record_id")
+    __slots__ = ("application_number", "publication_number", "kind", "office", "title", "abstract", "applicants", "inventors", "ipc_codes", "filing_date", "publication_date", "grant_date", "legal_status", "content_hash", "updated_at", "record_id", "inventors_withheld")
     APPLICATION_NUMBER_FIELD_NUMBER: _ClassVar[int]
     PUBLICATION_NUMBER_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,7 @@ class Patent(_message.Message):
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    INVENTORS_WITHHELD_FIELD_NUMBER: _ClassVar[int]
     application_number: str
     publication_number: str
     kind: str
@@ -68,7 +69,8 @@ class Patent(_message.Message):
     content_hash: str
     updated_at: _timestamp_pb2.Timestamp
     record_id: str
-    def __init__(self, application_number: _Optional[str] = ..., publication_number: _Optional[str] = ..., kind: _Optional[str] = ..., office: _Optional[str] = ..., title: _Optional[str] = ..., abstract: _Optional[str] = ..., applicants: _Optional[_Iterable[_Union[Party, _Mapping]]] = ..., inventors: _Optional[_Iterable[str]] = ..., ipc_codes: _Optional[_Iterable[str]] = ..., filing_date: _Optional[str] = ..., publication_date: _Optional[str] = ..., grant_date: _Optional[str] = ..., legal_status: _Optional[str] = ..., content_hash: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., record_id: _Optional[str] = ...) -> None: ...
+    inventors_withheld: bool
+    def __init__(self, application_number: _Optional[str] = ..., publication_number: _Optional[str] = ..., kind: _Optional[str] = ..., office: _Optional[str] = ..., title: _Optional[str] = ..., abstract: _Optional[str] = ..., applicants: _Optional[_Iterable[_Union[Party, _Mapping]]] = ..., inventors: _Optional[_Iterable[str]] = ..., ipc_codes: _Optional[_Iterable[str]] = ..., filing_date: _Optional[str] = ..., publication_date: _Optional[str] = ..., grant_date: _Optional[str] = ..., legal_status: _Optional[str] = ..., content_hash: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., record_id: _Optional[str] = ..., inventors_withheld: _Optional[bool] = ...) -> None: ...
 
 class Trademark(_message.Message):
     __slots__ = ("application_number", "registration_number", "mark_text", "nice_classes", "similar_groups", "owner", "filing_date", "registration_date", "expiry_date", "status", "office", "content_hash", "record_id")
@@ -497,16 +499,24 @@ class ListSimilarGroupsResponse(_message.Message):
     def __init__(self, groups: _Optional[_Iterable[_Union[SimilarGroup, _Mapping]]] = ...) -> None: ...
 
 class Division(_message.Message):
-    __slots__ = ("code", "name", "level", "parent_code")
+    __slots__ = ("code", "name", "level", "parent_code", "current", "valid_from", "valid_until", "successor_code")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     PARENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_CODE_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     level: str
     parent_code: str
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., level: _Optional[str] = ..., parent_code: _Optional[str] = ...) -> None: ...
+    current: bool
+    valid_from: str
+    valid_until: str
+    successor_code: str
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., level: _Optional[str] = ..., parent_code: _Optional[str] = ..., current: _Optional[bool] = ..., valid_from: _Optional[str] = ..., valid_until: _Optional[str] = ..., successor_code: _Optional[str] = ...) -> None: ...
 
 class GetDivisionRequest(_message.Message):
     __slots__ = ("code",)
@@ -515,10 +525,12 @@ class GetDivisionRequest(_message.Message):
     def __init__(self, code: _Optional[str] = ...) -> None: ...
 
 class ListDivisionsRequest(_message.Message):
-    __slots__ = ("parent_code",)
+    __slots__ = ("parent_code", "include_history")
     PARENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_HISTORY_FIELD_NUMBER: _ClassVar[int]
     parent_code: str
-    def __init__(self, parent_code: _Optional[str] = ...) -> None: ...
+    include_history: bool
+    def __init__(self, parent_code: _Optional[str] = ..., include_history: _Optional[bool] = ...) -> None: ...
 
 class ListDivisionsResponse(_message.Message):
     __slots__ = ("divisions",)

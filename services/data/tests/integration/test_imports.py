@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import grpc
@@ -73,7 +74,9 @@ def importer(app):
 
 
 def import_all(app) -> dict[str, int]:
-    totals = {"read": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    totals = dict.fromkeys(
+        ("read", "inserted", "updated", "unchanged", "quarantined", "unreadable_files"), 0
+    )
     imp = importer(app)
     for fmt, files, _expected in PLAN:
         for path in files:
@@ -92,7 +95,7 @@ def test_every_real_file_imports_with_the_right_values_and_reimport_changes_noth
     first = import_all(app)
     records = sum(n for _, _, n in PLAN)
     assert first["read"] == records
-    assert first["rejected"] == 0
+    assert first["quarantined"] == 0
     # ppubs CSV and JSON hold the same 129 grants: the second file finds them unchanged.
     assert first["inserted"] == records - 129
     assert first["unchanged"] == 129
@@ -226,7 +229,7 @@ def test_corrupted_copies_are_quarantined_record_by_record(hub, tmp_path):
     bad_csv = tmp_path / "corrupt.csv"
     bad_csv.write_text(text, encoding="utf-8")
     counts = importer(app).run("cnipa-csv", bad_csv)
-    assert (counts.read, counts.inserted, counts.rejected) == (10, 7, 3)
+    assert (counts.read, counts.inserted, counts.quarantined) == (10, 7, 3)
 
     # Two USPTO grants concatenated with a truncated third: the good ones import.
     docs = [
@@ -238,7 +241,7 @@ def test_corrupted_copies_are_quarantined_record_by_record(hub, tmp_path):
         docs[0] + "\n" + docs[3][: len(docs[3]) // 2] + "\n" + docs[2], encoding="utf-8"
     )
     xml_counts = importer(app).run("uspto-xml", weekly)
-    assert (xml_counts.read, xml_counts.inserted, xml_counts.rejected) == (3, 2, 1)
+    assert (xml_counts.read, xml_counts.inserted, xml_counts.quarantined) == (3, 2, 1)
     stub.GetPatent(data_pb2.GetPatentRequest(number="US7272630"), timeout=10)
     stub.GetPatent(data_pb2.GetPatentRequest(number="US8927118"), timeout=10)
     with pytest.raises(grpc.RpcError) as err:
@@ -255,8 +258,8 @@ def test_corrupted_copies_are_quarantined_record_by_record(hub, tmp_path):
     )
     tm_counts = importer(app).run("euipo-json", bad_json)
     assert tm_counts.read == 10
-    assert tm_counts.rejected >= 1
-    assert tm_counts.inserted == 10 - tm_counts.rejected
+    assert tm_counts.quarantined >= 1
+    assert tm_counts.inserted == 10 - tm_counts.quarantined
 
     with app.db.transaction() as s:
         rows = s.execute(select(quarantine).order_by(quarantine.c.id)).all()
@@ -271,6 +274,8 @@ def test_corrupted_copies_are_quarantined_record_by_record(hub, tmp_path):
     (xml_bad,) = by_file["ipg_weekly.xml"]
     assert "not well-formed" in xml_bad.reason
     assert xml_bad.position.startswith("document at line ")
+    assert xml_bad.position.endswith("(08930553)")  # named by its publication number
+    assert {r.data_set for r in rows} == {"patents", "trademarks"}
     assert by_file["tm.json"][0].position.startswith("[")
 
 
@@ -288,10 +293,16 @@ def test_import_command_prints_counts(database_url, capsys):
         )
     assert done.value.code == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert (
-        '"total": {"read": 3, "inserted": 3, "updated": 0, "unchanged": 0, "rejected": 0}'
-        in out[-1]
-    )
+    assert json.loads(out[-1]) == {
+        "total": {
+            "read": 3,
+            "inserted": 3,
+            "updated": 0,
+            "unchanged": 0,
+            "quarantined": 0,
+            "unreadable_files": 0,
+        }
+    }
 
 
 def test_gi_and_ic_layout_example_files_import_quarantine_and_reimport(hub):
@@ -305,14 +316,16 @@ def test_gi_and_ic_layout_example_files_import_quarantine_and_reimport(hub):
         "inserted": 3,
         "updated": 0,
         "unchanged": 0,
-        "rejected": 1,
+        "quarantined": 1,
+        "unreadable_files": 0,
     }
     assert ic_counts.as_dict() == {
         "read": 3,
         "inserted": 2,
         "updated": 0,
         "unchanged": 0,
-        "rejected": 1,
+        "quarantined": 1,
+        "unreadable_files": 0,
     }
     gi = stub.GetGeographicalIndication(
         data_pb2.GetGeographicalIndicationRequest(gi_id="exgi-0001"), timeout=10
@@ -328,6 +341,8 @@ def test_gi_and_ic_layout_example_files_import_quarantine_and_reimport(hub):
         rows = s.execute(select(quarantine).order_by(quarantine.c.id)).all()
     by_file = {Path(r.file).name: r for r in rows}
     assert by_file["gi_example.json"].position == "[3]"
+    assert by_file["gi_example.json"].data_set == "gis"
+    assert by_file["ic_layouts_example.jsonl"].data_set == "ic_layouts"
     assert "region_code" in by_file["gi_example.json"].reason
     assert by_file["ic_layouts_example.jsonl"].position == "line 3"
     assert "name" in by_file["ic_layouts_example.jsonl"].reason

@@ -235,7 +235,7 @@ def test_two_writers_racing_on_a_new_record_the_loser_gets_aborted(hub):
 
     from puhui.data import domain
     from puhui.data.adapters.db import patent_row
-    from puhui.data.servicer import patent_from_proto
+    from puhui.data.convert import patent_from_proto
 
     app, stub = hub
     digits, written = unique_cn_application()

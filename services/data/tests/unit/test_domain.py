@@ -134,3 +134,39 @@ def test_get_unknown_is_not_found_and_garbage_invalid():
         ds.get_patent(repo, "CN202121635235.X")
     with pytest.raises(InvalidArgument):
         ds.get_patent(repo, "hello?")
+
+
+@pytest.mark.parametrize(
+    ("office", "application", "publication"),
+    [
+        ("CA", "CA3012345", "CA3012345A1"),
+        ("RU", "RU2019112345", "RU2701234C1"),
+        ("AU", "AU2019204321", "AU2019204321B2"),
+        ("EA", "EA201990123", "EA38765B1"),
+        ("SU", "SU4123456", "SU1234567A1"),  # a former state's documents are still in DocDB
+    ],
+)
+def test_any_wipo_st3_office_is_accepted(office, application, publication):
+    p = domain.normalise_patent(
+        raw(application_number=application, office=office, publication_number=publication)
+    )
+    assert (p.office, p.publication_number) == (office, publication[:-2])
+
+
+def test_a_code_that_is_no_st3_office_is_refused():
+    with pytest.raises(InvalidArgument) as err:
+        domain.normalise_patent(
+            raw(application_number="ZZ3012345", office="ZZ", publication_number="ZZ3012345A1")
+        )
+    assert "unknown office 'ZZ'" in str(err.value.violations)
+
+
+def test_withheld_inventor_names_are_a_flag_not_a_name():
+    p = domain.normalise_patent(raw(inventors=("张三", "请求不公布姓名")))
+    assert (p.inventors, p.inventors_withheld) == (("张三",), True)
+    alone = domain.normalise_patent(raw(inventors=(" 请求不公布姓名 ",)))
+    assert (alone.inventors, alone.inventors_withheld) == ((), True)
+    assert '"inventors_withheld":true' in domain.canonical_content(alone)
+    named = domain.normalise_patent(raw(inventors=("张三",)))
+    assert named.inventors_withheld is False
+    assert "inventors_withheld" not in domain.canonical_content(named)  # old hashes hold

@@ -63,3 +63,78 @@ def test_a_json_element_that_is_not_an_object_is_an_error(tmp_path):
     items = list(sources.euipo_json(path))
     assert items[0].error == "not a JSON object"
     assert items[1].record.application_number == "1"
+
+
+def _v40(text: str) -> str:
+    """A real v4.2 grant rewritten with the v4.0 (2005) shapes of its IPC and assignee:
+    `classification-ipc` with IPC 7 strings, and an assignee without `addressbook`."""
+    start, end = text.index("<classifications-ipcr>"), text.index("</classifications-ipcr>")
+    ipc7 = (
+        "<classification-ipc><edition>07</edition>"
+        "<main-classification>G06F 1730</main-classification>"
+        "<further-classification>H04N  5225</further-classification>"
+        "<further-classification>G06F 15/16</further-classification>"
+        "</classification-ipc>"
+    )
+    text = text[:start] + ipc7 + text[end + len("</classifications-ipcr>") :]
+    assignee = text.index("<assignee>")
+    book_end = text.index("</addressbook>", assignee)
+    return (
+        text[:assignee]
+        + text[assignee:book_end].replace("<addressbook>", "", 1)
+        + text[book_end + len("</addressbook>") :]
+    )
+
+
+def test_uspto_v40_ipc_strings_and_an_assignee_without_addressbook(tmp_path):
+    path = tmp_path / "v40.xml"
+    path.write_text(_v40(GRANTS[0].read_text(encoding="utf-8")), encoding="utf-8")
+    (item,) = list(sources.uspto_xml(path))
+    assert item.error == ""
+    assert item.record.ipc_codes == ("G06F 17/30", "H04N 5/225", "G06F 15/16")
+    assert item.record.applicants[0].name == "Microsoft Corporation"  # not the inventor
+
+
+def test_the_2002_grant_format_and_applications_are_named_unsupported(tmp_path):
+    patdoc = tmp_path / "pg020101.xml"
+    patdoc.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<!DOCTYPE PATDOC SYSTEM "ST32-US-Grant-025xml.dtd" [\n'
+        '<!ENTITY US06334221-20020101-D00000.TIF SYSTEM "US06334221-20020101-D00000.TIF"'
+        " NDATA TIF>\n]>\n"
+        '<PATDOC DTD="2.5" STATUS="Build 20011001"><SDOBI><B100><B110><DNUM>'
+        "<PDAT>06334221</PDAT></DNUM></B110></B100></SDOBI>&US06334221-20020101-D00000.TIF;"
+        "</PATDOC>\n",
+        encoding="utf-8",
+    )
+    (item,) = list(sources.uspto_xml(patdoc))
+    assert item.error.startswith("unsupported format: USPTO grant XML v2.4/v2.5 (PATDOC")
+    application = tmp_path / "ipa.xml"
+    application.write_text(
+        '<?xml version="1.0"?>\n<us-patent-application><us-bibliographic-data-application/>'
+        "</us-patent-application>\n",
+        encoding="utf-8",
+    )
+    (item,) = list(sources.uspto_xml(application))
+    assert item.error.startswith("unsupported format: <us-patent-application>")
+
+
+def test_a_cn_document_keeps_its_chinese_title(tmp_path):
+    source = FIXTURES / "patent_formats/epo_ops_biblio"
+    text = (source / "published-data_publication_docdb_EP.3082535.A1_biblio.xml").read_text(
+        encoding="utf-8"
+    )
+    cn = text.replace("<country>EP</country>", "<country>CN</country>").replace(
+        '<invention-title lang="de">',
+        '<invention-title lang="zh">自动流体分配器</invention-title><invention-title lang="de">',
+        1,
+    )
+    path = tmp_path / "cn.xml"
+    path.write_text(cn, encoding="utf-8")
+    (item,) = list(sources.epo_ops(path))
+    assert item.record.office == "CN"
+    assert item.record.title == "自动流体分配器"
+    (ep,) = list(
+        sources.epo_ops(source / "published-data_publication_docdb_EP.3082535.A1_biblio.xml")
+    )
+    assert ep.record.title == "AUTOMATIC FLUID DISPENSER"

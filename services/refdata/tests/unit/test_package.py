@@ -20,6 +20,8 @@ DATA_FILES = [
     "admin_divisions_gbt2260/city.csv",
     "admin_divisions_gbt2260/area.csv",
     "admin_divisions_gbt2260/country.csv",
+    "admin_divisions_gbt2260/history.csv",
+    "admin_divisions_gbt2260/nbs_statistical.csv",
     "ipc/ipc_sections_classes_subclasses.csv",
     "ipc/ipc_scheme_en_full.csv.gz",
     "ipc/wipo_ipc_technology_concordance_patentsview.csv",
@@ -63,6 +65,7 @@ def test_import_does_no_io() -> None:
     code = (
         "import puhui.refdata as r\n"
         "loaders = [r.divisions._index, r.ipc._scheme, r.ipc._titles_zh, r.ipc._concordance,"
+        " r.offices.codes,"
         " r.nice._index]\n"
         "assert all(f.cache_info().currsize == 0 for f in loaders)\n"
         "r.divisions.get('440000')\n"
