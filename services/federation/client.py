@@ -374,7 +374,12 @@ def add_commands(
 
     def parser(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(
-            name, help=help_text, description=help_text, epilog=epilog, formatter_class=fmt
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=epilog,
+            formatter_class=fmt,
+            allow_abbrev=False,
         )
 
     pw_help = "file holding the password ('-': stdin); else $PUHUI_PASSWORD, else a prompt"
@@ -383,6 +388,7 @@ def add_commands(
     p.add_argument("--email", default="")
     p.add_argument("--mobile", default="")
     p.add_argument("--password-file", metavar="FILE", help=pw_help)
+    p.add_argument("--password", action=clikit.RefusePassword, help=argparse.SUPPRESS)
     p.add_argument("--name", default="普惠用户", help="display name")
     p.set_defaults(func=cmd_register)
 
@@ -390,6 +396,7 @@ def add_commands(
     _common(p, "identity")
     p.add_argument("--login", required=True, help="e-mail or mobile number")
     p.add_argument("--password-file", metavar="FILE", help=pw_help)
+    p.add_argument("--password", action=clikit.RefusePassword, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_signin)
 
     p = parser("signout", "end the saved session (its refresh tokens are revoked)")

@@ -90,7 +90,8 @@ def language() -> str:
 def _details(exc: grpc.RpcError) -> tuple[str, dict[str, str], str]:
     """The ErrorInfo reason, the BadRequest field violations and a trace id the server put
     in the ErrorInfo metadata, when the status carries them."""
-    reason, fields, trace_id = "", {}, ""
+    reason, trace_id = "", ""
+    fields: dict[str, str] = {}
     try:
         from google.rpc import error_details_pb2
         from grpc_status import rpc_status
@@ -285,6 +286,16 @@ def password(file: str | None, *, prompt: str = "Password: ") -> str:
     if not value:
         raise CliError("the password is empty", USAGE)
     return value
+
+
+class RefusePassword(argparse.Action):
+    """`--password X` is refused with the ways that do not leak it to `ps` and history."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any, **__: Any) -> None:
+        parser.error(
+            "passwords are not taken as arguments (they would show in `ps` and shell "
+            "history): use --password-file FILE (- for stdin), PUHUI_PASSWORD, or the prompt"
+        )
 
 
 class HelpFormatter(argparse.HelpFormatter):
