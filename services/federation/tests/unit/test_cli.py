@@ -40,12 +40,12 @@ DEFAULTS = [  # argv, environment -> the address the command calls
         ["rate", "--rating-token", "t"],
         {"PUHUI_NODE": "320000"},
         ("feedback", "feedback", "127.0.0.1:30074"),
-    ),  # noqa: E501
+    ),
     (
         ["search", "--node", "320000"],
         {"PUHUI_NODE": "440000"},
         ("catalog", "catalog", "127.0.0.1:30072"),
-    ),  # noqa: E501
+    ),
     (["search", "--catalog", "10.0.0.1:443"], {}, ("catalog", "catalog", "10.0.0.1:443")),
 ]
 
