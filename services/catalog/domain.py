@@ -802,7 +802,8 @@ def score_match(
         word = texts.mentioned(profile.needs_text, (item.name, item.description))
         if word:
             score += 10
-            reasons.append(texts.text("mentions", language, word=word))
+            if word != asked.get(item.category):  # not the word the first reason quoted
+                reasons.append(texts.text("mentions", language, word=word))
     if item.cost_class == CostClass.FREE:
         score += 5
         reasons.append(texts.text("free", language))

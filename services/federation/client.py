@@ -207,6 +207,30 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_patents(args: argparse.Namespace) -> int:
+    from puhui.data.v1 import data_pb2, data_pb2_grpc
+
+    found = clikit.with_token(lambda token: call(
+        _addr(args, "data", "data"),
+        data_pb2_grpc.DataServiceStub,
+        "SearchPatents",
+        data_pb2.SearchPatentsRequest(
+            query=args.query, ipc_prefix=args.ipc, region_code=args.region, page_size=args.limit
+        ),
+        token=token,
+        what="patents",
+    ))  # fmt: skip
+    where = args.data or f"node {node_of(args)}"
+    lines = [f"{found.total_size} patents at {where}"]
+    lines += [
+        f"  {p.application_number or p.publication_number:<18} "
+        f"{(p.ipc_codes or [''])[0]:<12} {p.title[:60]}"
+        for p in found.patents
+    ]
+    emit(args.json, as_dict(found) | {"total_size": found.total_size}, lines)
+    return 0
+
+
 # -- feedback -------------------------------------------------------------------------------
 def cmd_rate(args: argparse.Namespace) -> int:
     from puhui.feedback.v1 import feedback_pb2, feedback_pb2_grpc
@@ -420,6 +444,14 @@ def add_commands(
     p.add_argument("--needs", default="", help="what the innovator needs, in words")
     p.add_argument("--limit", type=int, default=5, help="at most this many")
     p.set_defaults(func=cmd_match)
+
+    p = parser("patents", "search the patent records of a node's data service (the hub's mirror)")
+    _common(p, "data")
+    p.add_argument("query", nargs="?", default="", help="words of the title or abstract")
+    p.add_argument("--ipc", default="", help="IPC prefix, e.g. H01M")
+    p.add_argument("--region", default="", help="applicant's GB/T 2260 code")
+    p.add_argument("--limit", type=int, default=10, help="at most this many")
+    p.set_defaults(func=cmd_patents)
 
     p = parser("rate", "rate a service case with its rating token")
     _common(p, "feedback")

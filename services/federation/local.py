@@ -11,8 +11,13 @@ federation service. The launcher:
 2. positions the hub's consumer groups at the current end of the shared Kafka topics on the
    first run (so the national models hold this federation's events, not old test traffic);
 3. starts the three node processes, waits until every service is SERVING;
-4. joins 440000 and 320000 at the hub with one-time join codes it preset at the hub;
-5. prints every endpoint and example calls; on Ctrl-C stops everything within 10 s.
+4. waits until every node has loaded its examples, the hub its sample data, and each node
+   its local accounts (`puhui.federation.localdemo`);
+5. joins 440000 and 320000 at the hub with one-time join codes it preset at the hub;
+6. prints every endpoint, the accounts and commands to paste, then one line starting with
+   `ready`; on Ctrl-C stops everything within 10 s.
+
+Node processes log JSON lines only (their log files under PUHUI_STATE/logs/ suit `jq`).
 
     python -m puhui.federation.local node --node 440000 ...   (one node's process; internal)
 """
@@ -94,6 +99,7 @@ def ensure_anchor(root: Path) -> tuple[Path, Path]:
 
 # -- one node's process -----------------------------------------------------------------------
 def run_node(args: argparse.Namespace) -> int:
+    from puhui.federation import localdemo
     from puhui.kit import logs, trust
     from puhui.kit.server import ServiceHost
 
@@ -121,6 +127,8 @@ def run_node(args: argparse.Namespace) -> int:
                 "grpc_port": port(node, service),
                 "metrics_port": port(node, service) + 100,
             }
+            if service == "data" and args.mirror_stream:
+                settings["mirror_stream"] = args.mirror_stream
             app = _build(service, verifier, settings, args)
             host = ServiceHost(app)
             host.start()
@@ -131,7 +139,10 @@ def run_node(args: argparse.Namespace) -> int:
             for host in hosts:
                 host.wait_ready(60)
             _seed(node, hosts)
-        print(f"node {node} ready", flush=True)
+            localdemo.prepare_node(
+                node, hosts, state_dir(), localdemo.passwords_if_any(state_dir())
+            )
+        logger.info("node %s ready", node)
         stop.wait()
     except BaseException:
         logger.exception("node %s failed", node)
@@ -220,9 +231,11 @@ def _join(node: str, code: str) -> str:
 
 
 def cmd_run(kafka: str) -> int:
+    from puhui.federation import localdemo
     from puhui.federation.groups import start_groups_at_end
     from puhui.kit import kafka as kit_kafka
 
+    started = time.monotonic()
     root = state_dir()
     logs_dir = root / "logs"
     logs_dir.mkdir(parents=True, exist_ok=True)
@@ -238,6 +251,10 @@ def cmd_run(kafka: str) -> int:
             start_groups_at_end(kafka, f"{group}.{name}", kit_kafka.topic_pattern(service))
         marker.write_text(time.strftime("%FT%T"))
     codes = {n: f"local-{n}-{secrets.token_hex(8)}" for n in NODES if n != HUB}
+    localdemo.passwords(root, NODES)
+    stream = localdemo.mirror_stream(root)
+    for node in NODES:
+        localdemo.ready_file(root, node).unlink(missing_ok=True)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -247,6 +264,7 @@ def cmd_run(kafka: str) -> int:
     for node in NODES:
         argv = [sys.executable, "-m", "puhui.federation.local", "node", "--node", node,
                 "--kafka", kafka, "--anchor-jwks", str(public)]  # fmt: skip
+        argv += ["--mirror-stream", stream]
         if node == HUB:
             argv += ["--anchor-key", str(private), "--group", group]
             argv += ["--hub-data", f"127.0.0.1:{port(HUB, 'data')}"]
@@ -254,19 +272,23 @@ def cmd_run(kafka: str) -> int:
                 argv += ["--join-code", f"{n}:{c}"]
         log = (logs_dir / f"{node}.log").open("ab")
         procs[node] = subprocess.Popen(argv, env=env, stdout=log, stderr=log)  # noqa: S603
-    deadline = time.monotonic() + 120
-    pending = {(n, s) for n in NODES for s in services_of(n)}
+    deadline = time.monotonic() + 180
+    pending: set[tuple[str, str]] = {(n, s) for n in NODES for s in services_of(n)}
+    pending |= {(n, "examples, sample data and accounts") for n in NODES}
     while pending and not stopping.is_set() and time.monotonic() < deadline:
         for node, proc in procs.items():
             if proc.poll() is not None:
                 print(f"node {node} exited; see {logs_dir / f'{node}.log'}", file=sys.stderr)
                 stopping.set()
         for n, s in sorted(pending):
-            if health(f"127.0.0.1:{port(n, s)}", timeout=0.5) == "SERVING":
+            if s not in OFFSET:
+                if localdemo.ready_file(root, n).exists():
+                    pending.discard((n, s))
+            elif health(f"127.0.0.1:{port(n, s)}", timeout=0.5) == "SERVING":
                 pending.discard((n, s))
         stopping.wait(0.5)
     if pending and not stopping.is_set():
-        print(f"not ready after 120 s: {sorted(pending)}; see {logs_dir}", file=sys.stderr)
+        print(f"not ready after 180 s: {sorted(pending)}; see {logs_dir}", file=sys.stderr)
     if not stopping.is_set():
         joined = {}
         for node, code in codes.items():
@@ -275,6 +297,13 @@ def cmd_run(kafka: str) -> int:
             except grpc.RpcError as exc:
                 joined[node] = f"join failed: {exc.code().name} {exc.details()}"
         _print_endpoints(kafka, root, joined)
+        mirrored = localdemo.wait_for_mirrors(port(HUB, "federation"), 60)
+        localdemo.print_banner(root, port(HUB, "federation"), mirrored)
+        print("Ctrl-C stops everything.")
+        services = sum(len(services_of(n)) for n in NODES)
+        state = "ready" if not pending and mirrored else "NOT ready (see above)"
+        print(f"{state}: {len(NODES)} nodes, {services} services in "
+              f"{time.monotonic() - started:.1f} s", flush=True)  # fmt: skip
     while not stopping.is_set():
         for node, proc in procs.items():
             if proc.poll() is not None:
@@ -304,17 +333,6 @@ def _print_endpoints(kafka: str, root: Path, joined: dict[str, str]) -> None:
         for service in services_of(node):
             p = port(node, service)
             print(f"  {service:<10} grpc 127.0.0.1:{p}  metrics http://127.0.0.1:{p + 100}/metrics")
-    gd, js, hub = port("440000", "identity"), port("320000", "catalog"), port(HUB, "federation")
-    print("Try:")
-    pw = "--password 'a long secret 1'"
-    print(f"  puhui register --identity 127.0.0.1:{gd} --email me@example.cn {pw}")
-    print(f"  puhui signin --identity 127.0.0.1:{gd} --login me@example.cn {pw}")
-    print(f"  puhui search 中心 --catalog 127.0.0.1:{js}          # a 440000 token used at 320000")
-    print(f"  puhui match --catalog 127.0.0.1:{js} --region 320100 --ipc G06F")
-    print(f"  puhui search 中心 --hub 127.0.0.1:{hub}             # national catalog at the hub")
-    print(f"  puhui node federation --hub 127.0.0.1:{hub}")
-    print(f"  grpcurl -plaintext 127.0.0.1:{hub} list")
-    print("Ctrl-C stops everything.", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -328,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     node.add_argument("--group", default="puhui.000000.federation")
     node.add_argument("--join-code", action="append")
     node.add_argument("--hub-data", default="")
+    node.add_argument("--mirror-stream", default="", help="the data mirror's stream name")
     run = sub.add_parser("run", help="the whole local federation")
     run.add_argument("--kafka", default=os.environ.get("PUHUI_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
     args = parser.parse_args(argv)
