@@ -253,6 +253,11 @@ def cmd_run(kafka: str) -> int:
     codes = {n: f"local-{n}-{secrets.token_hex(8)}" for n in NODES if n != HUB}
     localdemo.passwords(root, NODES)
     stream = localdemo.mirror_stream(root)
+    if kit_kafka.reachable(kafka):  # before the provinces subscribe to it
+        from puhui.data.server import MIRROR_TOPIC_CONFIG
+
+        topic = kit_kafka.topic_name(HUB, "data", stream)
+        kit_kafka.ensure_topics(kafka, [topic], configs=MIRROR_TOPIC_CONFIG)
     for node in NODES:
         localdemo.ready_file(root, node).unlink(missing_ok=True)
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -297,7 +302,7 @@ def cmd_run(kafka: str) -> int:
             except grpc.RpcError as exc:
                 joined[node] = f"join failed: {exc.code().name} {exc.details()}"
         _print_endpoints(kafka, root, joined)
-        mirrored = localdemo.wait_for_mirrors(port(HUB, "federation"), 60)
+        mirrored = localdemo.wait_for_mirrors(port(HUB, "federation"), 120)
         localdemo.print_banner(root, port(HUB, "federation"), mirrored)
         print("Ctrl-C stops everything.")
         services = sum(len(services_of(n)) for n in NODES)
