@@ -71,7 +71,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.node is None:
         from puhui.federation.local import cmd_run as run_federation
 
-        return run_federation(os.environ.get("PUHUI_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
+        return run_federation(
+            os.environ.get("PUHUI_KAFKA_BOOTSTRAP", "127.0.0.1:19092"), as_json=args.json
+        )
     services = [s.strip() for s in args.services.split(",") if s.strip()]
     unknown = set(services) - set(SERVICES)
     if unknown:
@@ -117,15 +119,28 @@ def cmd_run(args: argparse.Namespace) -> int:
             elif health(f"127.0.0.1:{ports(args.node, service)[0]}") == "SERVING":
                 pending.discard(service)
         time.sleep(0.3)
-    if not stopping:
+    if not stopping and args.json:
+        report = {
+            "node": args.node,
+            "ready": not pending,
+            "services": {
+                s: {"grpc": f"127.0.0.1:{ports(args.node, s)[0]}",
+                    "metrics": f"http://127.0.0.1:{ports(args.node, s)[1]}/metrics",
+                    "ready": s not in pending}
+                for s in services
+            },
+        }  # fmt: skip
+        print(json.dumps(report), flush=True)
+    elif not stopping:
         print(f"Puhui node {args.node} (Kafka {kafka}, data under {state_dir()})")
         for service in services:
             grpc_port, metrics_port = ports(args.node, service)
             state = "SERVING" if service not in pending else "NOT READY"
             metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
             print(f"  {service:<9} grpc 127.0.0.1:{grpc_port}  metrics {metrics_url}  {state}")
-        print(f"Example: grpcurl -plaintext 127.0.0.1:{ports(args.node, 'catalog')[0]} list")
-        print("Ctrl-C stops everything.", flush=True)
+        print(f"Try: puhui status --node {args.node}")
+        print("Ctrl-C stops everything.")
+        print("ready" if not pending else "NOT ready (see above)", flush=True)
     while not stopping:
         time.sleep(0.3)
         for service, proc in procs.items():
@@ -221,6 +236,9 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--node", default=None, help="only this node, services as processes")
     run.add_argument("--services", default=",".join(SERVICES))
+    run.add_argument(
+        "--json", action="store_true", help="the banner as one JSON object (with `ready`)"
+    )
     run.set_defaults(func=cmd_run)
     serve = sub.add_parser("serve", help="run one service in this process")
     serve.add_argument("service", choices=(*SERVICES, "federation"))

@@ -51,6 +51,11 @@ BASE_PORT = 30050  # below the Linux ephemeral range (32768-60999): no clash wit
 OFFSET = {"identity": 1, "catalog": 2, "data": 3, "feedback": 4, "federation": 5}
 NODE_INDEX = {HUB: 0, "440000": 1, "320000": 2}
 SEED_EXAMPLES = {HUB: 60, "440000": 40, "320000": 30}
+# Every local caller is 127.0.0.1, so all anonymous calls (the CLI, the hub's mirror probes)
+# share one bucket: ten times the deployed defaults (puhui.data.config), same tiers.
+LOCAL_DATA_QUOTAS = (
+    "anonymous=300/20000,innovator=1200/200000,institution=6000/2000000,node=60000/50000000"
+)
 
 
 def port(node: str, service: str) -> int:
@@ -127,8 +132,10 @@ def run_node(args: argparse.Namespace) -> int:
                 "grpc_port": port(node, service),
                 "metrics_port": port(node, service) + 100,
             }
-            if service == "data" and args.mirror_stream:
-                settings["mirror_stream"] = args.mirror_stream
+            if service == "data":
+                settings["quota_limits"] = LOCAL_DATA_QUOTAS
+                if args.mirror_stream:
+                    settings["mirror_stream"] = args.mirror_stream
             app = _build(service, verifier, settings, args)
             host = ServiceHost(app)
             host.start()
@@ -230,7 +237,8 @@ def _join(node: str, code: str) -> str:
             raise
 
 
-def cmd_run(kafka: str) -> int:
+def cmd_run(kafka: str, as_json: bool = False) -> int:
+    """The local federation; with `as_json` the banner is one JSON object (with `ready`)."""
     from puhui.federation import localdemo
     from puhui.federation.groups import start_groups_at_end
     from puhui.kit import kafka as kit_kafka
@@ -301,14 +309,21 @@ def cmd_run(kafka: str) -> int:
                 joined[node] = _join(node, code)
             except grpc.RpcError as exc:
                 joined[node] = f"join failed: {exc.code().name} {exc.details()}"
-        _print_endpoints(kafka, root, joined)
-        mirrored = localdemo.wait_for_mirrors(port(HUB, "federation"), 120)
-        localdemo.print_banner(root, port(HUB, "federation"), mirrored)
-        print("Ctrl-C stops everything.")
-        services = sum(len(services_of(n)) for n in NODES)
-        state = "ready" if not pending and mirrored else "NOT ready (see above)"
-        print(f"{state}: {len(NODES)} nodes, {services} services in "
-              f"{time.monotonic() - started:.1f} s", flush=True)  # fmt: skip
+        mirrored = localdemo.wait_for_mirrors(port(HUB, "federation"), 120, stopping)
+        ready, seconds = not pending and mirrored, time.monotonic() - started
+        if stopping.is_set():
+            pass  # Ctrl-C while waiting for the mirrors: no banner
+        elif as_json:
+            _print_json(root, joined, mirrored, ready, seconds)
+        else:
+            _print_endpoints(kafka, root, joined)
+            localdemo.print_banner(root, port(HUB, "federation"), mirrored)
+            print("Ctrl-C stops everything.")
+            services = sum(len(services_of(n)) for n in NODES)
+            state = "ready" if ready else "NOT ready (see above)"
+            print(
+                f"{state}: {len(NODES)} nodes, {services} services in {seconds:.1f} s", flush=True
+            )
     while not stopping.is_set():
         for node, proc in procs.items():
             if proc.poll() is not None:
@@ -325,8 +340,30 @@ def cmd_run(kafka: str) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    print(f"stopped in {time.monotonic() - signalled:.1f}s", flush=True)
+    took = time.monotonic() - signalled
+    stopped = json.dumps({"stopped_in_seconds": round(took, 1)})
+    print(stopped if as_json else f"stopped in {took:.1f}s", flush=True)
     return 0
+
+
+def _print_json(
+    root: Path, joined: dict[str, str], mirrored: bool, ready: bool, seconds: float
+) -> None:
+    from puhui.federation import localdemo
+
+    endpoints = {
+        node: {
+            "joined": joined.get(node, ""),
+            "services": {s: {"grpc": f"127.0.0.1:{port(node, s)}",
+                             "metrics": f"http://127.0.0.1:{port(node, s) + 100}/metrics"}
+                         for s in services_of(node)},
+        }
+        for node in NODES
+    }  # fmt: skip
+    banner = localdemo.banner_data(root, port(HUB, "federation"), mirrored)
+    report = {"ready": ready, "seconds": round(seconds, 1), "state": str(root),
+              "nodes": endpoints, **banner}  # fmt: skip
+    print(json.dumps(report, ensure_ascii=False), flush=True)
 
 
 def _print_endpoints(kafka: str, root: Path, joined: dict[str, str]) -> None:

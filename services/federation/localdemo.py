@@ -26,6 +26,7 @@ import secrets
 import shlex
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -248,7 +249,7 @@ def passwords_if_any(root: Path) -> dict[str, str]:
         return {}
 
 
-def wait_for_mirrors(hub_federation: int, timeout: float) -> bool:
+def wait_for_mirrors(hub_federation: int, timeout: float, stop: threading.Event) -> bool:
     """Whether every province's data mirror equals the hub's (counts and hashes, as the
     hub's federation status reports them) within `timeout` seconds."""
     import grpc
@@ -262,19 +263,43 @@ def wait_for_mirrors(hub_federation: int, timeout: float) -> bool:
         while True:
             try:
                 status = stub.GetFederationStatus(fpb.GetFederationStatusRequest(), timeout=5)
-                if status.provinces and all(p.mirror_in_sync for p in status.provinces):
+                mirrors = {p.node_id: p.mirror_in_sync for p in status.provinces}
+                mirrors.pop(HUB, None)  # the hub may list itself; it holds the original
+                if mirrors and all(mirrors.values()):
                     return True
             except grpc.RpcError as exc:
                 logger.info("federation status not available yet: %s", exc.code().name)
-            if time.monotonic() > deadline:
+            # Each status probes every data service (quota-counted): every 3 s is enough.
+            if time.monotonic() > deadline or stop.wait(3.0):
                 return False
-            time.sleep(1.0)
+
+
+def banner_data(root: Path, hub_federation: int, mirrored: bool) -> dict[str, Any]:
+    """The newcomer's part of the banner as data: sample data, accounts, commands."""
+    ready = {n: read_ready(root, n) or {} for n in (HUB, "440000", "320000")}
+    known = passwords_if_any(root)
+    accounts = [
+        {**account, "password": known.get(account["login"], "")}
+        for node in (HUB, "440000", "320000")
+        for account in ready[node].get("accounts", [])
+    ]
+    commands = [
+        {"command": command, "comment": comment}
+        for command, comment in try_commands(root, hub_federation)
+    ]
+    return {
+        "samples": ready[HUB].get("samples", {}),
+        "mirrored": mirrored,
+        "accounts": accounts,
+        "passwords_file": str(root / "federation" / "local-accounts.json"),
+        "commands": commands,
+    }
 
 
 def print_banner(root: Path, hub_federation: int, mirrored: bool) -> None:
     """The newcomer's part of the banner: data, accounts, and the commands to paste."""
-    ready = {n: read_ready(root, n) or {} for n in (HUB, "440000", "320000")}
-    samples = ready[HUB].get("samples", {})
+    data = banner_data(root, hub_federation, mirrored)
+    samples = data["samples"]
     where = "mirrored to" if mirrored else "still mirroring to (see `puhui node federation`)"
     print(
         f"Sample data at the hub: {samples.get('read', 0)} patent and trademark records read, "
@@ -282,13 +307,11 @@ def print_banner(root: Path, hub_federation: int, mirrored: bool) -> None:
         "(IPC, Nice, GB/T 2260) from puhui.refdata"
     )
     print(f"Local accounts (LOCAL RUNS ONLY; passwords in {root / 'federation'}):")
-    known = passwords_if_any(root)
-    for node in (HUB, "440000", "320000"):
-        for account in ready[node].get("accounts", []):
-            what = account["role"].replace("_", " ")
-            if account["scope"]:
-                what += f" of {account['scope']} {account['institution']}"
-            print(f"  {account['login']:<28} {known.get(account['login'], ''):<24} {what}")
+    for account in data["accounts"]:
+        what = account["role"].replace("_", " ")
+        if account["scope"]:
+            what += f" of {account['scope']} {account['institution']}"
+        print(f"  {account['login']:<28} {account['password']:<24} {what}")
     print("Try (pasted into any shell; `puhui --help` for more):")
-    for command, comment in try_commands(root, hub_federation):
-        print(f"  {command}    # {comment}")
+    for line in data["commands"]:
+        print(f"  {line['command']}    # {line['comment']}")
