@@ -147,6 +147,24 @@ def test_every_banner_command_works_pasted_into_a_fresh_shell(federation: Run, t
     assert len(staff) == 2
     assert all(out.startswith("signed in as") for out in staff)
 
+    # The saved session (the admin's, signed in last) refreshes itself at the real identity
+    # service once it is about to expire: no second sign-in after 15 minutes.
+    session_file = tmp_path / ".state" / "cli" / "session.json"
+    session = json.loads(session_file.read_text())
+    session["expires_at"] = time.time() + 5
+    session_file.write_text(json.dumps(session))
+    search = next(c for c in commands if " search " in c and "--hub" not in c)
+    done = subprocess.run(
+        ["/bin/bash", "-c", f"{search} --json"], env=shell, cwd=tmp_path,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total_size"] > 0
+    renewed = json.loads(session_file.read_text())
+    assert renewed["access_token"] != session["access_token"]
+    assert renewed["refresh_token"] != session["refresh_token"]  # rotated
+    assert renewed["expires_at"] > time.time() + 600
+
 
 def test_node_logs_are_json_lines_only(federation: Run):
     for log in sorted((federation.state / "logs").glob("*.log")):
