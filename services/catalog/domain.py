@@ -757,7 +757,7 @@ def score_match(
     gaps: list[str] = []
     score = 0.0
     category = texts.label(texts.CATEGORY, item.category, language)
-    asked = dict(texts.asked(profile.needs_text))
+    asked = texts.asked_map(profile.needs_text)
     if item.category in profile.needs:
         score += 40
         reasons.append(texts.text("offers", language, category=category))

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
 
 from puhui.kit.language import DEFAULT, EN
 
-__all__ = ["DEFAULT", "EN", "asked", "label", "listed", "mentioned", "terms", "text"]
+__all__ = ["DEFAULT", "EN", "asked", "asked_map", "label", "listed", "mentioned", "terms", "text"]
 
 # value -> (Chinese, English)
 CATEGORY = {
@@ -92,6 +91,7 @@ def _pick(labels: tuple[str, str], language: str) -> str:
     return labels[1] if language == EN else labels[0]
 
 
+@functools.lru_cache(maxsize=4096)  # a Match repeats its texts over sixty candidates
 def text(key: str, language: str, **slots: object) -> str:
     return _pick(TEMPLATES[key], language).format(**slots)
 
@@ -137,7 +137,14 @@ def terms(needs_text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for w in words if w))
 
 
-def mentioned(needs_text: str, haystacks: Sequence[str]) -> str:
+@functools.lru_cache(maxsize=1024)
+def asked_map(needs_text: str) -> dict[int, str]:
+    """`asked` as category -> word (shared: do not modify)."""
+    return dict(asked(needs_text))
+
+
+@functools.lru_cache(maxsize=4096)
+def mentioned(needs_text: str, haystacks: tuple[str, ...]) -> str:
     """The longest run of the free text around one of its terms that an item's name or
     description contains ("需要商标注册咨询" in "商标注册咨询（示例）": "商标注册咨询"), else ""."""
     lowered = needs_text.lower()
