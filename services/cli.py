@@ -9,8 +9,11 @@ puhui run --node 440000 [--services identity,catalog,data,feedback]
     Start one local node: the services as separate processes on embedded defaults
     (SQLite per service under .state/, in-process caches) against the local Kafka;
     print the endpoints; Ctrl-C stops everything.
-puhui register / signin / search / match / rate    Client calls (puhui.federation.client).
-puhui node join / status                           Federation membership of a node.
+puhui register / signin / signout / search / match / rate
+    Client calls (puhui.federation.client): addresses default to `make run`'s ports,
+    sessions refresh on their own, --json everywhere, passwords never as arguments.
+puhui node join / federation / status              Federation membership of a node.
+puhui --version
 puhui serve SERVICE         Run one service in this process (same as python -m puhui.SERVICE).
 puhui migrate SERVICE       Apply the service's database migrations (PUHUI_DATABASE_URL).
 puhui status [--node N] [--json]
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
+import json
 import os
 import signal
 import subprocess
@@ -34,14 +39,14 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 SERVICES = ("identity", "catalog", "data", "feedback")
-BASE_PORT = 50050
-SERVICE_OFFSET = {"identity": 1, "catalog": 2, "data": 3, "feedback": 4}
 
 
 def ports(node: str, service: str) -> tuple[int, int]:
-    """Deterministic local ports: gRPC 50051–50054 for the first node, metrics +100."""
-    node_index = 0 if node == "000000" else {"440000": 1, "320000": 2}.get(node, 3)
-    grpc_port = BASE_PORT + node_index * 10 + SERVICE_OFFSET[service]
+    """The ports `make run` (`puhui run`) gives a node's service: gRPC, and metrics +100
+    (hub 30051-30055, 440000 30061-30064, 320000 30071-30074; puhui.federation.local)."""
+    from puhui.federation.local import port
+
+    grpc_port = port(node, service)
     return grpc_port, grpc_port + 100
 
 
@@ -66,7 +71,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.node is None:
         from puhui.federation.local import cmd_run as run_federation
 
-        return run_federation(os.environ.get("PUHUI_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
+        return run_federation(
+            os.environ.get("PUHUI_KAFKA_BOOTSTRAP", "127.0.0.1:19092"), as_json=args.json
+        )
     services = [s.strip() for s in args.services.split(",") if s.strip()]
     unknown = set(services) - set(SERVICES)
     if unknown:
@@ -112,15 +119,28 @@ def cmd_run(args: argparse.Namespace) -> int:
             elif health(f"127.0.0.1:{ports(args.node, service)[0]}") == "SERVING":
                 pending.discard(service)
         time.sleep(0.3)
-    if not stopping:
+    if not stopping and args.json:
+        report = {
+            "node": args.node,
+            "ready": not pending,
+            "services": {
+                s: {"grpc": f"127.0.0.1:{ports(args.node, s)[0]}",
+                    "metrics": f"http://127.0.0.1:{ports(args.node, s)[1]}/metrics",
+                    "ready": s not in pending}
+                for s in services
+            },
+        }  # fmt: skip
+        print(json.dumps(report), flush=True)
+    elif not stopping:
         print(f"Puhui node {args.node} (Kafka {kafka}, data under {state_dir()})")
         for service in services:
             grpc_port, metrics_port = ports(args.node, service)
             state = "SERVING" if service not in pending else "NOT READY"
             metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
             print(f"  {service:<9} grpc 127.0.0.1:{grpc_port}  metrics {metrics_url}  {state}")
-        print(f"Example: grpcurl -plaintext 127.0.0.1:{ports(args.node, 'catalog')[0]} list")
-        print("Ctrl-C stops everything.", flush=True)
+        print(f"Try: puhui status --node {args.node}")
+        print("Ctrl-C stops everything.")
+        print("ready" if not pending else "NOT ready (see above)", flush=True)
     while not stopping:
         time.sleep(0.3)
         for service, proc in procs.items():
@@ -152,7 +172,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if not cfg.database_url:  # the embedded default: SQLite under PUHUI_STATE/<node>/
         (cfg.state_dir / cfg.node_id).mkdir(parents=True, exist_ok=True)
     migrations.upgrade(args.service, url)
-    print(f"{args.service}: migrated to {migrations.current(args.service, url)}")
+    revision = migrations.current(args.service, url)
+    if args.json:
+        print(json.dumps({"service": args.service, "revision": revision}))
+    else:
+        print(f"{args.service}: migrated to {revision}")
     return 0
 
 
@@ -175,7 +199,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _status_arguments(status: argparse.ArgumentParser) -> None:
     """`puhui status` and `puhui node status`: the operator's summary of one node."""
-    status.add_argument("--node", default="440000")
+    status.add_argument(
+        "--node",
+        default=os.environ.get("PUHUI_NODE", "440000"),
+        help="node whose `make run` ports are probed ($PUHUI_NODE)",
+    )
     status.add_argument("--host", default="127.0.0.1", help="host of the services' default ports")
     status.add_argument(
         "--target", action="append", help="SERVICE=GRPC_HOST:PORT,METRICS_HOST:PORT (repeat)"
@@ -184,32 +212,73 @@ def _status_arguments(status: argparse.ArgumentParser) -> None:
     status.set_defaults(func=cmd_status)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="puhui", description="Puhui node command line")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start the local federation (or one node with --node)")
-    run.add_argument("--node", default=None)
+def version() -> str:
+    try:
+        return importlib.metadata.version("puhui")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def parser() -> argparse.ArgumentParser:
+    from puhui.federation import client, clikit
+
+    fmt = clikit.HelpFormatter
+    top = argparse.ArgumentParser(
+        prog="puhui",
+        description="Puhui node command line. Addresses default to the local federation "
+        "of `make run`.",
+        epilog=clikit.EXIT_CODES_HELP,
+    )
+    top.add_argument("--version", action="version", version=f"puhui {version()}")
+    sub = top.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run", help="start the local federation (or one node with --node)", formatter_class=fmt
+    )
+    run.add_argument("--node", default=None, help="only this node, services as processes")
     run.add_argument("--services", default=",".join(SERVICES))
+    run.add_argument(
+        "--json", action="store_true", help="the banner as one JSON object (with `ready`)"
+    )
     run.set_defaults(func=cmd_run)
     serve = sub.add_parser("serve", help="run one service in this process")
     serve.add_argument("service", choices=(*SERVICES, "federation"))
     serve.set_defaults(func=cmd_serve)
     migrate = sub.add_parser("migrate", help="apply a service's migrations")
     migrate.add_argument("service", choices=(*SERVICES, "federation"))
+    migrate.add_argument("--json", action="store_true", help="print one JSON object")
     migrate.set_defaults(func=cmd_migrate)
     status = sub.add_parser(
         "status",
         help="a node's services: health, versions, lag, outbox, replication, mirrors",
+        formatter_class=fmt,
     )
     _status_arguments(status)
-
-    from puhui.federation import client
-
     client.add_commands(sub, _status_arguments)
-    args = parser.parse_args(argv)
-    if args.func.__module__ == client.__name__:
-        return client.run(args.func, args)
-    return int(args.func(args))
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `puhui` command: one line per failure (no traceback unless PUHUI_DEBUG is set),
+    the exit codes of puhui.federation.clikit."""
+    from puhui.federation import client, clikit
+
+    args = parser().parse_args(argv)
+    try:
+        if args.func.__module__ == client.__name__:
+            return client.run(args.func, args)
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return clikit.INTERRUPTED
+    except Exception as exc:
+        if os.environ.get("PUHUI_DEBUG"):
+            raise
+        print(
+            f"puhui {args.command}: {type(exc).__name__}: {' '.join(str(exc).split())} "
+            "(PUHUI_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return clikit.FAILED
 
 
 if __name__ == "__main__":

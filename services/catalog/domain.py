@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NoReturn, Protocol
 
+from puhui.catalog import matchtexts as texts
 from puhui.catalog.errors import InstitutionNotFound, NotAllowed, ServiceItemNotFound
 from puhui.kit.errors import Aborted, FailedPrecondition, InvalidArgument, Violations
 from puhui.kit.pagination import Page
@@ -118,36 +119,7 @@ STANDARD_SERVICES: dict[str, tuple[Category, str]] = {
     "IC-01": (Category.IC_LAYOUT_CONSULTATION, "集成电路布图设计咨询"),
 }
 
-CATEGORY_LABEL = {
-    Category.PATENT_SEARCH: "patent search",
-    Category.PATENT_ANALYSIS: "patent analysis",
-    Category.TRADEMARK_GI_CONSULTATION: "trademark and GI consultation",
-    Category.RIGHTS_PROTECTION: "rights protection",
-    Category.IP_OPERATIONS: "IP operations",
-    Category.TRAINING: "training",
-    Category.POLICY_CONSULTATION: "policy consultation",
-    Category.IC_LAYOUT_CONSULTATION: "IC layout consultation",
-}
-TYPE_LABEL = {
-    InnovatorType.INDIVIDUAL: "an individual",
-    InnovatorType.ENTERPRISE: "an enterprise",
-    InnovatorType.UNIVERSITY: "a university",
-    InnovatorType.RESEARCH_INSTITUTE: "a research institute",
-}
-SIZE_LABEL = {
-    EnterpriseSize.MICRO: "micro",
-    EnterpriseSize.SMALL: "small",
-    EnterpriseSize.MEDIUM: "medium",
-    EnterpriseSize.LARGE: "large",
-}
-STAGE_LABEL = {
-    Stage.IDEA: "idea",
-    Stage.RND: "R&D",
-    Stage.FILING: "filing",
-    Stage.GRANTED: "granted",
-    Stage.COMMERCIALISATION: "commercialisation",
-    Stage.DISPUTE: "dispute",
-}
+CATEGORY_LABEL = {c: texts.CATEGORY[c][1] for c in Category}  # English, for error texts
 # What an innovator at each stage usually needs, when they state no needs.
 STAGE_NEEDS: dict[Stage, tuple[Category, ...]] = {
     Stage.IDEA: (Category.PATENT_SEARCH, Category.POLICY_CONSULTATION, Category.TRAINING),
@@ -766,82 +738,93 @@ def _ipc_overlap(wanted: Sequence[str], offered: Sequence[str]) -> str:
     return ""
 
 
-# A Match scores up to sixty candidates with a handful of eligibility sets between them:
-# their gap texts are made once (labels are constants).
-@functools.lru_cache(maxsize=1024)
-def _types_gap(types: tuple[int, ...]) -> str:
-    return "requires " + " or ".join(TYPE_LABEL[InnovatorType(t)] for t in types)
-
-
-@functools.lru_cache(maxsize=1024)
-def _sizes_gap(sizes: tuple[int, ...]) -> str:
-    return "for " + ", ".join(SIZE_LABEL[EnterpriseSize(s)] for s in sizes) + " enterprises only"
-
-
-@functools.lru_cache(maxsize=1024)
-def _stages_gap(stages: tuple[int, ...]) -> str:
-    return "intended for the " + ", ".join(STAGE_LABEL[Stage(s)] for s in stages) + " stage"
-
-
 @functools.lru_cache(maxsize=4096)
 def _capacity_score(capacity: int) -> float:
     return min(5.0, math.log10(1 + capacity) * 2)
 
 
 def score_match(
-    item: ServiceItem, inst: Institution, profile: Profile, wanted: tuple[int, ...]
+    item: ServiceItem,
+    inst: Institution,
+    profile: Profile,
+    wanted: tuple[int, ...],
+    language: str = texts.DEFAULT,
 ) -> Match:
-    """Score one candidate: reasons it fits, gaps (what the innovator lacks), nearness."""
+    """Score one candidate: reasons it fits, gaps (what the innovator lacks), nearness; the
+    texts in `language` (puhui.catalog.matchtexts), built from the data, never an empty
+    slot."""
     reasons: list[str] = []
     gaps: list[str] = []
     score = 0.0
+    category = texts.label(texts.CATEGORY, item.category, language)
+    asked = texts.asked_map(profile.needs_text)
     if item.category in profile.needs:
         score += 40
-        reasons.append(f"offers {CATEGORY_LABEL[item.category]}")
+        reasons.append(texts.text("offers", language, category=category))
+    elif item.category in asked:
+        score += 40
+        reasons.append(texts.text("asked", language, category=category, word=asked[item.category]))
     elif item.category in wanted:
         score += 25
-        stage = STAGE_LABEL.get(Stage(profile.stage), "") if _enum_ok(profile.stage, Stage) else ""
-        reasons.append(f"{CATEGORY_LABEL[item.category]} suits the {stage} stage")
+        if _enum_ok(profile.stage, Stage):
+            stage = texts.label(texts.STAGE, profile.stage, language)
+            reasons.append(texts.text("suits_stage", language, category=category, stage=stage))
     near = nearness(inst, profile.region_code)
     if near is None:
-        gaps.append("outside service area")
+        gaps.append(texts.text("outside_area", language))
         near = 4
     else:
         score += 20 - 4 * near
-        reasons.append(f"serves {profile.region_code}" if near < 3 else "national service")
+        reasons.append(
+            texts.text("serves", language, region=_region_name(profile.region_code, language))
+            if near < 3
+            else texts.text("national", language)
+        )
     e = item.eligibility
     if e.innovator_types and profile.innovator_type not in e.innovator_types:
-        gaps.append(_types_gap(e.innovator_types))
+        gaps.append(texts.listed("requires_type", "types", e.innovator_types, language))
     elif e.innovator_types:
-        reasons.append(f"for {TYPE_LABEL[InnovatorType(profile.innovator_type)]}")
+        kind = texts.label(texts.INNOVATOR_TYPE, profile.innovator_type, language)
+        reasons.append(texts.text("for_type", language, type=kind))
     if (
         e.enterprise_sizes
         and profile.innovator_type == InnovatorType.ENTERPRISE
         and profile.enterprise_size not in e.enterprise_sizes
     ):
-        gaps.append(_sizes_gap(e.enterprise_sizes))
+        gaps.append(texts.listed("sizes_only", "sizes", e.enterprise_sizes, language))
     if e.stages and profile.stage not in e.stages:
-        gaps.append(_stages_gap(e.stages))
+        gaps.append(texts.listed("stages_only", "stages", e.stages, language))
     overlap = _ipc_overlap(profile.ipc_fields, inst.ipc_fields)
     if overlap:
         score += 15
-        reasons.append(f"IPC {overlap} in institution fields")
-    text = profile.needs_text.strip()
-    if text and (text in item.name or text in item.description):
-        score += 10
-        reasons.append(f"mentions {text!r}")
+        reasons.append(texts.text("ipc", language, ipc=overlap))
+    if profile.needs_text:
+        word = texts.mentioned(profile.needs_text, (item.name, item.description))
+        if word:
+            score += 10
+            if word != asked.get(item.category):  # not the word the first reason quoted
+                reasons.append(texts.text("mentions", language, word=word))
     if item.cost_class == CostClass.FREE:
         score += 5
-        reasons.append("free")
+        reasons.append(texts.text("free", language))
     elif item.cost_class == CostClass.PUBLIC_INTEREST:
         score += 3
-        reasons.append("public-interest pricing")
+        reasons.append(texts.text("public_interest", language))
     if inst.monthly_capacity <= 0:
-        gaps.append("no capacity this month")
+        gaps.append(texts.text("no_capacity", language))
     else:
         score += _capacity_score(inst.monthly_capacity)
     score -= 30 * len(gaps)
     return Match(item, inst, round(score, 3), tuple(reasons), tuple(gaps), near)
+
+
+@functools.lru_cache(maxsize=4096)
+def _region_name(code: str, language: str) -> str:
+    """ "440305" in English; "南山区（440305）" in Chinese (the division's name from GB/T 2260)."""
+    division = divisions.get(code)
+    if language == texts.EN or division is None:
+        return code
+    return f"{division.name}（{code}）"
 
 
 # At most this many of one institution's items among a Match's results.
@@ -875,8 +858,11 @@ def rank(matches: Sequence[Match], limit: int) -> list[Match]:
 
 
 def wanted_categories(profile: Profile) -> tuple[int, ...]:
-    if profile.needs:
-        return tuple(sorted(set(profile.needs)))
+    """The categories stated (needs) or named in the free text (needs_text), else those of
+    the innovator's stage, else all."""
+    asked = {category for category, _ in texts.asked(profile.needs_text)}
+    if profile.needs or asked:
+        return tuple(sorted(set(profile.needs) | asked))
     if _enum_ok(profile.stage, Stage):
         return tuple(sorted(int(c) for c in STAGE_NEEDS[Stage(profile.stage)]))
     return tuple(int(c) for c in Category)
@@ -1242,7 +1228,13 @@ class Catalog:
         return replace(query, text=text, ipc_prefix=prefix, region_code=region, service_code=code)
 
     # -- matching -------------------------------------------------------------------------
-    def match(self, items: MatchCandidates, profile: Profile, max_results: int) -> list[Match]:
+    def match(
+        self,
+        items: MatchCandidates,
+        profile: Profile,
+        max_results: int,
+        language: str = texts.DEFAULT,
+    ) -> list[Match]:
         profile = validate_profile(profile)
         v = Violations()
         v.check(0 <= max_results <= 100, "max_results", "must be 0 to 100")
@@ -1250,5 +1242,5 @@ class Catalog:
         wanted = wanted_categories(profile)
         results = max_results or 20
         candidates = items.match_candidates(profile, wanted, self.match_candidates, results)
-        scored = [score_match(item, inst, profile, wanted) for item, inst in candidates]
+        scored = [score_match(item, inst, profile, wanted, language) for item, inst in candidates]
         return rank(scored, results)

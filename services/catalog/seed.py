@@ -5,8 +5,10 @@ national IP information service centres, 50 provincial backbone nodes, 100+ pref
 comprehensive centres), plus key network outlets and market providers doing public-interest
 work; a province node gets its share. Locations are real GB/T 2260 codes from
 `puhui.refdata.divisions`, technology fields real IPC symbols checked against
-`puhui.refdata.ipc`. Every generated entry has `is_example=True` and a name ending in
-"（示例）", so nobody mistakes it for a real institution.
+`puhui.refdata.ipc`. The hub's examples lie all over the country but belong to the hub
+(ids `000000-…`), like everything a node creates. Every generated entry has
+`is_example=True` and a name ending in "（示例）", so nobody mistakes it for a real
+institution.
 
     python -m puhui.catalog seed --examples 200 --seed 7
 """
@@ -162,9 +164,10 @@ def generate(
             region, area = city.code, (city.code,)
         place = divisions.get(region)
         place_name = place.name if place is not None else province.name
-        owner = province.code if node == d.HUB and tier != d.Tier.NATIONAL else node
-        if node == d.HUB and tier == d.Tier.NATIONAL:
-            owner = d.HUB
+        # The node that generates an example owns it, the hub included: its ids are its own
+        # (`<node>-<seq>`), never a member node's, so an id names one institution federation-
+        # wide and the national figures count each example at the node that holds it.
+        owner = node
         created = now - timedelta(days=rng.randint(0, 700))
         status = d.Status.APPROVED if rng.random() < 0.9 else d.Status.PENDING
         inst = d.Institution(

@@ -18,6 +18,7 @@ from puhui.catalog.adapters.db import (
     sort_key,
 )
 from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc, events_pb2
+from puhui.kit import language
 from puhui.kit.auth import Principal, current_principal
 from puhui.kit.db import Database
 from puhui.kit.ids import new_id
@@ -423,7 +424,10 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
                 engine = self._match_engine = session.get_bind()
         with engine.connect() as connection:
             matches = self.catalog.match(
-                SqlMatchCandidates(connection), profile, request.max_results
+                SqlMatchCandidates(connection),
+                profile,
+                request.max_results,
+                language.preferred(context.invocation_metadata()),
             )
         # Up to three matches share an institution: each is converted once. Each match is
         # added to the response in place (not built apart and copied in with the list).

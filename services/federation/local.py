@@ -11,8 +11,13 @@ federation service. The launcher:
 2. positions the hub's consumer groups at the current end of the shared Kafka topics on the
    first run (so the national models hold this federation's events, not old test traffic);
 3. starts the three node processes, waits until every service is SERVING;
-4. joins 440000 and 320000 at the hub with one-time join codes it preset at the hub;
-5. prints every endpoint and example calls; on Ctrl-C stops everything within 10 s.
+4. waits until every node has loaded its examples, the hub its sample data, and each node
+   its local accounts (`puhui.federation.localdemo`);
+5. joins 440000 and 320000 at the hub with one-time join codes it preset at the hub;
+6. prints every endpoint, the accounts and commands to paste, then one line starting with
+   `ready`; on Ctrl-C stops everything within 10 s.
+
+Node processes log JSON lines only (their log files under PUHUI_STATE/logs/ suit `jq`).
 
     python -m puhui.federation.local node --node 440000 ...   (one node's process; internal)
 """
@@ -46,6 +51,11 @@ BASE_PORT = 30050  # below the Linux ephemeral range (32768-60999): no clash wit
 OFFSET = {"identity": 1, "catalog": 2, "data": 3, "feedback": 4, "federation": 5}
 NODE_INDEX = {HUB: 0, "440000": 1, "320000": 2}
 SEED_EXAMPLES = {HUB: 60, "440000": 40, "320000": 30}
+# Every local caller is 127.0.0.1, so all anonymous calls (the CLI, the hub's mirror probes)
+# share one bucket: ten times the deployed defaults (puhui.data.config), same tiers.
+LOCAL_DATA_QUOTAS = (
+    "anonymous=300/20000,innovator=1200/200000,institution=6000/2000000,node=60000/50000000"
+)
 
 
 def port(node: str, service: str) -> int:
@@ -94,6 +104,7 @@ def ensure_anchor(root: Path) -> tuple[Path, Path]:
 
 # -- one node's process -----------------------------------------------------------------------
 def run_node(args: argparse.Namespace) -> int:
+    from puhui.federation import localdemo
     from puhui.kit import logs, trust
     from puhui.kit.server import ServiceHost
 
@@ -121,6 +132,10 @@ def run_node(args: argparse.Namespace) -> int:
                 "grpc_port": port(node, service),
                 "metrics_port": port(node, service) + 100,
             }
+            if service == "data":
+                settings["quota_limits"] = LOCAL_DATA_QUOTAS
+                if args.mirror_stream:
+                    settings["mirror_stream"] = args.mirror_stream
             app = _build(service, verifier, settings, args)
             host = ServiceHost(app)
             host.start()
@@ -131,7 +146,10 @@ def run_node(args: argparse.Namespace) -> int:
             for host in hosts:
                 host.wait_ready(60)
             _seed(node, hosts)
-        print(f"node {node} ready", flush=True)
+            localdemo.prepare_node(
+                node, hosts, state_dir(), localdemo.passwords_if_any(state_dir())
+            )
+        logger.info("node %s ready", node)
         stop.wait()
     except BaseException:
         logger.exception("node %s failed", node)
@@ -219,10 +237,13 @@ def _join(node: str, code: str) -> str:
             raise
 
 
-def cmd_run(kafka: str) -> int:
+def cmd_run(kafka: str, as_json: bool = False) -> int:
+    """The local federation; with `as_json` the banner is one JSON object (with `ready`)."""
+    from puhui.federation import localdemo
     from puhui.federation.groups import start_groups_at_end
     from puhui.kit import kafka as kit_kafka
 
+    started = time.monotonic()
     root = state_dir()
     logs_dir = root / "logs"
     logs_dir.mkdir(parents=True, exist_ok=True)
@@ -238,6 +259,15 @@ def cmd_run(kafka: str) -> int:
             start_groups_at_end(kafka, f"{group}.{name}", kit_kafka.topic_pattern(service))
         marker.write_text(time.strftime("%FT%T"))
     codes = {n: f"local-{n}-{secrets.token_hex(8)}" for n in NODES if n != HUB}
+    localdemo.passwords(root, NODES)
+    stream = localdemo.mirror_stream(root)
+    if kit_kafka.reachable(kafka):  # before the provinces subscribe to it
+        from puhui.data.server import MIRROR_TOPIC_CONFIG
+
+        topic = kit_kafka.topic_name(HUB, "data", stream)
+        kit_kafka.ensure_topics(kafka, [topic], configs=MIRROR_TOPIC_CONFIG)
+    for node in NODES:
+        localdemo.ready_file(root, node).unlink(missing_ok=True)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -247,6 +277,7 @@ def cmd_run(kafka: str) -> int:
     for node in NODES:
         argv = [sys.executable, "-m", "puhui.federation.local", "node", "--node", node,
                 "--kafka", kafka, "--anchor-jwks", str(public)]  # fmt: skip
+        argv += ["--mirror-stream", stream]
         if node == HUB:
             argv += ["--anchor-key", str(private), "--group", group]
             argv += ["--hub-data", f"127.0.0.1:{port(HUB, 'data')}"]
@@ -254,19 +285,23 @@ def cmd_run(kafka: str) -> int:
                 argv += ["--join-code", f"{n}:{c}"]
         log = (logs_dir / f"{node}.log").open("ab")
         procs[node] = subprocess.Popen(argv, env=env, stdout=log, stderr=log)  # noqa: S603
-    deadline = time.monotonic() + 120
-    pending = {(n, s) for n in NODES for s in services_of(n)}
+    deadline = time.monotonic() + 180
+    pending: set[tuple[str, str]] = {(n, s) for n in NODES for s in services_of(n)}
+    pending |= {(n, "examples, sample data and accounts") for n in NODES}
     while pending and not stopping.is_set() and time.monotonic() < deadline:
         for node, proc in procs.items():
             if proc.poll() is not None:
                 print(f"node {node} exited; see {logs_dir / f'{node}.log'}", file=sys.stderr)
                 stopping.set()
         for n, s in sorted(pending):
-            if health(f"127.0.0.1:{port(n, s)}", timeout=0.5) == "SERVING":
+            if s not in OFFSET:
+                if localdemo.ready_file(root, n).exists():
+                    pending.discard((n, s))
+            elif health(f"127.0.0.1:{port(n, s)}", timeout=0.5) == "SERVING":
                 pending.discard((n, s))
         stopping.wait(0.5)
     if pending and not stopping.is_set():
-        print(f"not ready after 120 s: {sorted(pending)}; see {logs_dir}", file=sys.stderr)
+        print(f"not ready after 180 s: {sorted(pending)}; see {logs_dir}", file=sys.stderr)
     if not stopping.is_set():
         joined = {}
         for node, code in codes.items():
@@ -274,7 +309,21 @@ def cmd_run(kafka: str) -> int:
                 joined[node] = _join(node, code)
             except grpc.RpcError as exc:
                 joined[node] = f"join failed: {exc.code().name} {exc.details()}"
-        _print_endpoints(kafka, root, joined)
+        mirrored = localdemo.wait_for_mirrors(port(HUB, "federation"), 120, stopping)
+        ready, seconds = not pending and mirrored, time.monotonic() - started
+        if stopping.is_set():
+            pass  # Ctrl-C while waiting for the mirrors: no banner
+        elif as_json:
+            _print_json(root, joined, mirrored, ready, seconds)
+        else:
+            _print_endpoints(kafka, root, joined)
+            localdemo.print_banner(root, port(HUB, "federation"), mirrored)
+            print("Ctrl-C stops everything.")
+            services = sum(len(services_of(n)) for n in NODES)
+            state = "ready" if ready else "NOT ready (see above)"
+            print(
+                f"{state}: {len(NODES)} nodes, {services} services in {seconds:.1f} s", flush=True
+            )
     while not stopping.is_set():
         for node, proc in procs.items():
             if proc.poll() is not None:
@@ -291,8 +340,30 @@ def cmd_run(kafka: str) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    print(f"stopped in {time.monotonic() - signalled:.1f}s", flush=True)
+    took = time.monotonic() - signalled
+    stopped = json.dumps({"stopped_in_seconds": round(took, 1)})
+    print(stopped if as_json else f"stopped in {took:.1f}s", flush=True)
     return 0
+
+
+def _print_json(
+    root: Path, joined: dict[str, str], mirrored: bool, ready: bool, seconds: float
+) -> None:
+    from puhui.federation import localdemo
+
+    endpoints = {
+        node: {
+            "joined": joined.get(node, ""),
+            "services": {s: {"grpc": f"127.0.0.1:{port(node, s)}",
+                             "metrics": f"http://127.0.0.1:{port(node, s) + 100}/metrics"}
+                         for s in services_of(node)},
+        }
+        for node in NODES
+    }  # fmt: skip
+    banner = localdemo.banner_data(root, port(HUB, "federation"), mirrored)
+    report = {"ready": ready, "seconds": round(seconds, 1), "state": str(root),
+              "nodes": endpoints, **banner}  # fmt: skip
+    print(json.dumps(report, ensure_ascii=False), flush=True)
 
 
 def _print_endpoints(kafka: str, root: Path, joined: dict[str, str]) -> None:
@@ -304,17 +375,6 @@ def _print_endpoints(kafka: str, root: Path, joined: dict[str, str]) -> None:
         for service in services_of(node):
             p = port(node, service)
             print(f"  {service:<10} grpc 127.0.0.1:{p}  metrics http://127.0.0.1:{p + 100}/metrics")
-    gd, js, hub = port("440000", "identity"), port("320000", "catalog"), port(HUB, "federation")
-    print("Try:")
-    pw = "--password 'a long secret 1'"
-    print(f"  puhui register --identity 127.0.0.1:{gd} --email me@example.cn {pw}")
-    print(f"  puhui signin --identity 127.0.0.1:{gd} --login me@example.cn {pw}")
-    print(f"  puhui search 中心 --catalog 127.0.0.1:{js}          # a 440000 token used at 320000")
-    print(f"  puhui match --catalog 127.0.0.1:{js} --region 320100 --ipc G06F")
-    print(f"  puhui search 中心 --hub 127.0.0.1:{hub}             # national catalog at the hub")
-    print(f"  puhui node federation --hub 127.0.0.1:{hub}")
-    print(f"  grpcurl -plaintext 127.0.0.1:{hub} list")
-    print("Ctrl-C stops everything.", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -328,6 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     node.add_argument("--group", default="puhui.000000.federation")
     node.add_argument("--join-code", action="append")
     node.add_argument("--hub-data", default="")
+    node.add_argument("--mirror-stream", default="", help="the data mirror's stream name")
     run = sub.add_parser("run", help="the whole local federation")
     run.add_argument("--kafka", default=os.environ.get("PUHUI_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
     args = parser.parse_args(argv)

@@ -131,6 +131,8 @@ def apply_catalog(session: Session, envelope: envelope_pb2.EventEnvelope) -> Non
         item = item_changed.item
         if not item.item_id:
             raise InvalidEvent("ServiceItemChanged without an item id")
+        if item.owning_node and item.owning_node != node:
+            raise InvalidEvent("service item owned by another node than the event's source")
         known = session.execute(
             select(t.national_items.c.version).where(t.national_items.c.item_id == item.item_id)
         ).first()

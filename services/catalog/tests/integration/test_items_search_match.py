@@ -297,7 +297,8 @@ def test_match_explains_and_prefers_the_nearest_capable_tier(world):
         ipc_fields=["G06F 16/00"],
         needs=[S.SERVICE_CATEGORY_PATENT_SEARCH],
     )
-    result = c.as_(None).Match(S.MatchRequest(profile=profile, max_results=10))
+    english = [("accept-language", "en-GB,en;q=0.9")]
+    result = c.as_(None).Match(S.MatchRequest(profile=profile, max_results=10), metadata=english)
     order = [m.item.item_id for m in result.matches]
     # county (0) → city (1) → province-wide backbone (2); then those with gaps.
     assert order[:3] == [
@@ -315,9 +316,15 @@ def test_match_explains_and_prefers_the_nearest_capable_tier(world):
     individual = S.InnovatorProfile()
     individual.CopyFrom(profile)
     individual.innovator_type = S.INNOVATOR_TYPE_INDIVIDUAL
-    again = c.as_(None).Match(S.MatchRequest(profile=individual, max_results=10))
+    again = c.as_(None).Match(S.MatchRequest(profile=individual, max_results=10), metadata=english)
     gaps = {m.item.item_id: list(m.gaps) for m in again.matches}
     assert gaps[it["county_search"].item_id] == ["requires an enterprise"]
+    # Without an accept-language the texts are Chinese, like the data.
+    chinese = c.as_(None).Match(S.MatchRequest(profile=individual, max_results=10))
+    gaps = {m.item.item_id: list(m.gaps) for m in chinese.matches}
+    assert gaps[it["county_search"].item_id] == ["仅限企业"]
+    reasons = {m.item.item_id: list(m.reasons) for m in chinese.matches}
+    assert "服务南山区（440305）" in reasons[it["county_search"].item_id]
     assert again.matches[0].item.item_id == it["city_search"].item_id
     # Deterministic.
     assert [
@@ -326,6 +333,18 @@ def test_match_explains_and_prefers_the_nearest_capable_tier(world):
     ] == [m.item.item_id for m in again.matches]
     bad = S.MatchRequest(profile=S.InnovatorProfile(region_code="000001"))
     assert code_of(lambda: c.as_(None).Match(bad)) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_match_follows_the_free_text_needs(world):
+    c, _, it = world
+    profile = S.InnovatorProfile(region_code="440305", needs_text="遇到商标侵权纠纷，需要维权援助")
+    result = c.as_(None).Match(S.MatchRequest(profile=profile, max_results=10))
+    assert result.matches
+    assert result.matches[0].item.item_id == it["futian_rights"].item_id
+    assert {m.item.category for m in result.matches} == {S.SERVICE_CATEGORY_RIGHTS_PROTECTION}
+    reasons = list(result.matches[0].reasons)
+    assert reasons[0] == "提供维权援助，符合需求“维权”"
+    assert "服务说明提到“维权援助”" in reasons
 
 
 def test_match_runs_on_its_cached_generic_plan_and_the_rest_plans_each_time(shared_catalog):

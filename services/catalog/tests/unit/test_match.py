@@ -31,6 +31,7 @@ def item(
     category=d.Category.PATENT_SEARCH,
     eligibility=OPEN,
     cost=d.CostClass.FREE,
+    name="",
 ):
     return d.ServiceItem(
         iid,
@@ -38,7 +39,7 @@ def item(
         inst_id,
         "440000",
         "PS-01",
-        f"专利检索{iid}",
+        name or f"专利检索{iid}",
         category,
         d.Channel.BOTH,
         cost,
@@ -140,7 +141,7 @@ PROFILE = d.Profile(
     ],
 )
 def test_reasons_and_gaps(institution, it, profile, reasons, gaps):
-    m = d.score_match(it, institution, profile, d.wanted_categories(profile))
+    m = d.score_match(it, institution, profile, d.wanted_categories(profile), "en")
     assert list(m.reasons) == reasons
     assert list(m.gaps) == gaps
 
@@ -181,3 +182,60 @@ def test_at_most_three_items_per_institution():
 )
 def test_wanted_categories(profile, wanted):
     assert d.wanted_categories(profile) == wanted
+
+
+def test_reasons_and_gaps_in_chinese_by_default_with_names_from_the_data():
+    it = item(
+        "a", "county", eligibility=E(innovator_types=(INDIVIDUAL, d.InnovatorType.UNIVERSITY))
+    )
+    m = d.score_match(it, COUNTY, PROFILE, d.wanted_categories(PROFILE))
+    assert list(m.reasons) == ["提供专利检索", "服务南山区（440305）", "免费"]
+    assert list(m.gaps) == ["仅限个人或高校"]
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_no_stage_and_no_needs_leaves_no_empty_slot(language):
+    profile = d.Profile(region_code="440305")
+    for code in sorted(d.STANDARD_SERVICES):
+        it = item(code, "county", category=d.STANDARD_SERVICES[code][0])
+        m = d.score_match(it, COUNTY, profile, d.wanted_categories(profile), language)
+        for text in (*m.reasons, *m.gaps):
+            assert "  " not in text
+            assert "suits" not in text
+            assert "适合" not in text
+
+
+NEEDS = [  # free text -> categories it asks for
+    ("想做专利检索和商标注册", {d.Category.PATENT_SEARCH, d.Category.TRADEMARK_GI_CONSULTATION}),
+    ("遇到侵权纠纷", {d.Category.RIGHTS_PROTECTION}),
+    ("patent licensing and prior art search", {d.Category.IP_OPERATIONS, d.Category.PATENT_SEARCH}),
+    ("research on batteries", set()),  # "research" is not "search"
+    ("", set()),
+]
+
+
+@pytest.mark.parametrize(("needs_text", "categories"), NEEDS)
+def test_free_text_needs_choose_the_categories(needs_text, categories):
+    profile = d.Profile(region_code="440305", stage=d.Stage.GRANTED, needs_text=needs_text)
+    wanted = set(d.wanted_categories(profile))
+    if categories:
+        assert wanted == categories
+    else:  # nothing named: the stage decides
+        assert wanted == set(d.STAGE_NEEDS[d.Stage.GRANTED])
+
+
+def test_free_text_needs_rank_and_explain_the_match():
+    profile = d.Profile(region_code="440305", needs_text="需要商标注册咨询")
+    trademark = item(
+        "tm", "county", category=d.Category.TRADEMARK_GI_CONSULTATION, name="商标注册咨询"
+    )
+    search = item("ps", "county", category=d.Category.PATENT_SEARCH, name="专利检索")
+    wanted = d.wanted_categories(profile)
+    assert wanted == (d.Category.TRADEMARK_GI_CONSULTATION,)
+    tm = d.score_match(trademark, COUNTY, profile, wanted)
+    ps = d.score_match(search, COUNTY, profile, wanted)
+    assert tm.score > ps.score
+    assert tm.reasons[0] == "提供商标与地理标志咨询，符合需求“商标”"
+    assert "服务说明提到“商标注册咨询”" in tm.reasons
+    english = d.score_match(trademark, COUNTY, profile, wanted, "en")
+    assert english.reasons[0] == "offers trademark and GI consultation, as asked ('商标')"

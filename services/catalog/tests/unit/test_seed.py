@@ -60,3 +60,14 @@ def test_province_share_is_marked_valid_and_in_the_province(node):
 def test_tier_counts_add_up():
     for total in (1, 7, 20, 601, 10_000):
         assert sum(seed.tier_counts(total, "440000").values()) == total
+
+
+def test_the_hubs_examples_belong_to_the_hub_and_never_reuse_a_members_id():
+    hub, _ = seed.generate("000000", 60, 7)
+    members = {
+        i.institution_id for node in ("440000", "320000") for i in seed.generate(node, 40, 7)[0]
+    }
+    assert {i.owning_node for i in hub} == {"000000"}
+    assert all(i.institution_id.startswith("000000-") for i in hub)
+    assert not members & {i.institution_id for i in hub}
+    assert len({divisions.province_of(i.region_code).code for i in hub}) > 20  # country-wide
