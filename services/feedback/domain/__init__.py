@@ -2,14 +2,17 @@
 satisfaction indices. Pure logic and the ports it needs: no proto, no SQL.
 
 One module per aggregate (`cases`: cases and ratings; `tickets`: tickets and appeals;
-`reports`; `indices`), the ports in `ports`; `Feedback` joins their use cases.
+`reports`; `indices`; `kiosks`: batches of offline kiosk ratings), the ports in `ports`;
+`Feedback` joins their use cases and receives its ports in its constructor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from puhui.feedback.domain.cases import (
     INDICATORS,
-    CaseRules,
     Channel,
     Level,
     NewCase,
@@ -30,6 +33,7 @@ from puhui.feedback.domain.common import (
     NATIONAL_ADMIN,
     PROVINCE_ADMIN,
     STAFF,
+    NewIds,
     Settings,
     admin_of,
     china_date,
@@ -38,17 +42,20 @@ from puhui.feedback.domain.common import (
 )
 from puhui.feedback.domain.indices import (
     IndexCounts,
+    IndexRules,
     index_scope,
     index_scopes,
     periods_of,
     valid_period,
 )
+from puhui.feedback.domain.kiosks import MAX_SYNC, KioskRating, KioskRules, KioskSync
 from puhui.feedback.domain.ports import (
     BurstCounter,
     CaseRepository,
     EventSink,
     FeedbackRepository,
     IdSource,
+    UnitOfWork,
 )
 from puhui.feedback.domain.reports import (
     CATEGORIES,
@@ -61,6 +68,7 @@ from puhui.feedback.domain.reports import (
     Supplier,
     UnmetDemand,
     bigrams,
+    group_sort_key,
     jaccard,
     region_prefix,
 )
@@ -77,15 +85,30 @@ from puhui.feedback.domain.tickets import (
     Transition,
     transition,
 )
+from puhui.kit.times import utcnow
 
 
-class Feedback(CaseRules, TicketRules, ReportRules):
-    """The feedback use cases of one node."""
+class Feedback(KioskRules, TicketRules, ReportRules, IndexRules):
+    """The feedback use cases of one node. Each opens its own unit of work (or read)."""
 
-    def __init__(self, node: str, token_key: bytes, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        node: str,
+        token_key: bytes,
+        uow: UnitOfWork,
+        bursts: BurstCounter,
+        *,
+        settings: Settings | None = None,
+        ids: IdSource | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.node = node
         self.token_key = token_key
+        self.uow = uow
+        self.bursts = bursts
         self.settings = settings if settings is not None else Settings()
+        self.ids = ids if ids is not None else NewIds()
+        self.clock = clock
 
 
 __all__ = [
@@ -96,6 +119,7 @@ __all__ = [
     "MAX_COMMENT",
     "MAX_ID",
     "MAX_REPORT_TEXT",
+    "MAX_SYNC",
     "NATIONAL_ADMIN",
     "OPEN_STATES",
     "PROVINCE_ADMIN",
@@ -112,8 +136,11 @@ __all__ = [
     "FeedbackRepository",
     "IdSource",
     "IndexCounts",
+    "KioskRating",
+    "KioskSync",
     "Level",
     "NewCase",
+    "NewIds",
     "NewRating",
     "NewReport",
     "Rating",
@@ -129,11 +156,13 @@ __all__ = [
     "TicketQuery",
     "TicketState",
     "Transition",
+    "UnitOfWork",
     "UnmetDemand",
     "admin_of",
     "bigrams",
     "china_date",
     "derive_token",
+    "group_sort_key",
     "hash_token",
     "index_scope",
     "index_scopes",

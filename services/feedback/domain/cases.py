@@ -25,13 +25,7 @@ from puhui.kit.auth import Principal
 from puhui.kit.errors import InvalidArgument, PermissionDenied, Unauthenticated, Violations
 
 if TYPE_CHECKING:
-    from puhui.feedback.domain.ports import (
-        BurstCounter,
-        CaseRepository,
-        EventSink,
-        FeedbackRepository,
-        IdSource,
-    )
+    from puhui.feedback.domain.ports import CaseRepository, EventSink, FeedbackRepository
 
 
 class Level(enum.IntEnum):
@@ -205,7 +199,22 @@ class CaseRules(Rules):
             completed_at=None if new.in_progress else (new.completed_at or now),
         )
 
-    def record_case(
+    def record_case(self, principal: Principal, new: NewCase) -> tuple[ServiceCase, str]:
+        """Record a case (or return the one recorded under the same request id) and its token."""
+        now = self.clock()
+        new = self.validate_case(new, now)  # refused before a transaction opens
+        case_id = self.ids.new()
+        for attempt in range(2):
+            try:
+                with self.uow() as (repo, sink):
+                    return self._record_case(repo, sink, principal, new, case_id, now)
+            except errors.Conflict:
+                # A concurrent replay of the same request_id won: the retry returns its case.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_case(
         self,
         repo: CaseRepository,
         sink: EventSink,
@@ -214,8 +223,6 @@ class CaseRules(Rules):
         case_id: str,
         now: datetime,
     ) -> tuple[ServiceCase, str]:
-        """Record a case (or return the one recorded under the same request id) and its token."""
-        new = self.validate_case(new, now)
         require_staff(principal, new.institution_id)
         self._check_references(repo, new)
         existing = repo.case_by_request(new.institution_id, new.request_id)
@@ -277,12 +284,12 @@ class CaseRules(Rules):
             return None
         return completed_at + timedelta(days=self.settings.invitation_days)
 
-    @staticmethod
-    def get_case(repo: CaseRepository, principal: Principal, case_id: str) -> ServiceCase:
+    def get_case(self, principal: Principal, case_id: str) -> ServiceCase:
         v = Violations()
         v.require(case_id, "case_id")
         v.raise_if_any()
-        case = repo.get_case(case_id)
+        with self.uow.read() as repo:
+            case = repo.get_case(case_id)
         if case is None:
             raise errors.CaseNotFound(case_id)
         if not (
@@ -295,14 +302,9 @@ class CaseRules(Rules):
         return case
 
     def complete_case(
-        self,
-        repo: CaseRepository,
-        sink: EventSink,
-        principal: Principal,
-        case_id: str,
-        completed_at: datetime | None,
-        now: datetime,
+        self, principal: Principal, case_id: str, completed_at: datetime | None
     ) -> ServiceCase:
+        now = self.clock()
         v = Violations()
         v.require(case_id, "case_id")
         if completed_at is not None:
@@ -312,16 +314,19 @@ class CaseRules(Rules):
                 "must not be in the future",
             )
         v.raise_if_any()
-        case = repo.get_case(case_id)
-        if case is None:
-            raise errors.CaseNotFound(case_id)
-        require_staff(principal, case.institution_id)
-        if case.completed:
-            return case
-        when = completed_at or now
-        case = replace(case, completed_at=when, invitation_expires_at=self._invitation_end(when))
-        repo.update_case(case)
-        sink.case_recorded(case)
+        with self.uow() as (repo, sink):
+            case = repo.get_case(case_id)
+            if case is None:
+                raise errors.CaseNotFound(case_id)
+            require_staff(principal, case.institution_id)
+            if case.completed:
+                return case
+            when = completed_at or now
+            case = replace(
+                case, completed_at=when, invitation_expires_at=self._invitation_end(when)
+            )
+            repo.update_case(case)
+            sink.case_recorded(case)
         return case
 
     # -- ratings ------------------------------------------------------------------------------
@@ -366,22 +371,43 @@ class CaseRules(Rules):
     def deadline_days(self, node: str) -> int:
         return self.settings.province_deadlines.get(node, self.settings.deadline_working_days)
 
-    def submit_rating(
+    def submit_rating(self, principal: Principal, new: NewRating) -> Rating:
+        """Accept one rating made with a case's token; bad reviews open a rectification ticket."""
+        return self.accept_rating(principal, self.validate_rating(new))
+
+    def accept_rating(
         self,
-        repo: FeedbackRepository,
-        sink: EventSink,
-        bursts: BurstCounter,
         principal: Principal,
         new: NewRating,
-        ids: IdSource,
-        now: datetime,
         *,
         rated_at: datetime | None = None,
         kiosk_id: str = "",
         client_rating_id: str = "",
     ) -> Rating:
-        """Accept one rating made with a case's token; bad reviews open a rectification ticket."""
-        new = self.validate_rating(new)
+        """`submit_rating` for a rating `validate_rating` has already returned."""
+        now = self.clock()
+        try:
+            with self.uow() as (repo, sink):
+                return self._accept(
+                    repo, sink, principal, new, now, rated_at, kiosk_id, client_rating_id
+                )
+        except errors.Conflict:
+            # A concurrent rating of the same case and stage (or kiosk rating) won the race.
+            raise errors.TokenAlreadyUsed(
+                "the rating token was already used for this stage"
+            ) from None
+
+    def _accept(
+        self,
+        repo: FeedbackRepository,
+        sink: EventSink,
+        principal: Principal,
+        new: NewRating,
+        now: datetime,
+        rated_at: datetime | None,
+        kiosk_id: str,
+        client_rating_id: str,
+    ) -> Rating:
         case = repo.case_by_token(hash_token(new.token))
         if case is None:
             raise InvalidArgument.field("rating_token", "is not a rating token issued by this node")
@@ -404,13 +430,13 @@ class CaseRules(Rules):
         late = case.invitation_expires_at is not None and when > case.invitation_expires_at
         flagged = False
         if new.device_id:
-            flagged |= bursts.hit(f"device:{new.device_id}") > self.settings.burst_limit
+            flagged |= self.bursts.hit(f"device:{new.device_id}") > self.settings.burst_limit
         if principal.client_address:
-            address_count = bursts.hit(f"address:{principal.client_address}")
+            address_count = self.bursts.hit(f"address:{principal.client_address}")
             flagged |= address_count > self.settings.burst_address_limit
         level = Level(new.level)
         rating = Rating(
-            rating_id=ids.new(),
+            rating_id=self.ids.new(),
             case_id=case.case_id,
             stage=stage,
             channel=Channel(new.channel),
@@ -433,7 +459,7 @@ class CaseRules(Rules):
         if level.is_bad:
             days = self.deadline_days(case.node_id)
             ticket = Ticket(
-                ticket_id=ids.new(),
+                ticket_id=self.ids.new(),
                 rating_id=rating.rating_id,
                 institution_id=case.institution_id,
                 service_item_id=case.service_item_id,
@@ -454,12 +480,12 @@ class CaseRules(Rules):
             sink.ticket_changed(ticket)
         return rating
 
-    @staticmethod
-    def get_rating(repo: FeedbackRepository, principal: Principal, rating_id: str) -> Rating:
+    def get_rating(self, principal: Principal, rating_id: str) -> Rating:
         v = Violations()
         v.require(rating_id, "rating_id")
         v.raise_if_any()
-        rating = repo.get_rating(rating_id)
+        with self.uow.read() as repo:
+            rating = repo.get_rating(rating_id)
         if rating is None or not (
             staff_of(principal, rating.institution_id)
             or admin_of(principal, rating.node_id)
@@ -468,9 +494,8 @@ class CaseRules(Rules):
             raise errors.RatingNotFound(rating_id)
         return rating
 
-    @staticmethod
     def list_ratings(
-        repo: FeedbackRepository, principal: Principal, query: RatingQuery, size: int, after: str
+        self, principal: Principal, query: RatingQuery, size: int, after: str
     ) -> tuple[list[Rating], int]:
         v = Violations()
         v.require(query.institution_id, "institution_id")
@@ -481,4 +506,5 @@ class CaseRules(Rules):
             raise PermissionDenied(
                 f"requires institution_staff of {query.institution_id} or an admin"
             )
-        return repo.list_ratings(query, size, after)
+        with self.uow.read() as repo:
+            return repo.list_ratings(query, size, after)

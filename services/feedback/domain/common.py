@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from puhui.feedback.workdays import WorkCalendar
 from puhui.kit import tokens
 from puhui.kit.auth import Principal
 from puhui.kit.errors import PermissionDenied, Unauthenticated
+from puhui.kit.ids import new_id
+
+if TYPE_CHECKING:
+    from puhui.feedback.domain.ports import BurstCounter, IdSource, UnitOfWork
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_ID = 64
@@ -56,9 +62,21 @@ class Settings:
     duplicate_threshold: float = 0.6
 
 
+class NewIds:
+    """The default IdSource: the kit's sortable ids."""
+
+    def new(self) -> str:
+        return new_id()
+
+
 class Rules:
-    """State every use-case mixin reads (the `Feedback` object sets it)."""
+    """State every use-case mixin reads (the `Feedback` object sets it): the node, its
+    settings, and the ports each use case runs through (its unit of work above all)."""
 
     node: str
     token_key: bytes
     settings: Settings
+    uow: UnitOfWork
+    bursts: BurstCounter
+    ids: IdSource
+    clock: Callable[[], datetime]

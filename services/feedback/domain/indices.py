@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from puhui.feedback.domain.common import china_date
+from puhui.feedback.domain.common import Rules, china_date
 from puhui.kit.errors import InvalidArgument
 
 
@@ -74,3 +74,17 @@ def index_scope(institution_id: str, service_item_id: str, node_id: str, this_no
     if kind == "node" and value == "000000" and this_node == "000000":
         return "all"  # the hub's national figure: every node's events
     return f"{kind}:{value}"
+
+
+class IndexRules(Rules):
+    """Use cases of satisfaction indices (read from the aggregate rows the consumer keeps)."""
+
+    def satisfaction_index(
+        self, institution_id: str, service_item_id: str, node_id: str, period: str
+    ) -> tuple[str, IndexCounts]:
+        """The scope the request names and its counts in `period`."""
+        scope = index_scope(institution_id, service_item_id, node_id, self.node)
+        if not valid_period(period):
+            raise InvalidArgument.field("period", "must be YYYY, YYYY-Qn or YYYY-MM")
+        with self.uow.read() as repo:
+            return scope, repo.index_counts(scope, period)

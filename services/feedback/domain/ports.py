@@ -1,13 +1,16 @@
-"""What the feedback use cases need from outside: repositories, the event sink, ids and
-burst counters. Adapters implement these."""
+"""What the feedback use cases need from outside: a unit of work (one transaction's
+repository and event sink, or a repository for reads), ids and burst counters. Adapters
+implement these."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Protocol
 
 from puhui.feedback.domain.cases import Rating, RatingQuery, ServiceCase
+from puhui.feedback.domain.indices import IndexCounts
 from puhui.feedback.domain.reports import Report, ReportGroup, ReportKind, Supplier
 from puhui.feedback.domain.tickets import Appeal, Ticket, TicketQuery
 
@@ -96,6 +99,23 @@ class FeedbackRepository(CaseRepository, Protocol):
 
     def add_report(self, report: Report) -> None: ...
 
+    def list_groups(
+        self, kind: int, region_code: str, size: int, after: str
+    ) -> tuple[list[ReportGroup], int]: ...
+
     def need_counts(self, region_code: str) -> Sequence[tuple[str, str, int]]: ...
 
     def suppliers(self, category: str) -> Sequence[Supplier]: ...
+
+    # Read model kept by the consumer of feedback events (adapters/indices.py).
+    def index_counts(self, scope: str, period: str) -> IndexCounts: ...
+
+
+class UnitOfWork(Protocol):
+    """`uow()`: one transaction, committed when the block ends, rolled back on any error; a
+    unique-constraint race inside it surfaces as `errors.Conflict`. `uow.read()`: a
+    repository for reads only (each statement sees the latest committed data)."""
+
+    def __call__(self) -> AbstractContextManager[tuple[FeedbackRepository, EventSink]]: ...
+
+    def read(self) -> AbstractContextManager[FeedbackRepository]: ...

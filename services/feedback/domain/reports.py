@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from puhui.feedback.domain.common import MAX_ID, MAX_REPORT_TEXT, Rules, admin_of
 from puhui.kit.auth import Principal
 from puhui.kit.errors import PermissionDenied, Unauthenticated, Violations
+from puhui.kit.pagination import page_request
 from puhui.refdata import divisions
 
 if TYPE_CHECKING:
-    from puhui.feedback.domain.ports import EventSink, FeedbackRepository, IdSource
+    from puhui.feedback.domain.ports import EventSink, FeedbackRepository
 
 
 class ReportKind(enum.IntEnum):
@@ -114,6 +115,11 @@ class Supplier:
 _SKIP = set(" \t\r\n，。！？、；：,.!?;:\"'“”‘’（）()【】[]《》<>-—…·")
 
 
+def group_sort_key(group: ReportGroup) -> str:
+    """Largest first: the page cursor is (size, group_id) of the last group shown."""
+    return f"{group.size}:{group.group_id}"
+
+
 def bigrams(text: str) -> frozenset[str]:
     chars = [c for c in text.lower() if c not in _SKIP]
     if len(chars) < 2:
@@ -178,16 +184,15 @@ class ReportRules(Rules):
         if not admin_of(principal, self.node):
             raise PermissionDenied(f"requires province_admin of {self.node} or national_admin")
 
-    def submit_report(
-        self,
-        repo: FeedbackRepository,
-        sink: EventSink,
-        new: NewReport,
-        ids: IdSource,
-        now: datetime,
-    ) -> tuple[Report, bool]:
+    def submit_report(self, new: NewReport) -> tuple[Report, bool]:
         """Store a report and put it in a group of near-duplicates; True when it joined one."""
         new = self.validate_report(new)
+        with self.uow() as (repo, sink):
+            return self._file_report(repo, sink, new, self.clock())
+
+    def _file_report(
+        self, repo: FeedbackRepository, sink: EventSink, new: NewReport, now: datetime
+    ) -> tuple[Report, bool]:
         best: ReportGroup | None = None
         best_score = 0.0
         mine = bigrams(new.text)
@@ -197,7 +202,7 @@ class ReportRules(Rules):
                 best, best_score = group, score
         if best is None:
             best = ReportGroup(
-                group_id=ids.new(),
+                group_id=self.ids.new(),
                 kind=ReportKind(new.kind),
                 category=new.category,
                 region_code=new.region_code,
@@ -210,7 +215,7 @@ class ReportRules(Rules):
             repo.grow_group(best.group_id)
             joined = True
         report = Report(
-            report_id=ids.new(),
+            report_id=self.ids.new(),
             kind=ReportKind(new.kind),
             source=CollectionPoint(new.source),
             category=new.category,
@@ -224,9 +229,27 @@ class ReportRules(Rules):
         sink.report_submitted(report)
         return report, joined
 
-    def demand_without_supply(
-        self, repo: FeedbackRepository, principal: Principal, region_code: str
-    ) -> list[UnmetDemand]:
+    def list_report_groups(
+        self, principal: Principal, kind: int, region_code: str, page_size: int, page_token: str
+    ) -> tuple[list[ReportGroup], int, str]:
+        """One page of groups, largest first, and the token of the next page ("" if last)."""
+        self.require_report_reader(principal)
+        v = Violations()
+        if kind:
+            v.check(kind in ReportKind.__members__.values(), "kind", "unknown kind")
+        if region_code:
+            v.check(divisions.is_valid(region_code), "region_code", "is not a GB/T 2260 code")
+        v.raise_if_any()
+        page = page_request(page_size, page_token, {"kind": kind, "region": region_code})
+        with self.uow.read() as repo:
+            groups, total = repo.list_groups(kind, region_code, page.size, page.after)
+        last = groups[-1] if groups else None
+        next_token = (
+            page.next_token(group_sort_key(last)) if last and len(groups) == page.size else ""
+        )
+        return groups, total, next_token
+
+    def demand_without_supply(self, principal: Principal, region_code: str) -> list[UnmetDemand]:
         self.require_report_reader(principal)
         v = Violations()
         if region_code:
@@ -235,9 +258,10 @@ class ReportRules(Rules):
             )
         v.raise_if_any()
         unmet = []
-        for category, region, count in repo.need_counts(region_code):
-            supply = sum(1 for inst in repo.suppliers(category) if inst.serves(region))
-            if supply == 0:
-                unmet.append(UnmetDemand(category, region, count, 0))
+        with self.uow.read() as repo:
+            for category, region, count in repo.need_counts(region_code):
+                supply = sum(1 for inst in repo.suppliers(category) if inst.serves(region))
+                if supply == 0:
+                    unmet.append(UnmetDemand(category, region, count, 0))
         unmet.sort(key=lambda u: (-u.need_count, u.category, u.region_code))
         return unmet

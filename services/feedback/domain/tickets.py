@@ -13,7 +13,7 @@ from puhui.kit.auth import Principal
 from puhui.kit.errors import PermissionDenied, Unauthenticated, Violations
 
 if TYPE_CHECKING:
-    from puhui.feedback.domain.ports import EventSink, FeedbackRepository
+    from puhui.feedback.domain.ports import FeedbackRepository
 
 
 class TicketState(enum.IntEnum):
@@ -161,19 +161,12 @@ class TicketRules(Rules):
             raise errors.TicketNotFound(ticket_id)
         return ticket
 
-    def get_ticket(self, repo: FeedbackRepository, principal: Principal, ticket_id: str) -> Ticket:
-        return self._ticket_for(repo, principal, ticket_id)
+    def get_ticket(self, principal: Principal, ticket_id: str) -> Ticket:
+        with self.uow.read() as repo:
+            return self._ticket_for(repo, principal, ticket_id)
 
-    def transition_ticket(
-        self,
-        repo: FeedbackRepository,
-        sink: EventSink,
-        principal: Principal,
-        ticket_id: str,
-        to: int,
-        note: str,
-        now: datetime,
-    ) -> Ticket:
+    def transition_ticket(self, principal: Principal, ticket_id: str, to: int, note: str) -> Ticket:
+        now = self.clock()
         v = Violations()
         v.require(ticket_id, "ticket_id")
         v.check(to in TicketState.__members__.values(), "to", "must be a ticket state")
@@ -181,15 +174,15 @@ class TicketRules(Rules):
         if to == TicketState.FOLLOWED_UP:
             v.check(bool(note.strip()), "note", "must record what the follow-up (回访) found")
         v.raise_if_any()
-        ticket = self._ticket_for(repo, principal, ticket_id, lock=True)
-        changed = transition(ticket, TicketState(to), principal.subject, note.strip(), now)
-        repo.update_ticket(changed)
-        sink.ticket_changed(changed)
+        with self.uow() as (repo, sink):
+            ticket = self._ticket_for(repo, principal, ticket_id, lock=True)
+            changed = transition(ticket, TicketState(to), principal.subject, note.strip(), now)
+            repo.update_ticket(changed)
+            sink.ticket_changed(changed)
         return changed
 
-    @staticmethod
     def list_tickets(
-        repo: FeedbackRepository, principal: Principal, query: TicketQuery, size: int, after: str
+        self, principal: Principal, query: TicketQuery, size: int, after: str
     ) -> tuple[list[Ticket], int]:
         v = Violations()
         v.require(query.institution_id, "institution_id")
@@ -204,32 +197,29 @@ class TicketRules(Rules):
             raise PermissionDenied(
                 f"requires institution_staff of {query.institution_id} or an admin"
             )
-        return repo.list_tickets(query, size, after)
+        with self.uow.read() as repo:
+            return repo.list_tickets(query, size, after)
 
-    def check_deadlines(
-        self, repo: FeedbackRepository, sink: EventSink, today: date, limit: int = 500
-    ) -> list[Ticket]:
-        """Mark tickets past their due date (China time) as breached; one event each."""
-        breached = []
-        for ticket in repo.overdue_tickets(today, limit):
-            changed = replace(ticket, breached=True, revision=ticket.revision + 1)
-            repo.update_ticket(changed)
-            sink.ticket_breached(changed)
-            breached.append(changed)
-        return breached
+    def check_deadlines(self, today: date, batch: int = 500) -> list[Ticket]:
+        """Mark tickets past their due date (China time) as breached, one event each, in
+        transactions of at most `batch` tickets."""
+        breached: list[Ticket] = []
+        while True:
+            with self.uow() as (repo, sink):
+                found = repo.overdue_tickets(today, batch)
+                for ticket in found:
+                    changed = replace(ticket, breached=True, revision=ticket.revision + 1)
+                    repo.update_ticket(changed)
+                    sink.ticket_breached(changed)
+                    breached.append(changed)
+            if len(found) < batch:
+                return breached
 
     # -- appeals (申诉) ------------------------------------------------------------------------
     def file_appeal(
-        self,
-        repo: FeedbackRepository,
-        sink: EventSink,
-        principal: Principal,
-        rating_id: str,
-        grounds: str,
-        statement: str,
-        appeal_id: str,
-        now: datetime,
+        self, principal: Principal, rating_id: str, grounds: str, statement: str
     ) -> Appeal:
+        appeal_id, now = self.ids.new(), self.clock()
         v = Violations()
         v.require(rating_id, "rating_id")
         v.check(grounds in APPEAL_GROUNDS, "grounds", "must be 'mistaken' or 'malicious'")
@@ -240,42 +230,37 @@ class TicketRules(Rules):
                 f"at most {MAX_REPORT_TEXT} characters",
             )
         v.raise_if_any()
-        rating = repo.get_rating(rating_id, lock=True)
-        if rating is None or not (
-            staff_of(principal, rating.institution_id) or admin_of(principal, rating.node_id)
-        ):
-            raise errors.RatingNotFound(rating_id)
-        if not staff_of(principal, rating.institution_id):
-            raise PermissionDenied("appeals are filed by the rated institution's staff")
-        if not rating.level.is_bad:
-            raise errors.AppealNotAllowed("only bad reviews can be appealed")
-        if rating.excluded:
-            raise errors.AppealNotAllowed("the review is already excluded")
-        if any(a.decision == Decision.PENDING for a in repo.appeals_for(rating_id)):
-            raise errors.AppealNotAllowed("an appeal against this review is already pending")
-        appeal = Appeal(
-            appeal_id=appeal_id,
-            rating_id=rating_id,
-            grounds=grounds,
-            statement=statement.strip(),
-            decision=Decision.PENDING,
-            filed_by=principal.subject,
-            filed_at=now,
-        )
-        repo.add_appeal(appeal)
-        sink.appeal_changed(appeal, rating)
-        return appeal
+        with self.uow() as (repo, sink):
+            rating = repo.get_rating(rating_id, lock=True)
+            if rating is None or not (
+                staff_of(principal, rating.institution_id) or admin_of(principal, rating.node_id)
+            ):
+                raise errors.RatingNotFound(rating_id)
+            if not staff_of(principal, rating.institution_id):
+                raise PermissionDenied("appeals are filed by the rated institution's staff")
+            if not rating.level.is_bad:
+                raise errors.AppealNotAllowed("only bad reviews can be appealed")
+            if rating.excluded:
+                raise errors.AppealNotAllowed("the review is already excluded")
+            if any(a.decision == Decision.PENDING for a in repo.appeals_for(rating_id)):
+                raise errors.AppealNotAllowed("an appeal against this review is already pending")
+            appeal = Appeal(
+                appeal_id=appeal_id,
+                rating_id=rating_id,
+                grounds=grounds,
+                statement=statement.strip(),
+                decision=Decision.PENDING,
+                filed_by=principal.subject,
+                filed_at=now,
+            )
+            repo.add_appeal(appeal)
+            sink.appeal_changed(appeal, rating)
+            return appeal
 
     def decide_appeal(
-        self,
-        repo: FeedbackRepository,
-        sink: EventSink,
-        principal: Principal,
-        appeal_id: str,
-        decision: int,
-        reason: str,
-        now: datetime,
+        self, principal: Principal, appeal_id: str, decision: int, reason: str
     ) -> Appeal:
+        now = self.clock()
         v = Violations()
         v.require(appeal_id, "appeal_id")
         v.check(
@@ -288,38 +273,46 @@ class TicketRules(Rules):
                 len(reason) <= MAX_REPORT_TEXT, "reason", f"at most {MAX_REPORT_TEXT} characters"
             )
         v.raise_if_any()
-        appeal = repo.get_appeal(appeal_id, lock=True)
-        rating = repo.get_rating(appeal.rating_id, lock=True) if appeal is not None else None
-        if appeal is None or rating is None:
-            raise errors.AppealNotFound(appeal_id)
-        if principal.is_anonymous:
-            raise Unauthenticated("sign in first")
-        if not admin_of(principal, rating.node_id):
-            raise PermissionDenied(f"appeals are decided by a province admin of {rating.node_id}")
-        if appeal.decision != Decision.PENDING:
-            raise errors.AppealNotAllowed(f"the appeal was already {appeal.decision.name.lower()}")
-        appeal = replace(
-            appeal,
-            decision=Decision(decision),
-            decided_by=principal.subject,
-            decided_at=now,
-            reason=reason.strip(),
-        )
-        repo.update_appeal(appeal)
-        if appeal.decision == Decision.UPHELD:
-            rating = replace(rating, excluded=True)
-            repo.set_excluded(rating.rating_id)
-            ticket = repo.get_ticket(rating.ticket_id, lock=True) if rating.ticket_id else None
-            if ticket is not None and ticket.state not in (TicketState.CLOSED, TicketState.VOIDED):
-                voided = transition(
-                    ticket,
-                    TicketState.VOIDED,
-                    principal.subject,
-                    "appeal upheld",
-                    now,
-                    by_appeal=True,
+        with self.uow() as (repo, sink):
+            appeal = repo.get_appeal(appeal_id, lock=True)
+            rating = repo.get_rating(appeal.rating_id, lock=True) if appeal is not None else None
+            if appeal is None or rating is None:
+                raise errors.AppealNotFound(appeal_id)
+            if principal.is_anonymous:
+                raise Unauthenticated("sign in first")
+            if not admin_of(principal, rating.node_id):
+                raise PermissionDenied(
+                    f"appeals are decided by a province admin of {rating.node_id}"
                 )
-                repo.update_ticket(voided)
-                sink.ticket_changed(voided)
-        sink.appeal_changed(appeal, rating)
-        return appeal
+            if appeal.decision != Decision.PENDING:
+                raise errors.AppealNotAllowed(
+                    f"the appeal was already {appeal.decision.name.lower()}"
+                )
+            appeal = replace(
+                appeal,
+                decision=Decision(decision),
+                decided_by=principal.subject,
+                decided_at=now,
+                reason=reason.strip(),
+            )
+            repo.update_appeal(appeal)
+            if appeal.decision == Decision.UPHELD:
+                rating = replace(rating, excluded=True)
+                repo.set_excluded(rating.rating_id)
+                ticket = repo.get_ticket(rating.ticket_id, lock=True) if rating.ticket_id else None
+                if ticket is not None and ticket.state not in (
+                    TicketState.CLOSED,
+                    TicketState.VOIDED,
+                ):
+                    voided = transition(
+                        ticket,
+                        TicketState.VOIDED,
+                        principal.subject,
+                        "appeal upheld",
+                        now,
+                        by_appeal=True,
+                    )
+                    repo.update_ticket(voided)
+                    sink.ticket_changed(voided)
+            sink.appeal_changed(appeal, rating)
+            return appeal
