@@ -204,15 +204,13 @@ class CaseRules(Rules):
         now = self.clock()
         new = self.validate_case(new, now)  # refused before a transaction opens
         case_id = self.ids.new()
-        for attempt in range(2):
-            try:
-                with self.uow() as (repo, sink):
-                    return self._record_case(repo, sink, principal, new, case_id, now)
-            except errors.Conflict:
-                # A concurrent replay of the same request_id won: the retry returns its case.
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            with self.uow() as (repo, sink):
+                return self._record_case(repo, sink, principal, new, case_id, now)
+        except errors.Conflict:
+            pass  # a concurrent replay of the same request_id won: the retry returns its case
+        with self.uow() as (repo, sink):
+            return self._record_case(repo, sink, principal, new, case_id, now)
 
     def _record_case(
         self,
