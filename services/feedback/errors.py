@@ -58,12 +58,21 @@ class OwnInstitution(PermissionDenied):
     reason = "OWN_INSTITUTION"
 
 
+class Conflict(AlreadyExists):
+    """A unique constraint refused a write: a concurrent request with the same key won.
+    The unit of work raises it; the use case decides what it means (a replay, a used token)."""
+
+    def __init__(self) -> None:
+        super().__init__("a record with these unique values already exists")
+
+
 __all__ = [
     "AlreadyExists",
     "AppealNotAllowed",
     "AppealNotFound",
     "CaseNotCompleted",
     "CaseNotFound",
+    "Conflict",
     "IllegalTransition",
     "InvalidArgument",
     "OwnInstitution",

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select
 
-from puhui.feedback.adapters.db import tickets
+from puhui.feedback.adapters.tables import tickets
 from puhui.feedback.domain import TicketState
 from puhui.feedback.workdays import WorkCalendar
 from puhui.kit.db import Database

@@ -12,7 +12,7 @@ from typing import Any
 from puhui.feedback import metrics, policy
 from puhui.feedback.adapters.bursts import InProcessBurstCounter, RedisBurstCounter
 from puhui.feedback.adapters.catalog import apply_catalog_event
-from puhui.feedback.adapters.db import SqlRepository, metadata
+from puhui.feedback.adapters.db import SqlUnitOfWork, metadata
 from puhui.feedback.adapters.indices import apply_event
 from puhui.feedback.adapters.persons import apply_identity_event
 from puhui.feedback.config import FeedbackConfig
@@ -57,11 +57,15 @@ class FeedbackApp(server.ServiceApp):
         super().__init__(config, metadata, **kw)
         self.feedback_config = config
         key = config.token_key.encode() if config.token_key else secrets.token_bytes(32)
-        self.feedback = Feedback(node=config.node_id, token_key=key, settings=settings_of(config))
         self.bursts = _LateBoundBursts(InProcessBurstCounter(config.burst_window_seconds))
-        self.servicer = FeedbackServicer(
-            self.feedback, self.db, self.outbox, self.bursts, config.node_id
+        self.feedback = Feedback(
+            node=config.node_id,
+            token_key=key,
+            uow=SqlUnitOfWork(self.db, lambda session: OutboxEvents(self.outbox, session)),
+            bursts=self.bursts,
+            settings=settings_of(config),
         )
+        self.servicer = FeedbackServicer(self.feedback, config.node_id)
         # The day (China time) the deadline job checks against; tests may move it.
         self.today: Callable[[], date] = lambda: china_date(utcnow())
         self._stop_jobs = threading.Event()
@@ -143,18 +147,10 @@ class FeedbackApp(server.ServiceApp):
 
     def check_deadlines(self, today: date | None = None) -> list[Ticket]:
         """Emit TicketDeadlineBreached for every ticket past its due date (China time)."""
-        day = today or self.today()
-        found: list[Ticket] = []
-        while True:
-            with self.db.transaction() as session:
-                batch = self.feedback.check_deadlines(
-                    SqlRepository(session), OutboxEvents(self.outbox, session), day
-                )
-            for _ in batch:
-                metrics.TICKET_DEADLINE_BREACHED.labels(node=self.node).inc()
-            found += batch
-            if len(batch) < 500:
-                return found
+        found = self.feedback.check_deadlines(today or self.today())
+        for _ in found:
+            metrics.TICKET_DEADLINE_BREACHED.labels(node=self.node).inc()
+        return found
 
 
 def build(**overrides) -> FeedbackApp:  # type: ignore[no-untyped-def]

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import grpc
 from google.protobuf import timestamp_pb2
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from puhui.common.v1 import common_pb2
-from puhui.feedback import domain, errors, metrics
-from puhui.feedback.adapters.db import SqlRepository
-from puhui.feedback.adapters.indices import read_index
+from puhui.feedback import domain, metrics
 from puhui.feedback.v1 import events_pb2, feedback_pb2, feedback_pb2_grpc
-from puhui.kit.auth import Principal, current_principal
-from puhui.kit.db import Database
-from puhui.kit.errors import InvalidArgument, PuhuiError, Violations
-from puhui.kit.ids import new_id
+from puhui.kit.auth import current_principal
 from puhui.kit.outbox import Outbox
 from puhui.kit.pagination import page_request
-from puhui.kit.times import from_timestamp, to_timestamp, utcnow
-from puhui.refdata import divisions
+from puhui.kit.times import from_timestamp, to_timestamp
 
 _ts = to_timestamp
 
@@ -145,15 +139,29 @@ def new_rating(src: feedback_pb2.SubmitRatingRequest) -> domain.NewRating:
     )
 
 
-class Ids:
-    def new(self) -> str:
-        return new_id()
+def kiosk_rating(src: feedback_pb2.KioskRating) -> domain.KioskRating:
+    return domain.KioskRating(
+        client_rating_id=src.client_rating_id,
+        rated_at=_when(src.rated_at, src.HasField("rated_at")),
+        rating=new_rating(src.rating),
+    )
+
+
+def group_to_proto(g: domain.ReportGroup) -> feedback_pb2.ReportGroup:
+    return feedback_pb2.ReportGroup(
+        group_id=g.group_id,
+        representative_text=g.representative_text,
+        size=g.size,
+        category=g.category,
+        region_code=g.region_code,
+        kind=_e(g.kind),
+    )
 
 
 class OutboxEvents:
     """The domain's EventSink, writing to the outbox in the same transaction."""
 
-    def __init__(self, outbox: Outbox, session) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, outbox: Outbox, session: Session) -> None:
         self.outbox = outbox
         self.session = session
 
@@ -210,26 +218,14 @@ class OutboxEvents:
 
 
 class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
-    def __init__(
-        self,
-        feedback: domain.Feedback,
-        db: Database,
-        outbox: Outbox,
-        bursts: domain.BurstCounter,
-        node: str,
-    ) -> None:
+    def __init__(self, feedback: domain.Feedback, node: str) -> None:
         self.feedback = feedback
-        self.db = db
-        self.outbox = outbox
-        self.bursts = bursts
         self.node = node
-        self.ids = Ids()
 
     # -- cases ------------------------------------------------------------------------------
     def RecordServiceCase(
         self, request: feedback_pb2.RecordServiceCaseRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.RecordServiceCaseResponse:
-        now = utcnow()
         new = domain.NewCase(
             institution_id=request.institution_id,
             service_item_id=request.service_item_id,
@@ -238,24 +234,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
             request_id=request.request_id,
             in_progress=request.in_progress,
         )
-        self.feedback.validate_case(new, now)  # reject before opening a transaction
-        principal = current_principal()
-        for attempt in range(2):
-            try:
-                with self.db.transaction() as session:
-                    case, token = self.feedback.record_case(
-                        SqlRepository(session),
-                        OutboxEvents(self.outbox, session),
-                        principal,
-                        new,
-                        new_id(),
-                        now,
-                    )
-                break
-            except IntegrityError:
-                # A concurrent replay of the same request_id won: the retry returns its case.
-                if attempt:
-                    raise
+        case, token = self.feedback.record_case(current_principal(), new)
         return feedback_pb2.RecordServiceCaseResponse(
             service_case=case_to_proto(case), rating_token=token
         )
@@ -263,47 +242,20 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def GetServiceCase(
         self, request: feedback_pb2.GetServiceCaseRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.ServiceCase:
-        with self.db.read() as session:
-            case = self.feedback.get_case(
-                SqlRepository(session), current_principal(), request.case_id
-            )
-        return case_to_proto(case)
+        return case_to_proto(self.feedback.get_case(current_principal(), request.case_id))
 
     def CompleteServiceCase(
         self, request: feedback_pb2.CompleteServiceCaseRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.ServiceCase:
-        now = utcnow()
-        with self.db.transaction() as session:
-            case = self.feedback.complete_case(
-                SqlRepository(session),
-                OutboxEvents(self.outbox, session),
-                current_principal(),
-                request.case_id,
-                _when(request.completed_at, request.HasField("completed_at")),
-                now,
-            )
+        case = self.feedback.complete_case(
+            current_principal(),
+            request.case_id,
+            _when(request.completed_at, request.HasField("completed_at")),
+        )
         return case_to_proto(case)
 
     # -- ratings ----------------------------------------------------------------------------
-    def _submit(self, new: domain.NewRating, principal: Principal, **kw: Any) -> domain.Rating:
-        now = utcnow()
-        try:
-            with self.db.transaction() as session:
-                rating = self.feedback.submit_rating(
-                    SqlRepository(session),
-                    OutboxEvents(self.outbox, session),
-                    self.bursts,
-                    principal,
-                    new,
-                    self.ids,
-                    now,
-                    **kw,
-                )
-        except IntegrityError:
-            # A concurrent rating of the same case and stage (or kiosk rating) won the race.
-            raise errors.TokenAlreadyUsed(
-                "the rating token was already used for this stage"
-            ) from None
+    def _count(self, rating: domain.Rating) -> None:
         labels = {"node": self.node, "channel": rating.channel.name.lower()}
         metrics.RATINGS_ACCEPTED.labels(
             level=rating.level.name.lower(), bad=str(rating.level.is_bad).lower(), **labels
@@ -312,74 +264,32 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
             metrics.RATINGS_FLAGGED.labels(node=self.node).inc()
         if rating.ticket_id:
             metrics.TICKETS_OPENED.labels(node=self.node).inc()
-        return rating
 
     def SubmitRating(
         self, request: feedback_pb2.SubmitRatingRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.Rating:
-        new = self.feedback.validate_rating(new_rating(request))
-        return rating_to_proto(self._submit(new, current_principal()))
+        rating = self.feedback.submit_rating(current_principal(), new_rating(request))
+        self._count(rating)
+        return rating_to_proto(rating)
 
     def SyncKioskRatings(
         self, request: feedback_pb2.SyncKioskRatingsRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.SyncKioskRatingsResponse:
-        v = Violations()
-        kiosk = request.kiosk_id.strip()
-        if v.require(kiosk, "kiosk_id"):
-            v.check(len(kiosk) <= domain.MAX_ID, "kiosk_id", f"at most {domain.MAX_ID} characters")
-        v.check(len(request.ratings) <= MAX_SYNC, "ratings", f"at most {MAX_SYNC} per call")
-        seen: set[str] = set()
-        for i, item in enumerate(request.ratings):
-            cid = item.client_rating_id.strip()
-            if v.require(cid, f"ratings[{i}].client_rating_id"):
-                v.check(len(cid) <= domain.MAX_ID, f"ratings[{i}].client_rating_id", "too long")
-            v.check(cid not in seen, f"ratings[{i}].client_rating_id", "is repeated in this call")
-            seen.add(cid)
-            v.check(item.HasField("rated_at"), f"ratings[{i}].rated_at", "is required")
-        v.raise_if_any()
-        principal = current_principal()
-        response = feedback_pb2.SyncKioskRatingsResponse()
-        now = utcnow()
-        for item in request.ratings:
-            cid = item.client_rating_id.strip()
-            with self.db.read() as session:
-                known = SqlRepository(session).rating_by_client(kiosk, cid)
-            if known is not None:
-                response.duplicates += 1
-                metrics.KIOSK_DUPLICATES.labels(node=self.node).inc()
-                continue
-            rated_at = from_timestamp(item.rated_at)
-            src = feedback_pb2.SubmitRatingRequest()
-            src.CopyFrom(item.rating)
-            if src.channel == feedback_pb2.RATING_CHANNEL_UNSPECIFIED:
-                src.channel = feedback_pb2.RATING_CHANNEL_ON_SITE
-            try:
-                if rated_at > now + timedelta(minutes=5):
-                    raise InvalidArgument.field("rated_at", "must not be in the future")
-                new = self.feedback.validate_rating(new_rating(src))
-                self._submit(
-                    new, principal, rated_at=rated_at, kiosk_id=kiosk, client_rating_id=cid
-                )
-                response.accepted += 1
-            except errors.TokenAlreadyUsed as exc:
-                with self.db.read() as session:
-                    raced = SqlRepository(session).rating_by_client(kiosk, cid)
-                if raced is not None:  # the same kiosk rating, synced concurrently
-                    response.duplicates += 1
-                else:
-                    response.rejected[cid] = f"{exc.reason}: {exc.message}"
-            except PuhuiError as exc:
-                response.rejected[cid] = f"{exc.reason}: {exc.message}"
-        return response
+        result = self.feedback.sync_kiosk(
+            current_principal(), request.kiosk_id, [kiosk_rating(r) for r in request.ratings]
+        )
+        for rating in result.accepted:
+            self._count(rating)
+        if result.known:
+            metrics.KIOSK_DUPLICATES.labels(node=self.node).inc(result.known)
+        return feedback_pb2.SyncKioskRatingsResponse(
+            accepted=len(result.accepted), duplicates=result.duplicates, rejected=result.rejected
+        )
 
     def GetRating(
         self, request: feedback_pb2.GetRatingRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.Rating:
-        with self.db.read() as session:
-            rating = self.feedback.get_rating(
-                SqlRepository(session), current_principal(), request.rating_id
-            )
-        return rating_to_proto(rating)
+        return rating_to_proto(self.feedback.get_rating(current_principal(), request.rating_id))
 
     def ListRatings(
         self, request: feedback_pb2.ListRatingsRequest, context: grpc.ServicerContext
@@ -391,10 +301,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
             bad_only=request.bad_only,
         )
         page = page_request(request.page_size, request.page_token, query.filters())
-        with self.db.read() as session:
-            items, total = self.feedback.list_ratings(
-                SqlRepository(session), current_principal(), query, page.size, page.after
-            )
+        items, total = self.feedback.list_ratings(current_principal(), query, page.size, page.after)
         last = domain.rating_sort_key(items[-1]) if items else ""
         return feedback_pb2.ListRatingsResponse(
             ratings=[rating_to_proto(r) for r in items],
@@ -406,11 +313,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def GetTicket(
         self, request: feedback_pb2.GetTicketRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.RectificationTicket:
-        with self.db.read() as session:
-            ticket = self.feedback.get_ticket(
-                SqlRepository(session), current_principal(), request.ticket_id
-            )
-        return ticket_to_proto(ticket)
+        return ticket_to_proto(self.feedback.get_ticket(current_principal(), request.ticket_id))
 
     def ListTickets(
         self, request: feedback_pb2.ListTicketsRequest, context: grpc.ServicerContext
@@ -422,10 +325,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
             breached_only=request.breached_only,
         )
         page = page_request(request.page_size, request.page_token, query.filters())
-        with self.db.read() as session:
-            items, total = self.feedback.list_tickets(
-                SqlRepository(session), current_principal(), query, page.size, page.after
-            )
+        items, total = self.feedback.list_tickets(current_principal(), query, page.size, page.after)
         next_token = page.next_token(items[-1].ticket_id) if len(items) == page.size else ""
         return feedback_pb2.ListTicketsResponse(
             tickets=[ticket_to_proto(t) for t in items],
@@ -436,47 +336,25 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def TransitionTicket(
         self, request: feedback_pb2.TransitionTicketRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.RectificationTicket:
-        with self.db.transaction() as session:
-            ticket = self.feedback.transition_ticket(
-                SqlRepository(session),
-                OutboxEvents(self.outbox, session),
-                current_principal(),
-                request.ticket_id,
-                request.to,
-                request.note,
-                utcnow(),
-            )
+        ticket = self.feedback.transition_ticket(
+            current_principal(), request.ticket_id, request.to, request.note
+        )
         return ticket_to_proto(ticket)
 
     def FileAppeal(
         self, request: feedback_pb2.FileAppealRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.Appeal:
-        with self.db.transaction() as session:
-            appeal = self.feedback.file_appeal(
-                SqlRepository(session),
-                OutboxEvents(self.outbox, session),
-                current_principal(),
-                request.rating_id,
-                request.grounds,
-                request.statement,
-                new_id(),
-                utcnow(),
-            )
+        appeal = self.feedback.file_appeal(
+            current_principal(), request.rating_id, request.grounds, request.statement
+        )
         return appeal_to_proto(appeal)
 
     def DecideAppeal(
         self, request: feedback_pb2.DecideAppealRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.Appeal:
-        with self.db.transaction() as session:
-            appeal = self.feedback.decide_appeal(
-                SqlRepository(session),
-                OutboxEvents(self.outbox, session),
-                current_principal(),
-                request.appeal_id,
-                request.decision,
-                request.reason,
-                utcnow(),
-            )
+        appeal = self.feedback.decide_appeal(
+            current_principal(), request.appeal_id, request.decision, request.reason
+        )
         metrics.APPEALS_DECIDED.labels(node=self.node, decision=appeal.decision.name.lower()).inc()
         return appeal_to_proto(appeal)
 
@@ -484,7 +362,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def SubmitReport(
         self, request: feedback_pb2.SubmitReportRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.Report:
-        new = self.feedback.validate_report(
+        report, joined = self.feedback.submit_report(
             domain.NewReport(
                 kind=request.kind,
                 source=request.source,
@@ -494,10 +372,6 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
                 point_id=request.point_id,
             )
         )
-        with self.db.transaction() as session:
-            report, joined = self.feedback.submit_report(
-                SqlRepository(session), OutboxEvents(self.outbox, session), new, self.ids, utcnow()
-            )
         metrics.REPORTS_RECEIVED.labels(
             node=self.node, kind=report.kind.name.lower(), grouped=str(joined).lower()
         ).inc()
@@ -506,39 +380,15 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def ListReportGroups(
         self, request: feedback_pb2.ListReportGroupsRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.ListReportGroupsResponse:
-        self.feedback.require_report_reader(current_principal())
-        v = Violations()
-        if request.kind:
-            v.check(request.kind in domain.ReportKind.__members__.values(), "kind", "unknown kind")
-        if request.region_code:
-            v.check(
-                divisions.is_valid(request.region_code), "region_code", "is not a GB/T 2260 code"
-            )
-        v.raise_if_any()
-        filters = {"kind": request.kind, "region": request.region_code}
-        page = page_request(request.page_size, request.page_token, filters)
-        with self.db.read() as session:
-            groups, total = SqlRepository(session).list_groups(
-                request.kind, request.region_code, page.size, page.after
-            )
-        last = groups[-1] if groups else None
-        next_token = (
-            page.next_token(f"{last.size}:{last.group_id}")
-            if last and len(groups) == page.size
-            else ""
+        groups, total, next_token = self.feedback.list_report_groups(
+            current_principal(),
+            request.kind,
+            request.region_code,
+            request.page_size,
+            request.page_token,
         )
         return feedback_pb2.ListReportGroupsResponse(
-            groups=[
-                feedback_pb2.ReportGroup(
-                    group_id=g.group_id,
-                    representative_text=g.representative_text,
-                    size=g.size,
-                    category=g.category,
-                    region_code=g.region_code,
-                    kind=_e(g.kind),
-                )
-                for g in groups
-            ],
+            groups=[group_to_proto(g) for g in groups],
             next_page_token=next_token,
             total_size=total,
         )
@@ -546,10 +396,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def GetDemandWithoutSupply(
         self, request: feedback_pb2.GetDemandWithoutSupplyRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.GetDemandWithoutSupplyResponse:
-        with self.db.read() as session:
-            unmet = self.feedback.demand_without_supply(
-                SqlRepository(session), current_principal(), request.region_code
-            )
+        unmet = self.feedback.demand_without_supply(current_principal(), request.region_code)
         return feedback_pb2.GetDemandWithoutSupplyResponse(
             unmet=[
                 feedback_pb2.UnmetDemand(
@@ -566,13 +413,9 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     def GetSatisfactionIndex(
         self, request: feedback_pb2.GetSatisfactionIndexRequest, context: grpc.ServicerContext
     ) -> feedback_pb2.SatisfactionIndex:
-        scope = domain.index_scope(
-            request.institution_id, request.service_item_id, request.node_id, self.node
+        scope, counts = self.feedback.satisfaction_index(
+            request.institution_id, request.service_item_id, request.node_id, request.period
         )
-        if not domain.valid_period(request.period):
-            raise InvalidArgument.field("period", "must be YYYY, YYYY-Qn or YYYY-MM")
-        with self.db.read() as session:
-            counts = read_index(session, scope, request.period)
         return feedback_pb2.SatisfactionIndex(
             scope=scope,
             period=request.period,
@@ -586,6 +429,3 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
             appeals_upheld=counts.appeals_upheld,
             **counts.rates(),
         )
-
-
-MAX_SYNC = 500

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from puhui.catalog.v1 import catalog_pb2, events_pb2
 from puhui.events.v1 import envelope_pb2
-from puhui.feedback.adapters.db import catalog_institutions, catalog_items
+from puhui.feedback.adapters.tables import catalog_institutions, catalog_items
 from puhui.kit.inbox import InvalidEvent
 
 CATEGORY_PREFIX = "SERVICE_CATEGORY_"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from puhui.events.v1 import envelope_pb2
 from puhui.feedback import domain
-from puhui.feedback.adapters.db import satisfaction
+from puhui.feedback.adapters.tables import satisfaction
 from puhui.feedback.v1 import events_pb2, feedback_pb2
 from puhui.kit.inbox import InvalidEvent
 from puhui.kit.times import from_timestamp

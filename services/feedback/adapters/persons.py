@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from puhui.events.v1 import envelope_pb2
-from puhui.feedback.adapters.db import identity_persons
+from puhui.feedback.adapters.tables import identity_persons
 from puhui.identity.v1 import events_pb2
 from puhui.kit.inbox import InvalidEvent
 

@@ -1,4 +1,4 @@
-from puhui.feedback.adapters.db import metadata
+from puhui.feedback.adapters.tables import metadata
 from puhui.kit.migrations import run_env
 
 run_env(metadata)

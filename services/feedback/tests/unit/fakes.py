@@ -4,6 +4,8 @@ test_repository_contract.py)."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -19,6 +21,7 @@ class FakeRepository:
     groups: dict[str, tuple[domain.ReportGroup, datetime]] = field(default_factory=dict)
     reports: dict[str, domain.Report] = field(default_factory=dict)
     supply: dict[str, list[domain.Supplier]] = field(default_factory=dict)
+    indices: dict[tuple[str, str], domain.IndexCounts] = field(default_factory=dict)
     # read models: item id -> institution id; registered persons
     items: dict[str, str] = field(default_factory=dict)
     persons: set[str] = field(default_factory=set)
@@ -174,6 +177,45 @@ class FakeRepository:
 
     def suppliers(self, category: str) -> list[domain.Supplier]:
         return list(self.supply.get(category, []))
+
+    def list_groups(
+        self, kind: int, region_code: str, size: int, after: str
+    ) -> tuple[list[domain.ReportGroup], int]:
+        prefix = domain.region_prefix(region_code) if region_code else ""
+        found = sorted(
+            (
+                g
+                for g, _ in self.groups.values()
+                if (not kind or g.kind == kind) and g.region_code.startswith(prefix)
+            ),
+            key=lambda g: (-g.size, g.group_id),
+        )
+        if after:
+            size_text, _, gid = after.partition(":")
+            found_after = [g for g in found if (-g.size, g.group_id) > (-int(size_text), gid)]
+        else:
+            found_after = found
+        return found_after[:size], len(found)
+
+    def index_counts(self, scope: str, period: str) -> domain.IndexCounts:
+        return self.indices.get((scope, period), domain.IndexCounts())
+
+
+class FakeUnitOfWork:
+    """Every unit of work and read runs on the same fake repository and sink (no rollback:
+    the use cases check everything before they write)."""
+
+    def __init__(self, repo: FakeRepository, sink: FakeSink) -> None:
+        self.repo = repo
+        self.sink = sink
+
+    @contextmanager
+    def __call__(self) -> Iterator[tuple[FakeRepository, FakeSink]]:
+        yield self.repo, self.sink
+
+    @contextmanager
+    def read(self) -> Iterator[FakeRepository]:
+        yield self.repo
 
 
 class FakeSink:

@@ -9,7 +9,13 @@ import pytest
 from puhui.feedback import domain, errors
 from puhui.feedback.domain import Channel, Decision, Level, Stage
 from puhui.feedback.tests.support import INSTITUTION, NODE, person, province_admin, staff
-from puhui.feedback.tests.unit.fakes import CountingBursts, FakeRepository, FakeSink, SeqIds
+from puhui.feedback.tests.unit.fakes import (
+    CountingBursts,
+    FakeRepository,
+    FakeSink,
+    FakeUnitOfWork,
+    SeqIds,
+)
 from puhui.feedback.workdays import national
 from puhui.kit.auth import ANONYMOUS, Principal
 from puhui.kit.errors import InvalidArgument, PermissionDenied, Unauthenticated
@@ -25,13 +31,22 @@ def world():
         calendar=national(),
         burst_limit=3,
     )
-    feedback = domain.Feedback(node=NODE, token_key=b"secret", settings=settings)
     repo = FakeRepository(items={"item-1": INSTITUTION}, persons={"440000:person-1"})
-    return feedback, repo, FakeSink(), CountingBursts(), SeqIds()
+    sink, bursts, ids = FakeSink(), CountingBursts(), SeqIds()
+    feedback = domain.Feedback(
+        node=NODE,
+        token_key=b"secret",
+        uow=FakeUnitOfWork(repo, sink),
+        bursts=bursts,
+        settings=settings,
+        ids=ids,
+        clock=lambda: NOW,
+    )
+    return feedback, repo, sink, bursts, ids
 
 
 def record(world, **kw):
-    feedback, repo, sink, _, ids = world
+    feedback, repo, _, _, _ = world
     fields = {
         "institution_id": INSTITUTION,
         "service_item_id": "item-1",
@@ -40,11 +55,11 @@ def record(world, **kw):
         "request_id": f"req-{len(repo.cases)}",
     }
     fields.update(kw)
-    return feedback.record_case(repo, sink, staff(), domain.NewCase(**fields), ids.new(), NOW)
+    return feedback.record_case(staff(), domain.NewCase(**fields))
 
 
 def rate(world, token, principal=ANONYMOUS, when=NOW, **kw):
-    feedback, repo, sink, bursts, ids = world
+    feedback = world[0]
     fields = {
         "token": token,
         "stage": Stage.COMPLETION,
@@ -52,9 +67,11 @@ def rate(world, token, principal=ANONYMOUS, when=NOW, **kw):
         "level": Level.SATISFIED,
     }
     fields.update(kw)
-    return feedback.submit_rating(
-        repo, sink, bursts, principal, domain.NewRating(**fields), ids, when
-    )
+    feedback.clock = lambda: when
+    try:
+        return feedback.submit_rating(principal, domain.NewRating(**fields))
+    finally:
+        feedback.clock = lambda: NOW
 
 
 def test_record_is_idempotent_and_stores_only_the_hash(world):
@@ -99,12 +116,12 @@ def test_a_case_needs_the_institutions_own_item_and_a_registered_person(world):
 
 
 def test_only_staff_of_the_institution_records_cases(world):
-    feedback, repo, sink, _, _ids = world
+    feedback, repo, _, _, _ = world
     new = domain.NewCase(INSTITUTION, "item", "", None, "r")
     with pytest.raises(PermissionDenied):
-        feedback.record_case(repo, sink, staff("440000-000009"), new, "c", NOW)
+        feedback.record_case(staff("440000-000009"), new)
     with pytest.raises(Unauthenticated):
-        feedback.record_case(repo, sink, ANONYMOUS, new, "c", NOW)
+        feedback.record_case(ANONYMOUS, new)
     assert repo.cases == {}
 
 
@@ -175,13 +192,13 @@ def test_nobody_rates_in_another_persons_name(world):
 
 
 def test_case_in_progress_cannot_rate_completion(world):
-    feedback, repo, sink, _, _ = world
+    feedback = world[0]
     case, token = record(world, in_progress=True)
     assert not case.completed
     with pytest.raises(errors.CaseNotCompleted):
         rate(world, token)
     rate(world, token, stage=Stage.ACCEPTANCE)
-    feedback.complete_case(repo, sink, staff(), case.case_id, None, NOW)
+    feedback.complete_case(staff(), case.case_id, None)
     assert rate(world, token).stage == Stage.COMPLETION
 
 
@@ -233,62 +250,51 @@ def bad_review(world):
 
 
 def test_upheld_appeal_excludes_the_review_and_voids_its_ticket(world):
-    feedback, repo, sink, _, _ = world
+    feedback, repo, _, _, _ = world
     rating = bad_review(world)
-    appeal = feedback.file_appeal(
-        repo, sink, staff(), rating.rating_id, "malicious", "刷差评", "a-1", NOW
-    )
+    appeal = feedback.file_appeal(staff(), rating.rating_id, "malicious", "刷差评")
+    a1 = appeal.appeal_id
     assert appeal.decision == Decision.PENDING
     with pytest.raises(errors.AppealNotAllowed):
-        feedback.file_appeal(
-            repo, sink, staff(), rating.rating_id, "malicious", "again", "a-2", NOW
-        )
+        feedback.file_appeal(staff(), rating.rating_id, "malicious", "again")
     with pytest.raises(PermissionDenied):
-        feedback.decide_appeal(repo, sink, staff(), "a-1", Decision.UPHELD, "ok", NOW)
+        feedback.decide_appeal(staff(), a1, Decision.UPHELD, "ok")
     with pytest.raises(PermissionDenied):
-        feedback.decide_appeal(
-            repo, sink, province_admin("320000"), "a-1", Decision.UPHELD, "ok", NOW
-        )
-    decided = feedback.decide_appeal(
-        repo, sink, province_admin(), "a-1", Decision.UPHELD, "核实为恶意", NOW
-    )
+        feedback.decide_appeal(province_admin("320000"), a1, Decision.UPHELD, "ok")
+    decided = feedback.decide_appeal(province_admin(), a1, Decision.UPHELD, "核实为恶意")
     assert decided.decision == Decision.UPHELD
     assert repo.ratings[rating.rating_id].excluded
     assert repo.tickets[rating.ticket_id].state == domain.TicketState.VOIDED
     with pytest.raises(errors.AppealNotAllowed):
-        feedback.decide_appeal(repo, sink, province_admin(), "a-1", Decision.REJECTED, "x", NOW)
+        feedback.decide_appeal(province_admin(), a1, Decision.REJECTED, "x")
 
 
 def test_rejected_appeal_keeps_the_review(world):
-    feedback, repo, sink, _, _ = world
+    feedback, repo, _, _, _ = world
     rating = bad_review(world)
-    feedback.file_appeal(repo, sink, staff(), rating.rating_id, "mistaken", "误评", "a-1", NOW)
-    feedback.decide_appeal(repo, sink, province_admin(), "a-1", Decision.REJECTED, "评价属实", NOW)
+    appeal = feedback.file_appeal(staff(), rating.rating_id, "mistaken", "误评")
+    feedback.decide_appeal(province_admin(), appeal.appeal_id, Decision.REJECTED, "评价属实")
     assert not repo.ratings[rating.rating_id].excluded
     assert repo.tickets[rating.ticket_id].state == domain.TicketState.OPEN
 
 
 def test_appeal_input_and_good_reviews(world):
-    feedback, repo, sink, _, _ = world
+    feedback = world[0]
     _, token = record(world)
     good = rate(world, token)
     with pytest.raises(InvalidArgument) as info:
-        feedback.file_appeal(repo, sink, staff(), good.rating_id, "dislike", "", "a", NOW)
+        feedback.file_appeal(staff(), good.rating_id, "dislike", "")
     assert {v.field for v in info.value.violations} == {"grounds", "statement"}
     with pytest.raises(errors.AppealNotAllowed):
-        feedback.file_appeal(repo, sink, staff(), good.rating_id, "mistaken", "x", "a", NOW)
+        feedback.file_appeal(staff(), good.rating_id, "mistaken", "x")
 
 
 def test_reports_group_near_duplicates_within_category_and_region(world):
-    feedback, repo, sink, _, ids = world
+    feedback = world[0]
 
     def submit(text, category="PATENT_SEARCH", region="440300", kind=domain.ReportKind.NEED):
         return feedback.submit_report(
-            repo,
-            sink,
-            domain.NewReport(kind, domain.CollectionPoint.HOTLINE, category, region, text),
-            ids,
-            NOW,
+            domain.NewReport(kind, domain.CollectionPoint.HOTLINE, category, region, text)
         )
 
     first, joined = submit("希望在深圳开设专利检索培训和咨询服务")
@@ -317,39 +323,35 @@ def test_report_validation_names_fields(world):
 
 
 def test_demand_without_supply(world):
-    feedback, repo, sink, _, ids = world
+    feedback, repo, _, _, _ = world
     for region, category in [
         ("440300", "PATENT_SEARCH"),
         ("440300", "PATENT_SEARCH"),
         ("440100", "TRAINING"),
     ]:
         feedback.submit_report(
-            repo,
-            sink,
             domain.NewReport(
                 domain.ReportKind.NEED,
                 domain.CollectionPoint.SURVEY,
                 category,
                 region,
                 f"需要{category}",
-            ),
-            ids,
-            NOW,
+            )
         )
     # A Guangzhou institution offers training; nobody offers patent search in Shenzhen.
     repo.supply["TRAINING"] = [domain.Supplier("440100")]
     repo.supply["PATENT_SEARCH"] = [domain.Supplier("440100")]
     with pytest.raises(Unauthenticated):
-        feedback.demand_without_supply(repo, ANONYMOUS, "")
+        feedback.demand_without_supply(ANONYMOUS, "")
     with pytest.raises(PermissionDenied):
-        feedback.demand_without_supply(repo, staff(), "")
-    unmet = feedback.demand_without_supply(repo, province_admin(), "")
+        feedback.demand_without_supply(staff(), "")
+    unmet = feedback.demand_without_supply(province_admin(), "")
     assert [(u.category, u.region_code, u.need_count) for u in unmet] == [
         ("PATENT_SEARCH", "440300", 2)
     ]
     # A province-level institution serves every city of the province.
     repo.supply["PATENT_SEARCH"].append(domain.Supplier("440000"))
-    assert feedback.demand_without_supply(repo, province_admin(), "440000") == []
+    assert feedback.demand_without_supply(province_admin(), "440000") == []
 
 
 def test_index_rates_and_scopes():

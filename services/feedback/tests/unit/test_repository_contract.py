@@ -8,6 +8,7 @@ import pytest
 
 from puhui.feedback import domain
 from puhui.feedback.adapters.db import SqlRepository, catalog_items, identity_persons
+from puhui.feedback.adapters.indices import bump
 from puhui.feedback.tests.unit.fakes import FakeRepository
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
@@ -182,3 +183,29 @@ def test_read_models_of_items_and_persons(repo):
     assert repo.item_institution("s2") is None
     assert repo.person_known("440000:p")
     assert not repo.person_known("440000:q")
+
+
+def test_report_groups_largest_first_by_kind_and_region_with_cursor(repo):
+    for gid, kind, region, size in [
+        ("g1", domain.ReportKind.NEED, "440300", 3),
+        ("g2", domain.ReportKind.NEED, "440106", 3),
+        ("g3", domain.ReportKind.COMPLAINT, "440300", 5),
+        ("g4", domain.ReportKind.NEED, "320100", 1),
+    ]:
+        repo.add_group(domain.ReportGroup(gid, kind, "TRAINING", region, "t", size), NOW)
+    page, total = repo.list_groups(0, "", 2, "")
+    assert ([g.group_id for g in page], total) == (["g3", "g1"], 4)
+    page, _ = repo.list_groups(0, "", 2, domain.group_sort_key(page[-1]))
+    assert [g.group_id for g in page] == ["g2", "g4"]
+    needs, total = repo.list_groups(int(domain.ReportKind.NEED), "440000", 10, "")
+    assert ([g.group_id for g in needs], total) == (["g1", "g2"], 2)
+
+
+def test_index_counts_read_the_aggregate_rows(repo):
+    counts = domain.IndexCounts(rating_count=3, satisfied_count=2, bad_count=1)
+    if isinstance(repo, FakeRepository):
+        repo.indices[("institution:i1", "2026-11")] = counts
+    else:
+        bump(repo.session, ("institution:i1",), ("2026-11",), counts.__dict__)
+    assert repo.index_counts("institution:i1", "2026-11") == counts
+    assert repo.index_counts("institution:i1", "2026-10") == domain.IndexCounts()

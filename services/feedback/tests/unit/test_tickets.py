@@ -10,7 +10,12 @@ import pytest
 from puhui.feedback import domain, errors
 from puhui.feedback.domain import TicketState as S
 from puhui.feedback.tests.support import INSTITUTION, NODE, province_admin, staff
-from puhui.feedback.tests.unit.fakes import FakeRepository, FakeSink
+from puhui.feedback.tests.unit.fakes import (
+    CountingBursts,
+    FakeRepository,
+    FakeSink,
+    FakeUnitOfWork,
+)
 from puhui.kit.errors import InvalidArgument, PermissionDenied
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -88,12 +93,20 @@ def test_real_name_review_needs_follow_up_before_closing() -> None:
 def world() -> tuple[domain.Feedback, FakeRepository, FakeSink]:
     repo = FakeRepository()
     repo.add_ticket(ticket(S.OPEN))
-    return domain.Feedback(node=NODE, token_key=b"k"), repo, FakeSink()
+    sink = FakeSink()
+    feedback = domain.Feedback(
+        node=NODE,
+        token_key=b"k",
+        uow=FakeUnitOfWork(repo, sink),
+        bursts=CountingBursts(),
+        clock=lambda: NOW,
+    )
+    return feedback, repo, sink
 
 
 def test_transition_use_case_records_actor_and_emits(world) -> None:
     feedback, repo, sink = world
-    out = feedback.transition_ticket(repo, sink, staff(), "t-1", S.VERIFYING, "checking", NOW)
+    out = feedback.transition_ticket(staff(), "t-1", S.VERIFYING, "checking")
     assert out.state == S.VERIFYING
     assert out.history[-1].actor == "440000:staff-1"
     assert sink.kinds() == ["ticket_changed"]
@@ -104,43 +117,43 @@ def test_follow_up_needs_a_note_and_unknown_states_are_invalid(world) -> None:
     feedback, repo, sink = world
     repo.update_ticket(ticket(S.RECTIFIED))
     with pytest.raises(InvalidArgument) as info:
-        feedback.transition_ticket(repo, sink, staff(), "t-1", S.FOLLOWED_UP, " ", NOW)
+        feedback.transition_ticket(staff(), "t-1", S.FOLLOWED_UP, " ")
     assert [v.field for v in info.value.violations] == ["note"]
     with pytest.raises(InvalidArgument) as info:
-        feedback.transition_ticket(repo, sink, staff(), "t-1", 99, "", NOW)
+        feedback.transition_ticket(staff(), "t-1", 99, "")
     assert [v.field for v in info.value.violations] == ["to"]
     assert sink.events == []
 
 
 def test_other_institutions_staff_cannot_see_or_move_the_ticket(world) -> None:
-    feedback, repo, sink = world
+    feedback, _repo, _sink = world
     with pytest.raises(errors.TicketNotFound):
-        feedback.transition_ticket(repo, sink, staff("440000-000002"), "t-1", S.VERIFYING, "", NOW)
+        feedback.transition_ticket(staff("440000-000002"), "t-1", S.VERIFYING, "")
     # A province admin of the node may.
-    feedback.transition_ticket(repo, sink, province_admin(), "t-1", S.VERIFYING, "", NOW)
+    feedback.transition_ticket(province_admin(), "t-1", S.VERIFYING, "")
 
 
 def test_breach_check_marks_overdue_tickets_once(world) -> None:
     feedback, repo, sink = world
-    assert feedback.check_deadlines(repo, sink, date(2026, 12, 3)) == []  # due today: not yet
-    breached = feedback.check_deadlines(repo, sink, date(2026, 12, 4))
+    assert feedback.check_deadlines(date(2026, 12, 3)) == []  # due today: not yet
+    breached = feedback.check_deadlines(date(2026, 12, 4))
     assert [t.ticket_id for t in breached] == ["t-1"]
     assert repo.tickets["t-1"].breached
-    assert feedback.check_deadlines(repo, sink, date(2026, 12, 5)) == []
+    assert feedback.check_deadlines(date(2026, 12, 5)) == []
     assert sink.kinds() == ["ticket_breached"]
 
 
 def test_closed_tickets_are_never_breached(world) -> None:
-    feedback, repo, sink = world
+    feedback, repo, _sink = world
     repo.update_ticket(replace(ticket(S.CLOSED)))
-    assert feedback.check_deadlines(repo, sink, date(2027, 1, 1)) == []
+    assert feedback.check_deadlines(date(2027, 1, 1)) == []
 
 
 def test_list_tickets_requires_staff_or_admin(world) -> None:
-    feedback, repo, _ = world
+    feedback, _repo, _ = world
     query = domain.TicketQuery(institution_id=INSTITUTION, node=NODE)
-    items, total = feedback.list_tickets(repo, staff(), query, 10, "")
+    items, total = feedback.list_tickets(staff(), query, 10, "")
     assert total == 1
     assert items[0].ticket_id == "t-1"
     with pytest.raises(PermissionDenied):
-        feedback.list_tickets(repo, staff("440000-000002"), query, 10, "")
+        feedback.list_tickets(staff("440000-000002"), query, 10, "")
