@@ -16,12 +16,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from puhui.data import domain
-from puhui.data.adapters.db import (
-    SqlGiRepository,
-    SqlIcLayoutRepository,
-    SqlPatentRepository,
-    SqlTrademarkRepository,
-)
+from puhui.data.adapters.gi import SqlGiRepository
+from puhui.data.adapters.ic_layouts import SqlIcLayoutRepository
+from puhui.data.adapters.patents import SqlPatentRepository
+from puhui.data.adapters.trademarks import SqlTrademarkRepository
 from puhui.data.convert import (
     gi_from_proto,
     ic_layout_from_proto,

@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.orm import Session
 
 from puhui.data import domain, metrics, mirror, policy
-from puhui.data.adapters.db import WALK_SESSION, SearchCache, metadata
 from puhui.data.adapters.quota import MemoryCounters, RedisCounters
+from puhui.data.adapters.search import WALK_SESSION, SearchCache
+from puhui.data.adapters.tables import metadata
 from puhui.data.config import DataConfig
 from puhui.data.importers.runner import Importer
 from puhui.data.quota import GrpcQuota, Quota, parse_limits

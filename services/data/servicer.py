@@ -12,21 +12,13 @@ import grpc
 from sqlalchemy.orm import Session
 
 from puhui.data import domain, metrics
-from puhui.data.adapters.db import (
-    SearchCache,
-    SqlGiRepository,
-    SqlIcLayoutRepository,
-    SqlPatentRepository,
-    SqlPatentSearch,
-    SqlTrademarkRepository,
-    SqlTrademarkSearch,
-    list_changes,
-    planned_walk,
-    racing_writers_aborted,
-    search_gis,
-    search_ic_layouts,
-    stats,
-)
+from puhui.data.adapters.changes import list_changes, stats
+from puhui.data.adapters.gi import SqlGiRepository, search_gis
+from puhui.data.adapters.ic_layouts import SqlIcLayoutRepository, search_ic_layouts
+from puhui.data.adapters.patents import SqlPatentRepository
+from puhui.data.adapters.search import SearchCache, SqlPatentSearch, planned_walk
+from puhui.data.adapters.storage import racing_writers_aborted
+from puhui.data.adapters.trademarks import SqlTrademarkRepository, SqlTrademarkSearch
 from puhui.data.convert import (
     export_row_fields,
     gi_from_proto,

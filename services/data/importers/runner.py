@@ -24,13 +24,11 @@ import psycopg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from puhui.data import domain
-from puhui.data.adapters.db import (
-    SqlGiRepository,
-    SqlIcLayoutRepository,
-    SqlPatentRepository,
-    SqlTrademarkRepository,
-    quarantine,
-)
+from puhui.data.adapters.gi import SqlGiRepository
+from puhui.data.adapters.ic_layouts import SqlIcLayoutRepository
+from puhui.data.adapters.patents import SqlPatentRepository
+from puhui.data.adapters.tables import quarantine
+from puhui.data.adapters.trademarks import SqlTrademarkRepository
 from puhui.data.importers import sources
 from puhui.data.servicer import OutboxEvents
 from puhui.kit.db import Database
