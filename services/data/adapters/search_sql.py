@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from puhui.data.adapters.tables import data_versions, patents
 from puhui.data.domain import PatentQuery, region_prefix
+from puhui.data.queries import Facets
 
 
 def _ipc_key(prefix: str) -> tuple[str, bool]:
@@ -98,7 +99,7 @@ COUNT_CAP = 100
 
 
 def _export_columns(micros: bool = False) -> list[Any]:
-    """A Patent message's columns (`convert.export_row_fields`); `micros`: `updated_at` as
+    """A Patent message's columns (`search.patent_fields`); `micros`: `updated_at` as
     microseconds since the epoch (PostgreSQL), not a timestamp: an integer is cheaper to
     print and parse than an aware datetime (measured: 277 -> 231 µs a 20-row page)."""
     c = patents.c
@@ -357,9 +358,6 @@ def _facets_statement(shape: _Shape, names: tuple[str, ...]) -> Any:
         func.count().label("n"),
         _patents_version().label("version"),
     ).group_by(func.grouping_sets(*[tuple_(k) for k in keys], text("()")))
-
-
-Facets = dict[str, list[tuple[str, int]]]
 
 
 def _read_facets(rows: list[Any], names: Sequence[str], limit: int) -> tuple[Facets, int]:

@@ -318,7 +318,7 @@ def test_cached_counts_and_facets_follow_every_committed_write(hub):
     before = version()
     assert search() == (2, {"2022": 2})  # reused: nothing written since
     assert version() == before
-    assert app.servicer.search_cache._values, "the count and facets were cached"
+    assert app.reads.search_cache._values, "the count and facets were cached"
     put("2021-03-04")
     assert version() == before + 1  # one transaction, one bump
     assert search() == (3, {"2022": 2, "2021": 1})

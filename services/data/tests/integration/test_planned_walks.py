@@ -55,16 +55,16 @@ def test_known_walks_read_their_pages_on_the_walk_connections(database_url, monk
         assert app.walk_db is not None
         # Its connections are opened when first needed: none before a walk is known.
         assert REGISTRY.get_sample_value("puhui_db_pool_connections", WALK_POOL) == 0
-        walk_db = app.servicer.walk_db
+        walk_db = app.reads.walk_db
         for request in WALKS:
             query = patent_query(request, 200)
-            assert not planned_walk(query, app.servicer.search_cache, 100)
-            app.servicer.walk_db = None  # every page planned for its values
+            assert not planned_walk(query, app.reads.search_cache, 100)
+            app.reads.walk_db = None  # every page planned for its values
             planned = walk_pages(stub, request)
-            app.servicer.walk_db = walk_db
+            app.reads.walk_db = walk_db
             assert len(planned) >= 2, request
             # The first page counted the matches: the pages are read on the walk connections.
-            assert planned_walk(query, app.servicer.search_cache, 100), request
+            assert planned_walk(query, app.reads.search_cache, 100), request
             assert walk_pages(stub, request) == planned, request
         assert REGISTRY.get_sample_value("puhui_db_pool_connections", WALK_POOL) >= 1
         with app.walk_db.read_connection() as connection:

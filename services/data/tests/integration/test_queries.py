@@ -138,7 +138,7 @@ def test_total_size_is_exact_up_to_the_limit_and_with_facets(loaded, monkeypatch
     """total_size: exact up to PUHUI_DATA_EXACT_COUNT_LIMIT, limit + 1 beyond ("more than");
     exact whatever its size when facets were asked for (they count every match anyway)."""
     app, stub, _ = loaded
-    monkeypatch.setattr(app.servicer, "exact_count_limit", 5)
+    monkeypatch.setattr(app.reads, "exact_count_limit", 5)
     capped = stub.SearchPatents(data_pb2.SearchPatentsRequest(office="CN", page_size=2))
     assert capped.total_size == 6
     for names in (["year"], ["province", "ipc_section"]):
@@ -324,8 +324,8 @@ def test_pages_agree_whether_matches_are_walked_or_gathered(loaded, monkeypatch)
     results = {}
     for few in (10**9, 0):  # everything gathered, then everything walked
         monkeypatch.setattr(search, "FEW_MATCHES", few)
-        if app.servicer.search_cache is not None:
-            monkeypatch.setattr(app.servicer.search_cache, "_values", {})
+        if app.reads.search_cache is not None:
+            monkeypatch.setattr(app.reads.search_cache, "_values", {})
         for i, kw in enumerate(queries):
             found, total = search_all(stub, page_size=3, **kw)  # pages resume inside walks
             results.setdefault(i, []).append(([p.record_id for p in found], total))
