@@ -15,10 +15,8 @@ class DataConfig(ServiceConfig):
         4,
         doc="Worker threads for unary calls (searches, lookups); calls beyond them wait in"
         " arrival order (puhui_grpc_server_queued_requests), at most PUHUI_GRPC_QUEUE of them."
-        " Export streams run on PUHUI_GRPC_STREAM_WORKERS, never on these."
-        " On 2 cores, 10 alternating runs of the 16-client search mix: p99 32.1-47.1"
-        " ms (mean 39.7) with 4 workers, 36.0-51.6 (mean 41.9) with 8 workers of which 3"
-        " searched at once (bench/data_patents); 2 workers: worse (54.8-75.2 ms).",
+        " Export streams run on PUHUI_GRPC_STREAM_WORKERS, never on these"
+        " (measured with bench/data_patents.py).",
     )
     mirror_source_node: str = setting(
         "PUHUI_DATA_MIRROR_SOURCE_NODE",

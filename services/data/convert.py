@@ -3,11 +3,7 @@ events) and `mirror` (applying the hub's events)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC
 from typing import Any
-
-import orjson
 
 from puhui.data import domain
 from puhui.data.v1 import data_pb2
@@ -39,59 +35,6 @@ def patent_to_proto(p: domain.Patent) -> data_pb2.Patent:
     if p.updated_at is not None:
         msg.updated_at.CopyFrom(to_timestamp(p.updated_at))
     return msg
-
-
-def export_row_fields(row: Sequence[Any]) -> dict[str, Any]:
-    """A Patent message's fields from an export row: no domain object, one JSON parse —
-    the search's and export's hot loop. Given to the enclosing message as dicts (upb builds
-    the repeated messages in place; a list of built messages is copied in)."""
-    (
-        record_id,
-        application_number,
-        publication_number,
-        kind,
-        office,
-        title,
-        abstract,
-        lists,
-        filing_date,
-        publication_date,
-        grant_date,
-        legal_status,
-        content_hash,
-        updated_at,
-        withheld,
-    ) = row
-    applicants, inventors, ipc_codes = orjson.loads(lists)  # ~4x json.loads
-    if type(updated_at) is int:  # PostgreSQL: microseconds since the epoch
-        seconds, micros = divmod(updated_at, 1_000_000)
-        stamp = {"seconds": seconds, "nanos": micros * 1000}
-    elif updated_at is not None:
-        if updated_at.tzinfo is None:  # SQLite: naive UTC
-            updated_at = updated_at.replace(tzinfo=UTC)
-        stamp = {"seconds": int(updated_at.timestamp()), "nanos": updated_at.microsecond * 1000}
-    else:
-        stamp = None
-    return {
-        "application_number": application_number,
-        "publication_number": publication_number,
-        "kind": kind,
-        "office": office,
-        "title": title,
-        "abstract": abstract,
-        # dicts: the upb runtime builds sub-messages from them faster than from messages
-        "applicants": [{"name": a[0], "region_code": a[1], "country": a[2]} for a in applicants],
-        "inventors": inventors,
-        "ipc_codes": ipc_codes,
-        "filing_date": filing_date,
-        "publication_date": publication_date,
-        "grant_date": grant_date,
-        "legal_status": legal_status,
-        "content_hash": content_hash,
-        "updated_at": stamp,
-        "record_id": record_id,
-        "inventors_withheld": bool(withheld),
-    }
 
 
 def patent_from_proto(msg: data_pb2.Patent, sequence: int = 0) -> domain.Patent:

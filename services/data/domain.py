@@ -4,7 +4,8 @@ validation live in `records`, the queries in `queries`; both are re-exported her
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -58,6 +59,7 @@ from puhui.data.records import (
     normalise_trademark,
 )
 from puhui.kit.errors import InvalidArgument, Violations
+from puhui.kit.times import utcnow
 
 __all__ = [  # with what it re-exports from records and queries
     "DATA_SETS",
@@ -92,6 +94,7 @@ __all__ = [  # with what it re-exports from records and queries
     "PatentRepository",
     "Record",
     "RecordRepository",
+    "Store",
     "Trademark",
     "TrademarkQuery",
     "TrademarkRepository",
@@ -116,6 +119,15 @@ __all__ = [  # with what it re-exports from records and queries
     "validate_query",
     "validate_trademark_query",
 ]
+
+
+# The request field each data set's record is written in (`DataSets.put`'s field paths).
+PUT_PREFIXES = {
+    PATENTS: "patent",
+    TRADEMARKS: "trademark",
+    GEOGRAPHICAL_INDICATIONS: "indication",
+    IC_LAYOUTS: "layout",
+}
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,17 @@ class EventSink(Protocol):
         """Publish to the mirror topic (always) and the events topic (if `announce`)."""
 
 
+class Store(Protocol):
+    """Units of work on one data set's storage."""
+
+    def writing(self, data_set: str) -> AbstractContextManager[tuple[Any, EventSink]]:
+        """One transaction: the data set's repository and the sink of its events. Two
+        writers creating the same new record: the loser's is aborted (retry)."""
+
+    def reading(self, data_set: str) -> AbstractContextManager[Any]:
+        """The data set's repository for reads only."""
+
+
 @dataclass
 class Outcome:
     record: Any
@@ -190,15 +213,58 @@ class Counts:
 
 
 class DataSets:
-    """The use cases: upsert records (hub), apply mirrored changes (province), get."""
+    """The use cases: put and get one record through `store` (the API), upsert batches
+    (imports, with their own repositories), apply mirrored changes (province)."""
 
-    def __init__(self, node: str, *, mirror: bool = False) -> None:
+    def __init__(
+        self,
+        node: str,
+        *,
+        mirror: bool = False,
+        store: Store | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.node = node
         self.mirror = mirror
+        self.store = store
+        self.clock = clock
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("DataSets was built without a store")
+        return self.store
 
     def require_writable(self) -> None:
         if self.mirror:
             raise ReadOnlyMirror(self.node)
+
+    def put(self, record: Record) -> Outcome:
+        """Insert or update one record as written by a caller: on the hub only, normalised
+        (every violation reported) before anything is written, announced on the events
+        topic."""
+        self.require_writable()
+        record = normalise_record(record, PUT_PREFIXES[data_set_of(record)])
+        with self._store().writing(data_set_of(record)) as (repo, events):
+            (result,) = self.upsert(
+                repo, events, [record], self.clock(), source="api", announce=True
+            )
+        return result
+
+    def patent(self, number: str) -> Patent:
+        with self._store().reading(PATENTS) as repo:
+            return self.get_patent(repo, number)
+
+    def trademark(self, number: str) -> Trademark:
+        with self._store().reading(TRADEMARKS) as repo:
+            return self.get_trademark(repo, number)
+
+    def indication(self, gi_id: str) -> GeographicalIndication:
+        with self._store().reading(GEOGRAPHICAL_INDICATIONS) as repo:
+            return get_gi(repo, gi_id)
+
+    def ic_layout(self, number: str) -> IcLayout:
+        with self._store().reading(IC_LAYOUTS) as repo:
+            return get_ic_layout(repo, number)
 
     def upsert(
         self,

@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from puhui.data import domain
-from puhui.data.adapters.db import (
-    SqlGiRepository,
-    SqlIcLayoutRepository,
-    SqlPatentRepository,
-    SqlTrademarkRepository,
-)
+from puhui.data.adapters.store import REPOSITORIES
 from puhui.data.convert import (
     gi_from_proto,
     ic_layout_from_proto,
@@ -34,13 +28,6 @@ from puhui.kit.inbox import InvalidEvent
 from puhui.kit.outbox import utcnow
 
 logger = logging.getLogger(__name__)
-
-REPOSITORIES: dict[str, Any] = {
-    domain.PATENTS: SqlPatentRepository,
-    domain.TRADEMARKS: SqlTrademarkRepository,
-    domain.GEOGRAPHICAL_INDICATIONS: SqlGiRepository,
-    domain.IC_LAYOUTS: SqlIcLayoutRepository,
-}
 
 
 def decode_record(envelope: envelope_pb2.EventEnvelope) -> domain.Record:

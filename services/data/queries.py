@@ -1,16 +1,21 @@
-"""Search and export queries: their shape and validation. Pure: no proto, no SQL. `domain`
-re-exports every public name."""
+"""The read side: search and export queries (their shape and validation) and the read model
+that answers them (`ReadModel`, a port: `adapters.reads` implements it). Pure: no proto, no
+SQL. `domain` re-exports the queries' public names."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from puhui.data.records import _date
+from puhui.data.records import GeographicalIndication, IcLayout, Trademark, _date
 from puhui.kit.errors import Violations
 from puhui.refdata import divisions, nice, offices
+
+if TYPE_CHECKING:
+    from puhui.data.domain import Change
 
 FACETS = ("ipc_section", "year", "province")
 MAX_EXPORT_CHUNK = 5000
@@ -206,3 +211,76 @@ def validate_ic_layout_query(text: str, owner: str, *, max_length: int = 200) ->
     v.check(len(owner) <= max_length, "owner", f"at most {max_length} characters")
     v.raise_if_any()
     return IcLayoutQuery(text, owner)
+
+
+# -- the read model --------------------------------------------------------------------------
+
+# A patent as a Patent message's fields, by the message's field names ("record_id" among
+# them): the search's and export's hot loop builds these straight from the database's rows,
+# with no record object in between (see `adapters.search.patent_fields`).
+PatentFields = dict[str, Any]
+# Facet name → (value, count), largest first.
+Facets = dict[str, list[tuple[str, int]]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PatentPage:
+    """A page of a patent search: `total` is exact when facets were asked or when at most
+    the exact-count limit match; the limit + 1 means "more"."""
+
+    patents: list[PatentFields]
+    facets: Facets
+    total: int
+
+
+@dataclass(frozen=True)
+class RecordPage(Generic[T]):
+    """A page of records in record id order, and how many match in all."""
+
+    items: list[T]
+    total: int
+
+
+@dataclass(frozen=True)
+class DataSetStatus:
+    """A data set as stored: record count, order-independent content hash, position in the
+    change feed (on a mirror, the hub's) and the time of the last change."""
+
+    data_set: str
+    record_count: int
+    content_hash: str
+    position: int
+    updated_at: datetime | None
+
+
+class ReadModel(Protocol):
+    """What the service's read RPCs ask. Reads only: the implementation chooses where each
+    runs (search connections, walk connections) and stops searches at their time limit
+    (`errors.SearchTimedOut`)."""
+
+    def search_patents(
+        self, q: PatentQuery, facets: Sequence[str], after: str, size: int
+    ) -> PatentPage:
+        """Up to `size` matches after record id `after`, the named facets and the total."""
+
+    def export_patents(self, q: PatentQuery, after: str, size: int) -> list[PatentFields]:
+        """The next `size` matches after record id `after` (one export chunk)."""
+
+    def search_trademarks(
+        self, q: TrademarkQuery, after: str, size: int
+    ) -> RecordPage[Trademark]: ...
+
+    def search_gis(
+        self, q: GiQuery, after: str, size: int
+    ) -> RecordPage[GeographicalIndication]: ...
+
+    def search_ic_layouts(
+        self, q: IcLayoutQuery, after: str, size: int
+    ) -> RecordPage[IcLayout]: ...
+
+    def list_changes(self, data_set: str, after: int, size: int) -> list[Change]:
+        """Changes after sequence `after` in order, of one data set ("": of all)."""
+
+    def data_set_status(self) -> list[DataSetStatus]:
+        """Every data set's status, computed from its records."""

@@ -10,8 +10,11 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.orm import Session
 
 from puhui.data import domain, metrics, mirror, policy
-from puhui.data.adapters.db import WALK_SESSION, SearchCache, metadata
 from puhui.data.adapters.quota import MemoryCounters, RedisCounters
+from puhui.data.adapters.reads import SqlReadModel
+from puhui.data.adapters.search import WALK_SESSION, SearchCache
+from puhui.data.adapters.store import SqlStore
+from puhui.data.adapters.tables import metadata
 from puhui.data.config import DataConfig
 from puhui.data.importers.runner import Importer
 from puhui.data.quota import GrpcQuota, Quota, parse_limits
@@ -47,12 +50,16 @@ class DataApp(server.ServiceApp):
         super().__init__(config, metadata, verifier=verifier)
         self.clock = clock
         self.data_config = config
-        self.data_sets = domain.DataSets(config.node_id, mirror=config.is_mirror)
+        self.data_sets = domain.DataSets(
+            config.node_id,
+            mirror=config.is_mirror,
+            store=SqlStore(self.db, self.outbox, config.mirror_stream),
+        )
         # Searches read on connections of their own whose statements PostgreSQL stops after
         # PUHUI_DATA_SEARCH_TIMEOUT_MS (0, or SQLite: the one database).
         limit = {"statement_timeout": config.search_timeout_ms} if config.search_timeout_ms else {}
         self.search_db = self.side_database("search_", **limit) if limit else self.db
-        # Pages of searches known to walk over many matches (adapters.db.planned_walk) run
+        # Pages of searches known to walk over many matches (adapters.search.planned_walk) run
         # on connections that can only walk, planned once (WALK_SESSION). None: every search
         # is planned for its values.
         self.walk_db = (
@@ -60,19 +67,21 @@ class DataApp(server.ServiceApp):
             if config.planned_walks and config.search_cache and is_postgresql_url(self.db.url)
             else None
         )
-        self.servicer = DataServicer(
-            self.data_sets,
+        self.reads = SqlReadModel(
             self.db,
-            self.outbox,
-            mirror_stream=config.mirror_stream,
-            max_query_length=config.max_query_length,
-            exact_count_limit=config.exact_count_limit,
-            node_id=config.node_id,
-            search_cache=SearchCache(enabled=config.search_cache),
-            export_streams=config.export_stream_limit,
             search_db=self.search_db,
             walk_db=self.walk_db,
+            search_cache=SearchCache(enabled=config.search_cache),
+            exact_count_limit=config.exact_count_limit,
             search_timeout_ms=config.search_timeout_ms,
+            node_id=config.node_id,
+        )
+        self.servicer = DataServicer(
+            self.data_sets,
+            self.reads,
+            max_query_length=config.max_query_length,
+            node_id=config.node_id,
+            export_streams=config.export_stream_limit,
         )
         self.reference = ReferenceServicer()
         self._completeness: metrics.MirrorPosition | None = None

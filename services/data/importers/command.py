@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from puhui.data import domain
-from puhui.data.adapters.db import metadata
+from puhui.data.adapters.tables import metadata
 from puhui.data.config import DataConfig
 from puhui.data.importers import progress
 from puhui.data.importers.reading import ENCODINGS

@@ -24,15 +24,10 @@ import psycopg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from puhui.data import domain
-from puhui.data.adapters.db import (
-    SqlGiRepository,
-    SqlIcLayoutRepository,
-    SqlPatentRepository,
-    SqlTrademarkRepository,
-    quarantine,
-)
+from puhui.data.adapters.events import OutboxEvents
+from puhui.data.adapters.store import REPOSITORIES
+from puhui.data.adapters.tables import quarantine
 from puhui.data.importers import sources
-from puhui.data.servicer import OutboxEvents
 from puhui.kit.db import Database
 from puhui.kit.errors import InvalidArgument
 from puhui.kit.ids import new_id
@@ -194,10 +189,7 @@ class Importer:
             events = OutboxEvents(self.outbox, session, self.mirror_stream)
             source = f"import:{path.name}"[:300]
             repos: dict[str, domain.RecordRepository] = {
-                domain.PATENTS: SqlPatentRepository(session),
-                domain.TRADEMARKS: SqlTrademarkRepository(session),
-                domain.GEOGRAPHICAL_INDICATIONS: SqlGiRepository(session),
-                domain.IC_LAYOUTS: SqlIcLayoutRepository(session),
+                data_set: repository(session) for data_set, repository in REPOSITORIES.items()
             }
             for data_set, repo in repos.items():
                 group = [r for _, r in records if domain.data_set_of(r) == data_set]

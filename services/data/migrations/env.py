@@ -1,4 +1,4 @@
-from puhui.data.adapters.db import metadata
+from puhui.data.adapters.tables import metadata
 from puhui.kit.migrations import run_env
 
 run_env(metadata)

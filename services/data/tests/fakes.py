@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 
 from puhui.data import domain
@@ -58,3 +59,22 @@ class FakeEvents:
     def records_changed(self, changes, *, announce: bool) -> None:
         for change, record in changes:
             self.published.append((change.change, record.record_id, announce))
+
+
+class FakeStore:
+    """The domain's Store over one fake repository and one fake event sink; counts the
+    units of work opened for writing."""
+
+    def __init__(self) -> None:
+        self.repo = FakePatentRepository()
+        self.events = FakeEvents()
+        self.writes = 0
+
+    @contextmanager
+    def writing(self, data_set: str) -> Iterator[tuple[FakePatentRepository, FakeEvents]]:
+        self.writes += 1
+        yield self.repo, self.events
+
+    @contextmanager
+    def reading(self, data_set: str) -> Iterator[FakePatentRepository]:
+        yield self.repo

@@ -18,7 +18,7 @@ branch_labels = None
 depends_on = None
 
 # Every level of every code (section, class, subclass, main group, the code): as
-# puhui.data.adapters.db.ipc_keys, computed in SQL from the JSON list of codes.
+# puhui.data.adapters.patents.ipc_keys, computed in SQL from the JSON list of codes.
 BACKFILL_PG = """
 UPDATE patents SET ipc_keys = COALESCE((
     SELECT array_agg(k ORDER BY first)

@@ -10,7 +10,7 @@ import grpc
 import pytest
 from sqlalchemy import select
 
-from puhui.data.adapters.db import quarantine
+from puhui.data.adapters.tables import quarantine
 from puhui.data.server import build
 from puhui.data.tests.support import FixedVerifier
 from puhui.data.v1 import data_pb2, data_pb2_grpc

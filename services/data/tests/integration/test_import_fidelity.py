@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from puhui.data import synthetic
-from puhui.data.adapters.db import patents, quarantine
+from puhui.data.adapters.tables import patents, quarantine
 from puhui.data.cli import main as cli_main
 from puhui.data.server import build
 from puhui.data.tests.support import FixedVerifier

@@ -9,7 +9,8 @@ import grpc
 import pytest
 from sqlalchemy import func, select
 
-from puhui.data.adapters.db import changes, patents, quarantine, stats, trademarks
+from puhui.data.adapters.changes import stats
+from puhui.data.adapters.tables import changes, patents, quarantine, trademarks
 from puhui.data.cli import main as cli_main
 from puhui.data.server import build
 from puhui.data.tests.support import FixedVerifier

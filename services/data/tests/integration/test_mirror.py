@@ -230,7 +230,7 @@ def status_of_db(database_url, stream, kafka_bootstrap) -> int:
     """Patent count of a stopped node, read from its database."""
     from sqlalchemy import create_engine, func, select
 
-    from puhui.data.adapters.db import patents
+    from puhui.data.adapters.tables import patents
     from puhui.kit.db import normalise_url
 
     engine = create_engine(normalise_url(database_url))
@@ -245,7 +245,7 @@ def gi_ic_of_db(database_url) -> tuple[int, int]:
     """GI and IC layout counts of a stopped node, read from its database."""
     from sqlalchemy import create_engine, func, select
 
-    from puhui.data.adapters.db import geographical_indications, ic_layouts
+    from puhui.data.adapters.tables import geographical_indications, ic_layouts
     from puhui.kit.db import normalise_url
 
     engine = create_engine(normalise_url(database_url))

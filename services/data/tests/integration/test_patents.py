@@ -8,7 +8,7 @@ import grpc
 import pytest
 from sqlalchemy import func, select
 
-from puhui.data.adapters.db import changes, outbox, patents
+from puhui.data.adapters.tables import changes, outbox, patents
 from puhui.data.server import build
 from puhui.data.tests.support import ADMIN, FixedVerifier, bearer, violations
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
@@ -234,7 +234,7 @@ def test_two_writers_racing_on_a_new_record_the_loser_gets_aborted(hub):
     from sqlalchemy import text
 
     from puhui.data import domain
-    from puhui.data.adapters.db import patent_row
+    from puhui.data.adapters.patents import patent_row
     from puhui.data.convert import patent_from_proto
 
     app, stub = hub
@@ -285,7 +285,7 @@ def test_cached_counts_and_facets_follow_every_committed_write(hub):
     """PostgreSQL: a search's capped count and facets are reused while the patent data set's
     version stands, and computed again once any write to it commits (the version is bumped
     once per writing transaction, at its commit)."""
-    from puhui.data.adapters.db import data_versions
+    from puhui.data.adapters.tables import data_versions
 
     app, stub = hub
 
@@ -318,7 +318,7 @@ def test_cached_counts_and_facets_follow_every_committed_write(hub):
     before = version()
     assert search() == (2, {"2022": 2})  # reused: nothing written since
     assert version() == before
-    assert app.servicer.search_cache._values, "the count and facets were cached"
+    assert app.reads.search_cache._values, "the count and facets were cached"
     put("2021-03-04")
     assert version() == before + 1  # one transaction, one bump
     assert search() == (3, {"2022": 2, "2021": 1})

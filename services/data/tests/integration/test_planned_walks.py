@@ -9,8 +9,8 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from puhui.common.v1 import common_pb2
-from puhui.data.adapters import db as data_db
-from puhui.data.adapters.db import SearchCache, SqlPatentSearch, planned_walk
+from puhui.data.adapters import search as data_search
+from puhui.data.adapters.search import SearchCache, SqlPatentSearch, planned_walk
 from puhui.data.domain import PatentQuery
 from puhui.data.servicer import patent_query
 from puhui.data.tests.support import serving_us_grants
@@ -50,21 +50,21 @@ def walk_pages(stub, request: data_pb2.SearchPatentsRequest, count: int = 3):
 
 def test_known_walks_read_their_pages_on_the_walk_connections(database_url, monkeypatch):
     # 129 records: call a walk "over many matches" from 3 up (2,000 at scale).
-    monkeypatch.setattr(data_db, "FEW_MATCHES", 3)
+    monkeypatch.setattr(data_search, "FEW_MATCHES", 3)
     with serving_us_grants(database_url=database_url) as (app, stub):
         assert app.walk_db is not None
         # Its connections are opened when first needed: none before a walk is known.
         assert REGISTRY.get_sample_value("puhui_db_pool_connections", WALK_POOL) == 0
-        walk_db = app.servicer.walk_db
+        walk_db = app.reads.walk_db
         for request in WALKS:
             query = patent_query(request, 200)
-            assert not planned_walk(query, app.servicer.search_cache, 100)
-            app.servicer.walk_db = None  # every page planned for its values
+            assert not planned_walk(query, app.reads.search_cache, 100)
+            app.reads.walk_db = None  # every page planned for its values
             planned = walk_pages(stub, request)
-            app.servicer.walk_db = walk_db
+            app.reads.walk_db = walk_db
             assert len(planned) >= 2, request
             # The first page counted the matches: the pages are read on the walk connections.
-            assert planned_walk(query, app.servicer.search_cache, 100), request
+            assert planned_walk(query, app.reads.search_cache, 100), request
             assert walk_pages(stub, request) == planned, request
         assert REGISTRY.get_sample_value("puhui_db_pool_connections", WALK_POOL) >= 1
         with app.walk_db.read_connection() as connection:
@@ -82,7 +82,7 @@ def test_known_walks_read_their_pages_on_the_walk_connections(database_url, monk
 
 
 def test_a_walk_connection_hands_back_what_is_not_a_known_walk(database_url, monkeypatch):
-    monkeypatch.setattr(data_db, "FEW_MATCHES", 3)
+    monkeypatch.setattr(data_search, "FEW_MATCHES", 3)
     with serving_us_grants(database_url=database_url) as (app, _):
         assert app.walk_db is not None
         query = PatentQuery(ipc_prefix="G06F")

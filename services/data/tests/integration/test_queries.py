@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from puhui.common.v1 import common_pb2
 from puhui.data import domain
-from puhui.data.adapters.db import patents, trademarks
+from puhui.data.adapters.tables import patents, trademarks
 from puhui.data.server import build
 from puhui.data.tests.integration.test_imports import PLAN
 from puhui.data.tests.support import FixedVerifier, violations
@@ -138,7 +138,7 @@ def test_total_size_is_exact_up_to_the_limit_and_with_facets(loaded, monkeypatch
     """total_size: exact up to PUHUI_DATA_EXACT_COUNT_LIMIT, limit + 1 beyond ("more than");
     exact whatever its size when facets were asked for (they count every match anyway)."""
     app, stub, _ = loaded
-    monkeypatch.setattr(app.servicer, "exact_count_limit", 5)
+    monkeypatch.setattr(app.reads, "exact_count_limit", 5)
     capped = stub.SearchPatents(data_pb2.SearchPatentsRequest(office="CN", page_size=2))
     assert capped.total_size == 6
     for names in (["year"], ["province", "ipc_section"]):
@@ -304,7 +304,7 @@ def test_pages_agree_whether_matches_are_walked_or_gathered(loaded, monkeypatch)
     records match and by gathering and sorting the matches when few do (chosen by a count
     first); both give the same pages and totals."""
     from puhui.common.v1 import common_pb2
-    from puhui.data.adapters import db
+    from puhui.data.adapters import search
 
     def dates(start: str, end: str) -> common_pb2.DateRange:
         return common_pb2.DateRange(**{"from": start, "to": end})
@@ -323,9 +323,9 @@ def test_pages_agree_whether_matches_are_walked_or_gathered(loaded, monkeypatch)
     ]
     results = {}
     for few in (10**9, 0):  # everything gathered, then everything walked
-        monkeypatch.setattr(db, "FEW_MATCHES", few)
-        if app.servicer.search_cache is not None:
-            monkeypatch.setattr(app.servicer.search_cache, "_values", {})
+        monkeypatch.setattr(search, "FEW_MATCHES", few)
+        if app.reads.search_cache is not None:
+            monkeypatch.setattr(app.reads.search_cache, "_values", {})
         for i, kw in enumerate(queries):
             found, total = search_all(stub, page_size=3, **kw)  # pages resume inside walks
             results.setdefault(i, []).append(([p.record_id for p in found], total))

@@ -31,7 +31,7 @@ def sample(name: str) -> float:
 
 
 def servicer(limit: int) -> DataServicer:
-    return DataServicer(domain.DataSets("000000"), None, None, export_streams=limit)  # type: ignore[arg-type]
+    return DataServicer(domain.DataSets("000000"), None, export_streams=limit)  # type: ignore[arg-type]
 
 
 def test_one_stream_more_than_the_limit_is_refused_and_counted():

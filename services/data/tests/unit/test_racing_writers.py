@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Column, MetaData, String, Table, create_engine, insert
 from sqlalchemy.exc import IntegrityError
 
-from puhui.data.adapters.db import racing_writers_aborted
+from puhui.data.adapters.storage import racing_writers_aborted
 from puhui.kit.errors import Aborted
 
 metadata = MetaData()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.dialects import postgresql
 
-from puhui.data.adapters import db
+from puhui.data.adapters import search_sql as db
 from puhui.data.domain import PatentQuery
 
 PG = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
