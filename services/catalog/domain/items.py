@@ -39,7 +39,7 @@ from puhui.kit.pagination import Page
 from puhui.refdata import divisions
 
 if TYPE_CHECKING:
-    from puhui.catalog.domain.match import Profile
+    pass
 
 
 @dataclass(frozen=True)
@@ -134,13 +134,6 @@ class ServiceItemRepository(Protocol):
         """The current version of every item of an institution."""
 
     def search(self, query: ItemQuery, page: Page) -> tuple[list[ServiceItem], int]: ...
-
-    def match_candidates(
-        self, profile: Profile, categories: tuple[int, ...], limit: int, results: int = 0
-    ) -> list[tuple[ServiceItem, Institution]]:
-        """At most `limit` candidates; those that cannot be among `results` ranked matches
-        (`rank`) may be left out (0: none is)."""
-        ...
 
 
 def validate_item(new: NewServiceItem) -> NewServiceItem:

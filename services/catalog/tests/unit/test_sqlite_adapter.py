@@ -8,7 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from puhui.catalog import domain as d
-from puhui.catalog.adapters.db import SqlInstitutionRepository, SqlServiceItemRepository
+from puhui.catalog.adapters.db import (
+    SqlInstitutionRepository,
+    SqlMatchCandidates,
+    SqlServiceItemRepository,
+)
 from puhui.catalog.tests.support import GD_ADMIN, principal, staff
 from puhui.kit import migrations
 from puhui.kit.db import Database
@@ -76,5 +80,7 @@ def test_queries_on_sqlite(db):
         assert insts.search(d.InstitutionQuery(region_code="440100"), PAGE)[1] == 0
         found, total = items.search(d.ItemQuery(region_code="440305", text="检索", channel=1), PAGE)
         assert [i.item_id for i in found] == ["item-1"]
-        matches = catalog.match(items, d.Profile("440305", needs=(1,)), 10)
+        matches = catalog.match(
+            SqlMatchCandidates(s.connection()), d.Profile("440305", needs=(1,)), 10
+        )
         assert [(m.item.item_id, m.gaps) for m in matches] == [("item-1", ())]
