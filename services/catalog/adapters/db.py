@@ -18,7 +18,7 @@ from puhui.catalog.adapters.rows import (
     search_bigrams,
     search_text,
 )
-from puhui.catalog.adapters.search import TotalCache, sort_key
+from puhui.catalog.adapters.search import TotalCache
 from puhui.catalog.adapters.tables import (
     catalog_version,
     inbox,
@@ -52,5 +52,4 @@ __all__ = [
     "search_bigrams",
     "search_text",
     "service_items",
-    "sort_key",
 ]

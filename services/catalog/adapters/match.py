@@ -43,6 +43,7 @@ from puhui.catalog.domain import (
     Tier,
     region_filter,
 )
+from puhui.kit.db import Database
 from puhui.kit.statements import fetch
 
 
@@ -236,3 +237,24 @@ class SqlMatchCandidates:
                 inst = institutions[inst_row[0]] = _row_to_institution(inst_row)
             out.append((_row_to_item(row), inst))
         return out
+
+
+class SqlMatchReadModel:
+    """The domain's MatchCandidates port: each Match reads on a Core connection of `db`'s
+    pool (Match's own small pool on PostgreSQL), no ORM session to set up."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._engine: Any = None
+
+    def match_candidates(
+        self, profile: Profile, categories: tuple[int, ...], limit: int, results: int = 0
+    ) -> list[tuple[ServiceItem, Institution]]:
+        engine = self._engine
+        if engine is None:
+            with self.db.read() as session:
+                engine = self._engine = session.get_bind()
+        with engine.connect() as connection:
+            return SqlMatchCandidates(connection).match_candidates(
+                profile, categories, limit, results
+            )

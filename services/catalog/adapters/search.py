@@ -175,6 +175,7 @@ def _text_condition(column: Any, bigrams: Any, kind: str) -> ColumnElement[bool]
 
 
 def _keyset_params(after: str) -> dict[str, Any]:
+    """The (name, id) of a page token's key (`domain.page_key`)."""
     name, _, ident = after.partition("\x00")
     return {"after_name": name, "after_id": ident}
 
@@ -465,7 +466,3 @@ def _matched_page_statements(where: ColumnElement[bool], keyset: bool) -> Statem
         versioned_page,
         select(func.count(), _version()).select_from(s).where(where),
     )
-
-
-def sort_key(name: str, ident: str) -> str:
-    return f"{name}\x00{ident}"

@@ -5,7 +5,9 @@ Split by aggregate: `common` (enums, regions, who may do what), `institutions`, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from puhui.catalog.domain.common import (
     _EMAIL_RE,
@@ -49,8 +51,10 @@ from puhui.catalog.domain.common import (
     can_update_institution,
     is_node_admin,
     is_staff_of,
+    page_key,
     region_filter,
     region_prefix,
+    staff_of,
     validate_ipc_prefix,
     visibility,
 )
@@ -92,13 +96,21 @@ from puhui.catalog.domain.match import (
     validate_profile,
     wanted_categories,
 )
+from puhui.catalog.domain.ports import Reads, Transaction, UnitOfWork
+from puhui.kit.ids import new_id as _new_id
+from puhui.kit.times import utcnow as _utcnow
 
 
 @dataclass
 class Catalog(InstitutionCases, ItemCases, MatchCases):
-    """Use cases. A unit of work supplies the repositories and the event sink of one transaction."""
+    """The catalog's use cases. `uow` gives each one its transaction (repositories and event
+    sink); Match reads its candidates through `match_reads`."""
 
     node: str
+    uow: UnitOfWork
+    match_reads: MatchCandidates
+    clock: Callable[[], datetime] = _utcnow
+    new_id: Callable[[], str] = _new_id
     match_candidates: int = 60
 
 
@@ -142,12 +154,15 @@ __all__ = [
     "NewInstitution",
     "NewServiceItem",
     "Profile",
+    "Reads",
     "RegionFilter",
     "ServiceItem",
     "ServiceItemRepository",
     "Stage",
     "Status",
     "Tier",
+    "Transaction",
+    "UnitOfWork",
     "Visibility",
     "_capacity_score",
     "_covering",
@@ -169,11 +184,13 @@ __all__ = [
     "is_node_admin",
     "is_staff_of",
     "nearness",
+    "page_key",
     "rank",
     "region_filter",
     "region_prefix",
     "score_match",
     "search_regions",
+    "staff_of",
     "transition",
     "validate_institution",
     "validate_ipc_prefix",

@@ -194,6 +194,9 @@ class Caller(Protocol):
 
     def has_role(self, role: str, scope: str | None = None) -> bool: ...
 
+    @property
+    def role_scopes(self) -> tuple[tuple[str, str], ...]: ...
+
 
 PROVINCE_ADMIN = "province_admin"
 NATIONAL_ADMIN = "national_admin"
@@ -252,6 +255,16 @@ def visibility(p: Caller, node: str, staff_of: Sequence[str]) -> Visibility:
     if is_node_admin(p, node) or p.has_role(NATIONAL_ADMIN) or p.has_role(NODE_SERVICE):
         return Visibility(all=True)
     return Visibility(all=False, institution_ids=tuple(sorted(staff_of)))
+
+
+def staff_of(p: Caller) -> list[str]:
+    """The institutions `p` is staff of."""
+    return [scope for role, scope in p.role_scopes if role == STAFF]
+
+
+def page_key(name: str, ident: str) -> str:
+    """Searches list in (name, id) order; a page token carries this key of its last entry."""
+    return f"{name}\x00{ident}"
 
 
 def _deny(what: str) -> NoReturn:

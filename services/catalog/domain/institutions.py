@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -17,7 +18,6 @@ from puhui.catalog.domain.common import (
     NATIONAL_DESIGNATIONS,
     Caller,
     Category,
-    EventSink,
     RegionFilter,
     Status,
     Tier,
@@ -31,16 +31,19 @@ from puhui.catalog.domain.common import (
     can_create_institution,
     can_read_institution,
     can_update_institution,
+    page_key,
     region_filter,
+    staff_of,
     validate_ipc_prefix,
+    visibility,
 )
 from puhui.catalog.errors import InstitutionNotFound
 from puhui.kit.errors import Aborted, FailedPrecondition, Violations
-from puhui.kit.pagination import Page
+from puhui.kit.pagination import Page, page_request
 from puhui.refdata import divisions
 
 if TYPE_CHECKING:
-    from puhui.catalog.domain.items import ServiceItemRepository
+    from puhui.catalog.domain.ports import UnitOfWork
 
 # --------------------------------------------------------------------------- entities
 
@@ -228,51 +231,47 @@ def validate_institution(new: NewInstitution, node: str) -> NewInstitution:
 
 
 class InstitutionCases:
-    """Use cases of the institution aggregate."""
+    """Use cases of the institution aggregate; each runs in one unit of work."""
 
     node: str
+    uow: UnitOfWork
+    clock: Callable[[], datetime]
 
     def validate_new(self, new: NewInstitution) -> NewInstitution:
         return validate_institution(new, self.node)
 
-    def create_institution(
-        self,
-        repo: InstitutionRepository,
-        sink: EventSink,
-        new: NewInstitution,
-        now: datetime,
-        caller: Caller,
-    ) -> Institution:
+    def create_institution(self, new: NewInstitution, caller: Caller) -> Institution:
         if not can_create_institution(caller, self.node):
             _deny(f"only a province admin of node {self.node} creates its institutions")
-        new = self.validate_new(new)
-        institution = Institution(
-            institution_id=repo.next_id(self.node),
-            owning_node=self.node,
-            name=new.name,
-            tier=Tier(new.tier),
-            region_code=new.region_code,
-            description=new.description,
-            service_area=new.service_area,
-            contacts=new.contacts,
-            ipc_fields=new.ipc_fields,
-            monthly_capacity=new.monthly_capacity,
-            status=Status.PENDING,
-            created_at=now,
-            updated_at=now,
-            is_example=new.is_example,
-        )
-        repo.add(institution)
-        sink.institution_changed("created", institution)
+        new = self.validate_new(new)  # rejected before a transaction opens
+        now = self.clock()
+        with self.uow.write() as tx:
+            institution = Institution(
+                institution_id=tx.institutions.next_id(self.node),
+                owning_node=self.node,
+                name=new.name,
+                tier=Tier(new.tier),
+                region_code=new.region_code,
+                description=new.description,
+                service_area=new.service_area,
+                contacts=new.contacts,
+                ipc_fields=new.ipc_fields,
+                monthly_capacity=new.monthly_capacity,
+                status=Status.PENDING,
+                created_at=now,
+                updated_at=now,
+                is_example=new.is_example,
+            )
+            tx.institutions.add(institution)
+            tx.events.institution_changed("created", institution)
         return institution
 
-    def get_institution(
-        self, repo: InstitutionRepository, institution_id: str, caller: Caller
-    ) -> Institution:
+    def get_institution(self, institution_id: str, caller: Caller) -> Institution:
         v = Violations()
         v.require(institution_id, "institution_id")
         v.raise_if_any()
-        found = repo.get(institution_id)
+        with self.uow.read() as reads:
+            found = reads.institutions.get(institution_id)
         if found is None or not can_read_institution(caller, found):
             # Unreadable pending entries are indistinguishable from absent ones.
             raise InstitutionNotFound(institution_id)
@@ -281,9 +280,6 @@ class InstitutionCases:
     def _writable(
         self, repo: InstitutionRepository, institution_id: str, caller: Caller
     ) -> Institution:
-        v = Violations()
-        v.require(institution_id, "institution.institution_id")
-        v.raise_if_any()
         found = repo.get(institution_id, for_update=True)
         if found is None:
             raise InstitutionNotFound(institution_id)
@@ -293,84 +289,98 @@ class InstitutionCases:
 
     def update_institution(
         self,
-        repo: InstitutionRepository,
-        sink: EventSink,
         institution_id: str,
         new: NewInstitution,
         expected_revision: int,
-        now: datetime,
         caller: Caller,
     ) -> Institution:
-        current = self._writable(repo, institution_id, caller)
-        if not can_update_institution(caller, current):
-            _deny(f"not allowed to edit institution {institution_id}")
-        new = self.validate_new(new)
-        if new.tier != current.tier and not can_change_tier(caller, current):
-            _deny("only a node admin changes an institution's tier")
-        if expected_revision != current.revision:
-            raise Aborted(
-                f"institution {institution_id} is at revision {current.revision}, "
-                f"not {expected_revision}"
+        v = Violations()
+        v.require(institution_id, "institution.institution_id")
+        v.raise_if_any()
+        now = self.clock()
+        with self.uow.write() as tx:
+            current = self._writable(tx.institutions, institution_id, caller)
+            if not can_update_institution(caller, current):
+                _deny(f"not allowed to edit institution {institution_id}")
+            new = self.validate_new(new)
+            if new.tier != current.tier and not can_change_tier(caller, current):
+                _deny("only a node admin changes an institution's tier")
+            if expected_revision != current.revision:
+                raise Aborted(
+                    f"institution {institution_id} is at revision {current.revision}, "
+                    f"not {expected_revision}"
+                )
+            updated = replace(
+                current,
+                name=new.name,
+                tier=Tier(new.tier),
+                region_code=new.region_code,
+                description=new.description,
+                service_area=new.service_area,
+                contacts=new.contacts,
+                ipc_fields=new.ipc_fields,
+                monthly_capacity=new.monthly_capacity,
+                updated_at=now,
+                revision=current.revision + 1,
             )
-        updated = replace(
-            current,
-            name=new.name,
-            tier=Tier(new.tier),
-            region_code=new.region_code,
-            description=new.description,
-            service_area=new.service_area,
-            contacts=new.contacts,
-            ipc_fields=new.ipc_fields,
-            monthly_capacity=new.monthly_capacity,
-            updated_at=now,
-            revision=current.revision + 1,
-        )
-        # A national designation gained after approval needs a national admin's approval.
-        if (
-            updated.tier in NATIONAL_DESIGNATIONS
-            and current.tier not in NATIONAL_DESIGNATIONS
-            and current.status == Status.APPROVED
-            and not caller.has_role(NATIONAL_ADMIN)
-        ):
-            updated = replace(updated, status=Status.PENDING)
-        repo.replace(updated)
-        sink.institution_changed("updated", updated)
+            # A national designation gained after approval needs a national admin's approval.
+            if (
+                updated.tier in NATIONAL_DESIGNATIONS
+                and current.tier not in NATIONAL_DESIGNATIONS
+                and current.status == Status.APPROVED
+                and not caller.has_role(NATIONAL_ADMIN)
+            ):
+                updated = replace(updated, status=Status.PENDING)
+            tx.institutions.replace(updated)
+            tx.events.institution_changed("updated", updated)
         return updated
 
     def change_status(
-        self,
-        repo: InstitutionRepository,
-        sink: EventSink,
-        institution_id: str,
-        change: str,
-        reason: str,
-        now: datetime,
-        caller: Caller,
-        items: ServiceItemRepository | None = None,
+        self, institution_id: str, change: str, reason: str, caller: Caller
     ) -> Institution:
-        """Approve, suspend or retire; with `items`, each current item's event follows, so a
-        catalog rebuilt from events knows which items are public."""
+        """Approve, suspend or retire; each current item's event follows, so a catalog
+        rebuilt from events knows which items are public."""
         v = Violations()
         v.check(len(reason) <= 500, "reason", "at most 500 characters")
         v.raise_if_any()
-        current = self._writable(repo, institution_id, caller)
-        if not can_change_status(caller, current):
-            if current.tier in NATIONAL_DESIGNATIONS:
-                _deny(f"{current.tier.name} is a national designation: a national admin decides")
-            _deny(
-                f"only a province admin of node {current.owning_node} decides on {institution_id}"
-            )
-        updated = transition(current, change, caller.subject, reason.strip(), now)
-        repo.replace(updated)
-        sink.institution_changed(change, updated)
-        for item in items.current_of(institution_id) if items is not None else ():
-            sink.item_changed(change, item)
+        v.require(institution_id, "institution.institution_id")
+        v.raise_if_any()
+        now = self.clock()
+        with self.uow.write() as tx:
+            current = self._writable(tx.institutions, institution_id, caller)
+            if not can_change_status(caller, current):
+                if current.tier in NATIONAL_DESIGNATIONS:
+                    _deny(
+                        f"{current.tier.name} is a national designation: a national admin decides"
+                    )
+                _deny(
+                    f"only a province admin of node {current.owning_node} decides on "
+                    f"{institution_id}"
+                )
+            updated = transition(current, change, caller.subject, reason.strip(), now)
+            tx.institutions.replace(updated)
+            tx.events.institution_changed(change, updated)
+            for item in tx.items.current_of(institution_id):
+                tx.events.item_changed(change, item)
         return updated
 
     def search_institutions(
-        self, repo: InstitutionRepository, query: InstitutionQuery, page: Page
-    ) -> tuple[list[Institution], int]:
-        return repo.search(query, page)
+        self, query: InstitutionQuery, page_size: int, page_token: str, caller: Caller
+    ) -> tuple[list[Institution], int, str]:
+        """A page of institutions in (name, id) order, the total, and the next page's token
+        ("" after the last page)."""
+        query = self.validate_query(query)
+        page = page_request(page_size, page_token, query.filters())
+        query = replace(query, visibility=visibility(caller, self.node, staff_of(caller)))
+        with self.uow.read() as reads:
+            found, total = reads.institutions.search(query, page)
+        last = found[-1] if found else None
+        next_token = (
+            page.next_token(page_key(last.name, last.institution_id))
+            if last is not None and len(found) == page.size
+            else ""
+        )
+        return found, total, next_token
 
     @staticmethod
     def validate_query(query: InstitutionQuery) -> InstitutionQuery:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -18,7 +19,6 @@ from puhui.catalog.domain.common import (
     Channel,
     CostClass,
     EnterpriseSize,
-    EventSink,
     InnovatorType,
     RegionFilter,
     Stage,
@@ -29,16 +29,21 @@ from puhui.catalog.domain.common import (
     _enum_ok,
     can_edit_items,
     can_read_institution,
+    page_key,
     region_filter,
+    staff_of,
     validate_ipc_prefix,
+    visibility,
 )
-from puhui.catalog.domain.institutions import Institution, InstitutionRepository
+from puhui.catalog.domain.institutions import Institution
 from puhui.catalog.errors import InstitutionNotFound, ServiceItemNotFound
 from puhui.kit.errors import Aborted, FailedPrecondition, InvalidArgument, Violations
-from puhui.kit.pagination import Page
+from puhui.kit.pagination import Page, page_request
 from puhui.refdata import divisions
 
 if TYPE_CHECKING:
+    from puhui.catalog.domain.ports import Reads, UnitOfWork
+
     pass
 
 
@@ -208,67 +213,59 @@ def validate_item(new: NewServiceItem) -> NewServiceItem:
 
 
 class ItemCases:
-    """Use cases of the service item aggregate."""
+    """Use cases of the service item aggregate; each runs in one unit of work."""
 
     node: str
+    uow: UnitOfWork
+    clock: Callable[[], datetime]
+    new_id: Callable[[], str]
 
-    def create_item(
-        self,
-        institutions: InstitutionRepository,
-        items: ServiceItemRepository,
-        sink: EventSink,
-        new: NewServiceItem,
-        item_id: str,
-        now: datetime,
-        caller: Caller,
-    ) -> ServiceItem:
+    def create_item(self, new: NewServiceItem, caller: Caller) -> ServiceItem:
         new = validate_item(new)
-        inst = institutions.get(new.institution_id)
-        if inst is None:
-            raise InstitutionNotFound(new.institution_id)
-        if inst.owning_node != self.node or not can_edit_items(caller, inst):
-            _deny(f"not allowed to publish items of institution {inst.institution_id}")
-        if inst.status == Status.RETIRED:
-            raise FailedPrecondition(f"institution {inst.institution_id} is retired")
-        item = self._item_from(new, item_id, 1, inst, now, caller)
-        items.add_version(item)
-        sink.item_changed("created", item)
+        item_id, now = self.new_id(), self.clock()
+        with self.uow.write() as tx:
+            inst = tx.institutions.get(new.institution_id)
+            if inst is None:
+                raise InstitutionNotFound(new.institution_id)
+            if inst.owning_node != self.node or not can_edit_items(caller, inst):
+                _deny(f"not allowed to publish items of institution {inst.institution_id}")
+            if inst.status == Status.RETIRED:
+                raise FailedPrecondition(f"institution {inst.institution_id} is retired")
+            item = self._item_from(new, item_id, 1, inst, now, caller)
+            tx.items.add_version(item)
+            tx.events.item_changed("created", item)
         return item
 
     def update_item(
-        self,
-        institutions: InstitutionRepository,
-        items: ServiceItemRepository,
-        sink: EventSink,
-        item_id: str,
-        new: NewServiceItem,
-        expected_version: int,
-        now: datetime,
-        caller: Caller,
+        self, item_id: str, new: NewServiceItem, expected_version: int, caller: Caller
     ) -> ServiceItem:
         v = Violations()
         v.require(item_id, "item.item_id")
         v.raise_if_any()
-        current = items.get(item_id, for_update=True)
-        if current is None:
-            raise ServiceItemNotFound(item_id)
-        new = validate_item(
-            replace(new, institution_id=new.institution_id or current.institution_id)
-        )
-        if new.institution_id != current.institution_id:
-            raise InvalidArgument.field(
-                "item.institution_id", "an item cannot move to another institution"
+        now = self.clock()
+        with self.uow.write() as tx:
+            current = tx.items.get(item_id, for_update=True)
+            if current is None:
+                raise ServiceItemNotFound(item_id)
+            new = validate_item(
+                replace(new, institution_id=new.institution_id or current.institution_id)
             )
-        inst = institutions.get(current.institution_id)
-        if inst is None or inst.owning_node != self.node or not can_edit_items(caller, inst):
-            _deny(f"not allowed to edit items of institution {current.institution_id}")
-        if inst.status == Status.RETIRED:
-            raise FailedPrecondition(f"institution {inst.institution_id} is retired")
-        if expected_version != current.version:
-            raise Aborted(f"item {item_id} is at version {current.version}, not {expected_version}")
-        item = self._item_from(new, item_id, current.version + 1, inst, now, caller)
-        items.add_version(item)
-        sink.item_changed("versioned", item)
+            if new.institution_id != current.institution_id:
+                raise InvalidArgument.field(
+                    "item.institution_id", "an item cannot move to another institution"
+                )
+            inst = tx.institutions.get(current.institution_id)
+            if inst is None or inst.owning_node != self.node or not can_edit_items(caller, inst):
+                _deny(f"not allowed to edit items of institution {current.institution_id}")
+            if inst.status == Status.RETIRED:
+                raise FailedPrecondition(f"institution {inst.institution_id} is retired")
+            if expected_version != current.version:
+                raise Aborted(
+                    f"item {item_id} is at version {current.version}, not {expected_version}"
+                )
+            item = self._item_from(new, item_id, current.version + 1, inst, now, caller)
+            tx.items.add_version(item)
+            tx.events.item_changed("versioned", item)
         return item
 
     def _item_from(
@@ -301,36 +298,55 @@ class ItemCases:
             institution_status=inst.status,
         )
 
-    def get_item(
-        self,
-        institutions: InstitutionRepository,
-        items: ServiceItemRepository,
-        item_id: str,
-        version: int,
-        caller: Caller,
-    ) -> ServiceItem:
+    def get_item(self, item_id: str, version: int, caller: Caller) -> ServiceItem:
+        with self.uow.read() as reads:
+            return self._readable(reads, item_id, version, caller)
+
+    @staticmethod
+    def _readable(reads: Reads, item_id: str, version: int, caller: Caller) -> ServiceItem:
         v = Violations()
         v.require(item_id, "item_id")
         v.check(version >= 0, "version", "must not be negative")
         v.raise_if_any()
-        item = items.get(item_id, version)
+        item = reads.items.get(item_id, version)
         if item is None:
             raise ServiceItemNotFound(item_id if not version else f"{item_id} v{version}")
-        inst = institutions.get(item.institution_id)
+        inst = reads.institutions.get(item.institution_id)
         if inst is None or not can_read_institution(caller, inst):
             raise ServiceItemNotFound(item_id)
         return item
 
     def list_versions(
-        self,
-        institutions: InstitutionRepository,
-        items: ServiceItemRepository,
-        item_id: str,
-        page: Page,
-        caller: Caller,
-    ) -> tuple[list[ServiceItem], int]:
-        self.get_item(institutions, items, item_id, 0, caller)
-        return items.versions(item_id, page)
+        self, item_id: str, page_size: int, page_token: str, caller: Caller
+    ) -> tuple[list[ServiceItem], int, str]:
+        """A page of an item's versions, oldest first, the total and the next page's token."""
+        page = page_request(page_size, page_token, {"item": item_id}, numeric=True)
+        with self.uow.read() as reads:
+            self._readable(reads, item_id, 0, caller)
+            versions, total = reads.items.versions(item_id, page)
+        next_token = (
+            page.next_token(str(versions[-1].version))
+            if versions and len(versions) == page.size
+            else ""
+        )
+        return versions, total, next_token
+
+    def search_items(
+        self, query: ItemQuery, page_size: int, page_token: str, caller: Caller
+    ) -> tuple[list[ServiceItem], int, str]:
+        """A page of current items in (name, id) order, the total and the next page's token."""
+        query = self.validate_item_query(query)
+        page = page_request(page_size, page_token, query.filters())
+        query = replace(query, visibility=visibility(caller, self.node, staff_of(caller)))
+        with self.uow.read() as reads:
+            found, total = reads.items.search(query, page)
+        last = found[-1] if found else None
+        next_token = (
+            page.next_token(page_key(last.name, last.item_id))
+            if last is not None and len(found) == page.size
+            else ""
+        )
+        return found, total, next_token
 
     @staticmethod
     def validate_item_query(query: ItemQuery) -> ItemQuery:

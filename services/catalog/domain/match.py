@@ -261,13 +261,13 @@ def validate_profile(profile: Profile) -> Profile:
 
 
 class MatchCases:
-    """The Match use case."""
+    """The Match use case: candidates from the read model, ranked here (`rank`)."""
 
     match_candidates: int
+    match_reads: MatchCandidates
 
     def match(
         self,
-        items: MatchCandidates,
         profile: Profile,
         max_results: int,
         language: str = texts.DEFAULT,
@@ -278,6 +278,8 @@ class MatchCases:
         v.raise_if_any()
         wanted = wanted_categories(profile)
         results = max_results or 20
-        candidates = items.match_candidates(profile, wanted, self.match_candidates, results)
+        candidates = self.match_reads.match_candidates(
+            profile, wanted, self.match_candidates, results
+        )
         scored = [score_match(item, inst, profile, wanted, language) for item, inst in candidates]
         return rank(scored, results)
