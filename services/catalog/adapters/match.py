@@ -189,14 +189,14 @@ class SqlMatchCandidates:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def match_candidates(
-        self, profile: Profile, categories: tuple[int, ...], limit: int, results: int = 0
-    ) -> list[tuple[ServiceItem, Institution]]:
+    def keyed_rows(self, profile: Profile, categories: tuple[int, ...], limit: int) -> list[Any]:
         """Approved institutions' current items in the wanted categories that serve the
         innovator's region (by location or service area), national institutions, and — so
         the innovator learns what is near but not theirs — those elsewhere in the same city.
         Pre-ordered the way the domain ranks (serving, eligible, has capacity, nearest) so the
-        limit cuts the tail only."""
+        limit cuts the tail only. Rows: the item's columns (ITEM_NAMES), the institution's
+        (INSTITUTION_NAMES), then the key: `domain.match.Match.nearness` for a candidate with
+        no gaps, 100 or more for one with gaps (test_match_prerank ties the two)."""
         region = region_filter(profile.region_code)
         code = region.code
         pg = self.connection.dialect.name == "postgresql"
@@ -221,9 +221,16 @@ class SqlMatchCandidates:
         # The institutions in question (indexed lookups), their items in the wanted
         # categories keyed and cut to `limit` in the database, and those returned whole:
         # one round trip, only the rows that are built.
-        rows = fetch(
+        return fetch(
             self.connection, _match_chosen(pg, covering, nearby, wanted), params, binary=True
         )
+
+    def match_candidates(
+        self, profile: Profile, categories: tuple[int, ...], limit: int, results: int = 0
+    ) -> list[tuple[ServiceItem, Institution]]:
+        """At most `limit` candidates in pre-ranked order; with `results`, only those that can
+        be among that many ranked matches (`_needed`)."""
+        rows = self.keyed_rows(profile, categories, limit)
         width = len(S_COLS)
         key_at = width + len(T_COLS)
         if 0 < results < len(rows):
