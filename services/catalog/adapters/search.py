@@ -42,7 +42,8 @@ from puhui.kit.statements import VersionedCache, fetch
 # psycopg cursor: no per-request statement construction, cache-key walk or result wrapping,
 # which were most of a search's CPU. Lists go as one array parameter (`= ANY(%(ids)s)`), so
 # the text does not change with their length and psycopg prepares it once; the connections
-# plan every execution for its values (plan_cache_mode=force_custom_plan, `custom_plans`).
+# plan every execution for its values (plan_cache_mode=force_custom_plan,
+# `puhui.kit.db.custom_plans`).
 # SQLite runs the same statement objects through SQLAlchemy (lists as expanding IN).
 
 
