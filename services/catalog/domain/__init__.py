@@ -1,7 +1,7 @@
 """Catalog domain: institutions, service items, search rules and matching. No proto, no SQL.
 
 Split by aggregate: `common` (enums, regions, who may do what), `institutions`, `items`,
-`match`. `Catalog` is the use-case object the servicer calls."""
+`match`; `ports` holds the unit of work. `Catalog` is the use-case object the servicer calls."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from puhui.catalog.domain.common import (
-    _EMAIL_RE,
-    _PHONE_RE,
-    _SERVICE_CODE_RE,
     CATEGORY_LABEL,
     HUB,
     MAX_DESCRIPTION,
@@ -37,12 +34,6 @@ from puhui.catalog.domain.common import (
     Status,
     Tier,
     Visibility,
-    _deny,
-    _enum_ok,
-    _enum_values,
-    _ipc_list,
-    _province,
-    _region,
     can_change_status,
     can_change_tier,
     can_create_institution,
@@ -85,11 +76,6 @@ from puhui.catalog.domain.match import (
     MatchCandidates,
     MatchCases,
     Profile,
-    _capacity_score,
-    _covering,
-    _division_nearness,
-    _ipc_overlap,
-    _region_name,
     nearness,
     rank,
     score_match,
@@ -129,9 +115,6 @@ __all__ = [
     "STAGE_NEEDS",
     "STANDARD_SERVICES",
     "TRANSITIONS",
-    "_EMAIL_RE",
-    "_PHONE_RE",
-    "_SERVICE_CODE_RE",
     "Caller",
     "Catalog",
     "Category",
@@ -164,17 +147,6 @@ __all__ = [
     "Transaction",
     "UnitOfWork",
     "Visibility",
-    "_capacity_score",
-    "_covering",
-    "_deny",
-    "_division_nearness",
-    "_enum_ok",
-    "_enum_values",
-    "_ipc_list",
-    "_ipc_overlap",
-    "_province",
-    "_region",
-    "_region_name",
     "can_change_status",
     "can_change_tier",
     "can_create_institution",
