@@ -253,7 +253,7 @@ def bulk_load(
     outbox: Outbox | None = None,
 ) -> None:
     """Insert generated entries in one transaction; with an outbox, also their events."""
-    from puhui.catalog.servicer import OutboxEvents
+    from puhui.catalog.adapters.events import OutboxEvents
 
     with db.transaction() as session:
         for chunk in _chunks([tables.institution_values(i) for i in institutions]):

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from puhui.catalog import metrics, policy
-from puhui.catalog.adapters.db import (
-    TotalCache,
-    metadata,
-)
+from puhui.catalog.adapters.match import SqlMatchReadModel
+from puhui.catalog.adapters.search import TotalCache
+from puhui.catalog.adapters.tables import metadata
+from puhui.catalog.adapters.unit_of_work import SqlUnitOfWork
 from puhui.catalog.config import CatalogConfig
 from puhui.catalog.domain import Catalog
 from puhui.catalog.servicer import CatalogServicer
@@ -32,13 +32,13 @@ class CatalogApp(server.ServiceApp):
         # ~3 ms). Its own small pool (one connection per gRPC worker); SQLite shares the
         # one database.
         self.match_db = self.side_database("match_", plan_cache_mode="force_generic_plan")
-        self.servicer = CatalogServicer(
-            Catalog(node=config.node_id),
-            self.db,
-            self.outbox,
-            TotalCache(enabled=config.count_cache),
-            match_db=self.match_db,
+        self.totals = TotalCache(enabled=config.count_cache)
+        self.catalog = Catalog(
+            node=config.node_id,
+            uow=SqlUnitOfWork(self.db, self.outbox, self.totals),
+            match_reads=SqlMatchReadModel(self.match_db),
         )
+        self.servicer = CatalogServicer(self.catalog)
 
     def start(self) -> None:
         super().start()

@@ -276,8 +276,8 @@ def test_cached_totals_change_with_every_committed_write(fresh_catalog):
     write (here an approval, a suspension and a new institution) changes it; a refused write
     (nothing committed) does not."""
     app = fresh_catalog.app
-    assert app.servicer.totals is not None
-    assert app.servicer.totals.enabled
+    assert app.totals is not None
+    assert app.totals.enabled
     admin, anonymous = fresh_catalog.as_(GD_ADMIN), fresh_catalog.as_(None)
 
     def version() -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -53,6 +55,9 @@ class FakeItems:
                 return r
         return None
 
+    def current_of(self, institution_id: str) -> list[d.ServiceItem]:
+        return [r for r in self.rows if r.institution_id == institution_id and r.is_current]
+
 
 class Events:
     def __init__(self) -> None:
@@ -63,6 +68,30 @@ class Events:
 
     def item_changed(self, change: str, item: d.ServiceItem) -> None:
         self.seen.append((change, f"{item.item_id}@{item.version}"))
+
+
+class FakeUnitOfWork:
+    """Every block, read or write, sees the same fakes."""
+
+    def __init__(self) -> None:
+        self.institutions, self.items, self.events = FakeInstitutions(), FakeItems(), Events()
+
+    @contextmanager
+    def write(self) -> Iterator[FakeUnitOfWork]:
+        yield self
+
+    read = write
+
+
+class NoMatch:
+    def match_candidates(self, profile, categories, limit, results=0):  # pragma: no cover
+        raise AssertionError("Match has its own tests")
+
+
+def catalog_on(uow: FakeUnitOfWork, *ids: str) -> d.Catalog:
+    return d.Catalog(
+        "440000", uow, NoMatch(), clock=lambda: NOW, new_id=iter(ids or ("it-1",)).__next__
+    )
 
 
 def new(**kw) -> d.NewInstitution:
@@ -160,50 +189,44 @@ def test_status_machine(start, change, end):
 
 
 def test_create_update_approve_use_cases():
-    catalog, repo, events = d.Catalog("440000"), FakeInstitutions(), Events()
+    uow = FakeUnitOfWork()
+    catalog, repo, events = catalog_on(uow), uow.institutions, uow.events
     admin = principal(GD_ADMIN)
     with pytest.raises(NotAllowed):
-        catalog.create_institution(repo, events, new(), NOW, principal(JS_ADMIN))
+        catalog.create_institution(new(), principal(JS_ADMIN))
     assert repo.rows == {}
-    created = catalog.create_institution(repo, events, new(), NOW, admin)
+    created = catalog.create_institution(new(), admin)
     iid = created.institution_id
     with pytest.raises(Aborted):
-        catalog.update_institution(repo, events, iid, new(name="新"), 7, NOW, admin)
+        catalog.update_institution(iid, new(name="新"), 7, admin)
     with pytest.raises(NotAllowed):  # staff may not change the tier
-        catalog.update_institution(repo, events, iid, new(tier=6), 1, NOW, principal(staff(iid)))
-    updated = catalog.update_institution(
-        repo, events, iid, new(name="新"), 1, NOW, principal(staff(iid))
-    )
+        catalog.update_institution(iid, new(tier=6), 1, principal(staff(iid)))
+    updated = catalog.update_institution(iid, new(name="新"), 1, principal(staff(iid)))
     assert (updated.name, updated.revision) == ("新", 2)
-    approved = catalog.change_status(repo, events, iid, "approved", "", NOW, admin)
+    approved = catalog.change_status(iid, "approved", "", admin)
     assert approved.approved_by == "440000:gd-admin"
     assert events.seen == [("created", iid), ("updated", iid), ("approved", iid)]
     with pytest.raises(InstitutionNotFound):
-        catalog.change_status(repo, events, "440000-000404", "approved", "", NOW, admin)
+        catalog.change_status("440000-000404", "approved", "", admin)
 
 
 def test_items_version_and_only_own_staff_edit():
-    catalog, insts, items, events = d.Catalog("440000"), FakeInstitutions(), FakeItems(), Events()
+    uow = FakeUnitOfWork()
+    catalog, items, events = catalog_on(uow, "it-1", "it-2"), uow.items, uow.events
     admin = principal(GD_ADMIN)
-    inst = catalog.create_institution(insts, events, new(), NOW, admin)
+    inst = catalog.create_institution(new(), admin)
     own = principal(staff(inst.institution_id))
-    item = catalog.create_item(
-        insts, items, events, new_item(inst.institution_id), "it-1", NOW, own
-    )
+    item = catalog.create_item(new_item(inst.institution_id), own)
     assert item.service_code == "PS-01"
     assert item.eligibility == d.Eligibility(innovator_types=(2,), stages=(1, 2))
     with pytest.raises(NotAllowed):
-        catalog.create_item(
-            insts, items, events, new_item(inst.institution_id), "it-2", NOW, principal(staff("x"))
-        )
+        catalog.create_item(new_item(inst.institution_id), principal(staff("x")))
     with pytest.raises(NotAllowed):
-        catalog.update_item(insts, items, events, "it-1", new_item(""), 1, NOW, principal(NATIONAL))
-    v2 = catalog.update_item(
-        insts, items, events, "it-1", new_item("", name="专利检索（新）"), 1, NOW, own
-    )
+        catalog.update_item("it-1", new_item(""), 1, principal(NATIONAL))
+    v2 = catalog.update_item("it-1", new_item("", name="专利检索（新）"), 1, own)
     assert (v2.version, v2.name, v2.created_by) == (2, "专利检索（新）", own.subject)
     with pytest.raises(Aborted):
-        catalog.update_item(insts, items, events, "it-1", new_item(""), 1, NOW, own)
+        catalog.update_item("it-1", new_item(""), 1, own)
     assert [r.is_current for r in items.rows] == [False, True]
     assert events.seen[-2:] == [("created", "it-1@1"), ("versioned", "it-1@2")]
 

@@ -8,22 +8,17 @@ from datetime import UTC, datetime
 import pytest
 
 from puhui.catalog import domain as d
-from puhui.catalog.adapters.db import SqlInstitutionRepository, SqlServiceItemRepository
+from puhui.catalog.adapters.db import SqlInstitutionRepository, SqlServiceItemRepository, outbox
+from puhui.catalog.adapters.match import SqlMatchReadModel
+from puhui.catalog.adapters.unit_of_work import SqlUnitOfWork
 from puhui.catalog.tests.support import GD_ADMIN, principal, staff
 from puhui.kit import migrations
 from puhui.kit.db import Database
+from puhui.kit.outbox import Outbox
 from puhui.kit.pagination import Page
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PAGE = Page(50, "", "x")
-
-
-class NoEvents:
-    def institution_changed(self, change, institution):
-        pass
-
-    def item_changed(self, change, item):
-        pass
 
 
 @pytest.fixture
@@ -37,31 +32,22 @@ def db(tmp_path):
 
 
 def test_queries_on_sqlite(db):
-    catalog, admin = d.Catalog("440000"), principal(GD_ADMIN)
-    with db.transaction() as s:
-        repo = SqlInstitutionRepository(s)
-        city = catalog.create_institution(
-            repo,
-            NoEvents(),
-            d.NewInstitution(
-                "深圳市知识产权中心", 3, "440300", "专利检索", ("440300",), (), ("G06F",), 10
-            ),
-            NOW,
-            admin,
-        )
-        catalog.change_status(repo, NoEvents(), city.institution_id, "approved", "", NOW, admin)
-        new = d.NewServiceItem(
-            city.institution_id, "PS-01", "专利检索服务", 1, 3, 1, processing_days=3
-        )
-        catalog.create_item(
-            repo,
-            SqlServiceItemRepository(s),
-            NoEvents(),
-            new,
-            "item-1",
-            NOW,
-            principal(staff(city.institution_id)),
-        )
+    catalog = d.Catalog(
+        "440000",
+        SqlUnitOfWork(db, Outbox(outbox, "440000", "catalog")),
+        SqlMatchReadModel(db),
+        new_id=lambda: "item-1",
+    )
+    admin = principal(GD_ADMIN)
+    city = catalog.create_institution(
+        d.NewInstitution(
+            "深圳市知识产权中心", 3, "440300", "专利检索", ("440300",), (), ("G06F",), 10
+        ),
+        admin,
+    )
+    catalog.change_status(city.institution_id, "approved", "", admin)
+    new = d.NewServiceItem(city.institution_id, "PS-01", "专利检索服务", 1, 3, 1, processing_days=3)
+    catalog.create_item(new, principal(staff(city.institution_id)))
     with db.read() as s:
         insts, items = SqlInstitutionRepository(s), SqlServiceItemRepository(s)
         for query in (
@@ -76,5 +62,5 @@ def test_queries_on_sqlite(db):
         assert insts.search(d.InstitutionQuery(region_code="440100"), PAGE)[1] == 0
         found, total = items.search(d.ItemQuery(region_code="440305", text="检索", channel=1), PAGE)
         assert [i.item_id for i in found] == ["item-1"]
-        matches = catalog.match(items, d.Profile("440305", needs=(1,)), 10)
-        assert [(m.item.item_id, m.gaps) for m in matches] == [("item-1", ())]
+    matches = catalog.match(d.Profile("440305", needs=(1,)), 10)
+    assert [(m.item.item_id, m.gaps) for m in matches] == [("item-1", ())]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.dialects import postgresql
 
-from puhui.catalog.adapters import db
+from puhui.catalog.adapters import search as db
 
 PG = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
 
