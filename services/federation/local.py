@@ -12,7 +12,11 @@ federation service. The launcher:
    first run (so the national models hold this federation's events, not old test traffic);
 3. starts the three node processes, waits until every service is SERVING;
 4. joins 440000 and 320000 at the hub with one-time join codes it preset at the hub;
-5. prints every endpoint and example calls; on Ctrl-C stops everything within 10 s.
+5. starts one HTTP gateway per node (`puhui-gateway`: JSON, gRPC-Web, OpenAPI, reference
+   and portal pages; hub 30050, 440000 30060, 320000 30070), each allowing CORS from the
+   three local gateways plus PUHUI_GATEWAY_CORS_ORIGINS (comma-separated);
+6. prints every endpoint (`api ` and `portal ` lines for the gateways) and example calls;
+   on Ctrl-C stops everything within 10 s.
 
     python -m puhui.federation.local node --node 440000 ...   (one node's process; internal)
 """
@@ -51,6 +55,11 @@ SEED_EXAMPLES = {HUB: 60, "440000": 40, "320000": 30}
 def port(node: str, service: str) -> int:
     """gRPC ports: hub 30051-30055, 440000 30061-30064, 320000 30071-30074 (metrics +100)."""
     return BASE_PORT + NODE_INDEX.get(node, 3) * 10 + OFFSET[service]
+
+
+def gateway_port(node: str) -> int:
+    """HTTP gateway ports: hub 30050, 440000 30060, 320000 30070."""
+    return BASE_PORT + NODE_INDEX.get(node, 3) * 10
 
 
 def services_of(node: str) -> tuple[str, ...]:
@@ -254,6 +263,7 @@ def cmd_run(kafka: str) -> int:
                 argv += ["--join-code", f"{n}:{c}"]
         log = (logs_dir / f"{node}.log").open("ab")
         procs[node] = subprocess.Popen(argv, env=env, stdout=log, stderr=log)  # noqa: S603
+    procs.update(_start_gateways(logs_dir))
     deadline = time.monotonic() + 120
     pending = {(n, s) for n in NODES for s in services_of(n)}
     while pending and not stopping.is_set() and time.monotonic() < deadline:
@@ -295,6 +305,32 @@ def cmd_run(kafka: str) -> int:
     return 0
 
 
+def _start_gateways(logs_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
+    """One `puhui-gateway` per node in front of its services (built by `make gateway`)."""
+    from puhui.kit import gateway
+
+    origins = [f"http://127.0.0.1:{gateway_port(n)}" for n in NODES]
+    origins += [o for o in os.environ.get("PUHUI_GATEWAY_CORS_ORIGINS", "").split(",") if o]
+    portal = gateway.ROOT / "portal"
+    procs = {}
+    for node in NODES:
+        addresses = {s: f"127.0.0.1:{port(node, s)}" for s in services_of(node)}
+        try:
+            argv = gateway.command(
+                f"127.0.0.1:{gateway_port(node)}",
+                gateway.upstreams(addresses),
+                hub=node == HUB,
+                cors_origins=origins,
+                portal=portal if portal.is_dir() else None,
+            )
+        except gateway.GatewayError as exc:
+            print(f"no HTTP gateway: {exc}", file=sys.stderr)
+            return procs
+        log = (logs_dir / f"{node}-gateway.log").open("ab")
+        procs[f"{node}-gateway"] = subprocess.Popen(argv, stdout=log, stderr=log)  # noqa: S603
+    return procs
+
+
 def _print_endpoints(kafka: str, root: Path, joined: dict[str, str]) -> None:
     names = {HUB: "national hub", "440000": "广东 Guangdong", "320000": "江苏 Jiangsu"}
     print(f"Puhui local federation (Kafka {kafka}, data under {root})")
@@ -304,6 +340,11 @@ def _print_endpoints(kafka: str, root: Path, joined: dict[str, str]) -> None:
         for service in services_of(node):
             p = port(node, service)
             print(f"  {service:<10} grpc 127.0.0.1:{p}  metrics http://127.0.0.1:{p + 100}/metrics")
+    for node in NODES:
+        url = f"http://127.0.0.1:{gateway_port(node)}"
+        print(f"api {url}/  node {node}: JSON, gRPC-Web; {url}/openapi.yaml, {url}/reference")
+    for node in NODES:
+        print(f"portal http://127.0.0.1:{gateway_port(node)}/portal/  node {node}")
     gd, js, hub = port("440000", "identity"), port("320000", "catalog"), port(HUB, "federation")
     print("Try:")
     pw = "--password 'a long secret 1'"
@@ -314,6 +355,8 @@ def _print_endpoints(kafka: str, root: Path, joined: dict[str, str]) -> None:
     print(f"  puhui search 中心 --hub 127.0.0.1:{hub}             # national catalog at the hub")
     print(f"  puhui node federation --hub 127.0.0.1:{hub}")
     print(f"  grpcurl -plaintext 127.0.0.1:{hub} list")
+    search = "v1/institutions:search?query=%E4%B8%AD%E5%BF%83"  # 中心
+    print(f"  curl 'http://127.0.0.1:{gateway_port('320000')}/{search}'")
     print("Ctrl-C stops everything.", flush=True)
 
 
