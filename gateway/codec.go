@@ -7,13 +7,18 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// callerJSON is vanguard's JSON codec whose decoding errors are the caller's:
-// INVALID_ARGUMENT (HTTP 400). vanguard v0.4.0 passes a codec's plain error on as INTERNAL
-// (HTTP 500), which would blame the node for a malformed request body.
+// callerJSON is vanguard's JSON codec with two changes:
+//   - decoding errors are the caller's: INVALID_ARGUMENT (HTTP 400). vanguard v0.4.0 passes a
+//     codec's plain error on as INTERNAL (HTTP 500), blaming the node for a malformed body;
+//   - zero scalars and empty lists are written (as proto3 JSON allows), unset messages are
+//     left out instead of written as null, which the OpenAPI schemas (and clients) reject.
 type callerJSON struct{ *vanguard.JSONCodec }
 
 func newCallerJSON(res vanguard.TypeResolver) vanguard.Codec {
-	return callerJSON{vanguard.NewJSONCodec(res)}
+	codec := vanguard.NewJSONCodec(res)
+	codec.MarshalOptions.EmitUnpopulated = false
+	codec.MarshalOptions.EmitDefaultValues = true
+	return callerJSON{codec}
 }
 
 func (c callerJSON) Unmarshal(data []byte, msg proto.Message) error {

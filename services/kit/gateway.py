@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "gateway"
@@ -139,7 +141,21 @@ def documents(hub: bool) -> tuple[Path, Path]:
     ]
     if protoc.main(args) != 0:
         raise GatewayError("generating the OpenAPI document failed (see protoc's message above)")
+    openapi.write_text(_plain_path_names(openapi.read_text()))
     return openapi, reference
+
+
+def _plain_path_names(document: str) -> str:
+    """`{institution.institution_id}` → `{institution_institution_id}` in paths and parameters.
+
+    gnostic names a path parameter after its field path; OpenAPI allows the dot, but URI
+    template tools (schemathesis among them) read `{a.b}` as attribute access. The URL each
+    path matches is the same."""
+    for name in sorted(set(re.findall(r"\{(\w+(?:\.\w+)+)\}", document))):
+        plain = name.replace(".", "_")
+        document = document.replace("{" + name + "}", "{" + plain + "}")
+        document = document.replace(f"- name: {name}\n", f"- name: {plain}\n")
+    return document
 
 
 def upstreams(addresses: Mapping[str, str]) -> dict[str, str]:
@@ -168,11 +184,16 @@ def command(
     return argv
 
 
+class Serving(NamedTuple):
+    url: str  # http://host:port
+    pid: int
+
+
 @contextlib.contextmanager
 def serving(
     argv: Sequence[str], *, log: Path | None = None, timeout: float = 30.0
-) -> Iterator[str]:
-    """Run the gateway (`command(...)`) until the block ends; yields its URL once it answers."""
+) -> Iterator[Serving]:
+    """Run the gateway (`command(...)`) until the block ends, from when it answers."""
     listen = argv[argv.index("-listen") + 1]
     url = f"http://{listen}"
     out = log.open("ab") if log is not None else subprocess.DEVNULL
@@ -190,7 +211,7 @@ def serving(
                 if time.monotonic() > deadline:
                     raise GatewayError(f"puhui-gateway not answering on {url}") from None
                 time.sleep(0.1)
-        yield url
+        yield Serving(url, proc.pid)
     finally:
         proc.terminate()
         try:

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// restCallerErrors: vanguard v0.4.0 answers a REST request it cannot turn into a call (a
+// query key that is no field path, such as "" or "pageSize.x") with UNKNOWN, HTTP 500. Our
+// services never answer UNKNOWN (the kit maps every failure to a code with ErrorInfo), so on
+// the REST paths (/v1/…) that answer is the caller's mistake: INVALID_ARGUMENT, HTTP 400.
+func restCallerErrors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/v1/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rw := &serverErrorWriter{ResponseWriter: w}
+		next.ServeHTTP(rw, r)
+		rw.finish()
+	})
+}
+
+// serverErrorWriter holds back a 500 answer's body to look at its google.rpc.Status code.
+type serverErrorWriter struct {
+	http.ResponseWriter
+	held bool
+	body bytes.Buffer
+}
+
+func (w *serverErrorWriter) WriteHeader(code int) {
+	if code == http.StatusInternalServerError {
+		w.held = true
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *serverErrorWriter) Write(data []byte) (int, error) {
+	if w.held {
+		return w.body.Write(data)
+	}
+	return w.ResponseWriter.Write(data)
+}
+
+func (w *serverErrorWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok && !w.held {
+		f.Flush()
+	}
+}
+
+func (w *serverErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *serverErrorWriter) finish() {
+	if !w.held {
+		return
+	}
+	var status map[string]any
+	if json.Unmarshal(w.body.Bytes(), &status) == nil && status["code"] == float64(2) {
+		status["code"] = 3 // INVALID_ARGUMENT
+		if fixed, err := json.Marshal(status); err == nil {
+			w.Header().Del("Content-Length")
+			w.ResponseWriter.WriteHeader(http.StatusBadRequest)
+			_, _ = w.ResponseWriter.Write(fixed)
+			return
+		}
+	}
+	w.ResponseWriter.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.ResponseWriter.Write(w.body.Bytes())
+}
