@@ -52,7 +52,10 @@ def node_with_gateway(kafka_bootstrap: str, postgres_admin_url: str, tmp: Path) 
                 app = module.build(verifier=FixedVerifier(), **settings)
             addresses[name] = apps.enter_context(running(app)).address
         argv = gateway.command(
-            f"127.0.0.1:{free_port()}", gateway.upstreams(addresses), cors_origins=[ORIGIN]
+            f"127.0.0.1:{free_port()}",
+            gateway.upstreams(addresses),
+            cors_origins=[ORIGIN],
+            portal=gateway.ROOT / "portal",
         )
         served = apps.enter_context(gateway.serving(argv, log=tmp / "gateway.log"))
         yield Node(served.url, addresses)

@@ -6,7 +6,10 @@ response, CORS, the OpenAPI document and reference page, and reflection with com
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import struct
+import subprocess
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +22,7 @@ from google.protobuf import descriptor_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from puhui.data.v1 import data_pb2
+from puhui.kit import gateway
 from tests.gateway_node import ORIGIN, Node, node_with_gateway
 
 pytestmark = pytest.mark.integration
@@ -97,6 +101,10 @@ def test_bad_input_is_400_with_every_field_violation_and_nothing_written(node: N
     missing = requests.get(f"{node.url}/v1/divisions/999999", timeout=10)
     assert missing.status_code == 404
     assert missing.json()["code"] == 5
+
+    empty = requests.post(f"{node.url}/v1/persons", timeout=10)  # no body: the empty message
+    assert empty.status_code == 400
+    assert details(empty.json(), BAD_REQUEST)
 
     malformed = requests.post(
         f"{node.url}/v1/persons",
@@ -228,3 +236,28 @@ def test_reflection_serves_descriptors_with_their_comments(node: Node) -> None:
     data = next(f for f in files if f.name == "puhui/data/v1/data.proto")
     comments = " ".join(loc.leading_comments for loc in data.source_code_info.location)
     assert "common written form" in comments
+
+
+def test_the_portal_is_served_and_uses_only_the_public_json_api(node: Node) -> None:
+    page = requests.get(f"{node.url}/portal/", timeout=10)
+    assert page.status_code == 200
+    assert '<html lang="zh-CN">' in page.text
+    script = requests.get(f"{node.url}/portal/app.js", timeout=10)
+    assert script.status_code == 200
+    document = yaml.safe_load(requests.get(f"{node.url}/openapi.yaml", timeout=10).text)
+    templates = [
+        re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$")
+        for path in document["paths"]
+    ]
+    called = set(re.findall(r"[\"`]/v1/([A-Za-z]+(?::[A-Za-z]+)?)", script.text))
+    assert len(called) >= 8
+    for path in called:
+        assert any(t.match(f"/v1/{path}") for t in templates), path
+    if shutil.which("node"):  # the script at least parses
+        check = subprocess.run(
+            ["node", "--check", str(gateway.ROOT / "portal" / "app.js")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert check.returncode == 0, check.stderr
