@@ -845,9 +845,6 @@ def validate_query(
     applicant = " ".join(applicant.split())
     v.check(len(text) <= max_length, f"{prefix}query", f"at most {max_length} characters")
     v.check(len(applicant) <= max_length, f"{prefix}applicant", f"at most {max_length} characters")
-    for name, value in (("query", text), ("applicant", applicant), ("legal_status", legal_status)):
-        # PostgreSQL text cannot hold NUL: a caller's mistake, not the database's failure.
-        v.check("\x00" not in value, f"{prefix}{name}", "must not contain NUL (U+0000)")
     prefix_ipc = ""
     if ipc.strip():
         try:

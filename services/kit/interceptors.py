@@ -17,7 +17,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import trace
 
-from puhui.kit import auth, metrics, tracing
+from puhui.kit import auth, metrics, textguard, tracing
 from puhui.kit.errors import InvalidArgument, PuhuiError, ResourceExhausted
 
 logger = logging.getLogger(__name__)
@@ -227,6 +227,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 token = None
                 try:
                     token = auth.set_current(self._authenticate(context))
+                    textguard.reject_nul(request)
                     return behavior(request, context)
                 except Exception as exc:
                     failure = exc
@@ -250,6 +251,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 token = None
                 try:
                     token = auth.set_current(self._authenticate(context))
+                    textguard.reject_nul(request)
                     yield from behavior(request, context)
                 except Exception as exc:
                     failure = exc

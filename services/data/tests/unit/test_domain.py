@@ -134,10 +134,3 @@ def test_get_unknown_is_not_found_and_garbage_invalid():
         ds.get_patent(repo, "CN202121635235.X")
     with pytest.raises(InvalidArgument):
         ds.get_patent(repo, "hello?")
-
-
-def test_search_text_with_nul_is_the_callers_mistake():
-    # PostgreSQL text cannot hold U+0000; found by the gateway's API fuzz (a 500 before).
-    with pytest.raises(InvalidArgument) as err:
-        domain.validate_query("a\x00b", "x\x00", "", "", ("", ""), ("", ""), "", "\x00")
-    assert {v.field for v in err.value.violations} == {"query", "applicant", "legal_status"}
