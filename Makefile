@@ -55,7 +55,7 @@ down: ## stop what `make up` started
 status: ## show the local infrastructure
 	$(INFRA) status
 
-run: setup gateway ## run the local federation (hub 000000 + 440000 + 320000, SQLite, local Kafka); Ctrl-C stops
+run: setup ## run the local federation (hub 000000 + 440000 + 320000, SQLite, local Kafka); Ctrl-C stops
 	$(INFRA) up --only kafka
 	$(VENV)/bin/puhui run
 
@@ -80,6 +80,7 @@ fmt: setup ## apply ruff fixes and formatting
 bench: setup up ## run every benchmark (long: the data bench loads 1,000,000 records); results in bench/results/
 	$(PY) -m bench.grpc_read
 	$(PY) -m bench.telemetry_overhead
+	$(PY) -m bench.gateway_read
 	$(PY) bench/identity_tokens.py
 	$(PY) bench/catalog_search.py
 	$(PY) bench/feedback_ratings.py

@@ -27,7 +27,8 @@ from importlib import resources
 from pathlib import Path
 
 from grpc_tools import protoc
-from protogen import googleapis_include  # tools/protogen.py: this script's folder is on the path
+
+from puhui.kit.gateway import googleapis_include
 
 ROOT = Path(__file__).resolve().parent.parent
 BUF = Path(sys.executable).parent / "buf"

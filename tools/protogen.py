@@ -26,6 +26,8 @@ from pathlib import Path
 
 from grpc_tools import protoc
 
+from puhui.kit.gateway import googleapis_include
+
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 PACKAGE_DIR = ROOT / "services"
@@ -34,13 +36,6 @@ DESCRIPTORS = Path("kit") / "api_descriptors.binpb"
 # Not imported by any of our protos, but carried in the descriptor set: the error details the
 # gateway renders in `google.rpc.Status` JSON.
 EXTRA_PROTOS = ("google/rpc/error_details.proto", "google/rpc/status.proto")
-
-
-def googleapis_include() -> Path:
-    """The folder holding googleapis' `google/api/*.proto` (googleapis-common-protos)."""
-    from google.api import annotations_pb2
-
-    return Path(annotations_pb2.__file__).resolve().parent.parent.parent
 
 
 def proto_files() -> list[Path]:

@@ -11,6 +11,8 @@
 - metrics (the catalogue) · metrics_docs · promql · tracing · logs (JSON lines) ·
   grpc_client (client interceptor: deadline, span, metrics) · nodestatus (`puhui node status`)
 - testing (pytest plugin: real PostgreSQL/Kafka/Redis fixtures, running apps)
+- reflection (server reflection with the protos' comments) · textguard (NUL in a request is
+  INVALID_ARGUMENT) · gateway (builds, documents and starts the HTTP gateway, gateway/)
 
 No module here does I/O at import time.
 """

@@ -62,6 +62,14 @@ def descriptors() -> Path:
     return Path(str(resources.files("puhui.kit").joinpath("api_descriptors.binpb")))
 
 
+def googleapis_include() -> Path:
+    """The folder holding googleapis' `google/api/*.proto` (googleapis-common-protos), which
+    protoc needs for the `google.api.http` annotations (make proto, make api-check, here)."""
+    from google.api import annotations_pb2
+
+    return Path(annotations_pb2.__file__).resolve().parents[2]
+
+
 def _go() -> str:
     go = shutil.which("go") or next(
         (p for p in ("/usr/local/go/bin/go", "/usr/lib/go/bin/go") if Path(p).exists()), None
@@ -116,9 +124,6 @@ def documents(hub: bool) -> tuple[Path, Path]:
     if openapi.exists() and reference.exists() and _oldest((openapi, reference)) >= _newest(inputs):
         return openapi, reference
     out.mkdir(parents=True, exist_ok=True)
-    from google.api import annotations_pb2
-
-    googleapis = Path(annotations_pb2.__file__).resolve().parents[2]
     # gnostic wants a Go package per file; the names only matter to Go code generators.
     go_packages = ",".join(
         f"M{p.relative_to(PROTO_DIR)}=puhui/{p.relative_to(PROTO_DIR).parent}"
@@ -129,7 +134,7 @@ def documents(hub: bool) -> tuple[Path, Path]:
         "protoc",
         f"-I{PROTO_DIR}",
         f"-I{resources.files('grpc_tools') / '_proto'}",
-        f"-I{googleapis}",
+        f"-I{googleapis_include()}",
         f"--plugin=protoc-gen-openapi={BIN_DIR / 'protoc-gen-openapi'}",
         f"--openapi_out={out}",
         f"--openapi_opt=title={title},version=v1,enum_type=string,default_response=true,"
