@@ -261,3 +261,18 @@ def test_the_portal_is_served_and_uses_only_the_public_json_api(node: Node) -> N
             check=False,
         )
         assert check.returncode == 0, check.stderr
+
+
+def test_quota_exhausted_is_429_with_retry_info(node: Node) -> None:
+    # Anonymous callers get 30 data requests a minute (PUHUI_DATA_QUOTAS).
+    for _ in range(40):
+        reply = requests.get(f"{node.url}/v1/trademarks:search", timeout=10)
+        if reply.status_code != 200:
+            break
+    assert reply.status_code == 429, reply.text
+    body = reply.json()
+    assert body["code"] == 8  # RESOURCE_EXHAUSTED
+    retry = details(body, "type.googleapis.com/google.rpc.RetryInfo")
+    assert retry
+    assert retry[0]["retryDelay"].endswith("s")
+    assert details(body, ERROR_INFO)[0]["domain"] == "puhui.cn"
