@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 
 from puhui.kit.errors import FieldViolation, InvalidArgument
 
@@ -48,7 +49,10 @@ def violations(
 
 
 def reject_nul(request: Any) -> None:
-    """Raise InvalidArgument naming every string of `request` that contains NUL."""
+    """Raise InvalidArgument naming every string of `request` that contains NUL (a request
+    that is no message, e.g. raw bytes of a generic handler, is left alone)."""
+    if not isinstance(request, Message):
+        return
     found = violations(request)
     if found:
         raise InvalidArgument(found)

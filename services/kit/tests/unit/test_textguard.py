@@ -33,3 +33,7 @@ def test_map_keys_and_values() -> None:
     reply = feedback_pb2.SyncKioskRatingsResponse(rejected={"k\x00": "ok", "id": "bad\x00"})
     fields = sorted(v.field for v in textguard.violations(reply))
     assert fields == ["rejected", "rejected['id']"]
+
+
+def test_raw_bytes_requests_are_left_alone() -> None:
+    textguard.reject_nul(b"\x00raw")  # a generic handler without a deserializer
