@@ -198,6 +198,7 @@ func main() {
 	slog.Info("serving", "address", listener.Addr().String(), "services", len(c.upstreams))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go stopWhenOrphaned(ctx, stop)
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -207,5 +208,25 @@ func main() {
 	if err := server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintln(os.Stderr, "puhui-gateway:", err)
 		os.Exit(1)
+	}
+}
+
+// stopWhenOrphaned stops the gateway when the process that started it is gone (it is then
+// re-parented): a test or `puhui run` killed outright leaves no gateway behind.
+func stopWhenOrphaned(ctx context.Context, stop context.CancelFunc) {
+	parent := os.Getppid()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if os.Getppid() != parent {
+				slog.Info("parent process gone; stopping")
+				stop()
+				return
+			}
+		}
 	}
 }

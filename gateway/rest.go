@@ -8,6 +8,19 @@ import (
 	"strings"
 )
 
+// restEscapedPath hands vanguard the path as the client escaped it. vanguard splits a REST
+// path on "/" and unescapes each captured segment itself, as google.api.http specifies (a
+// one-segment variable may hold "/" sent as %2F: GET /v1/ipcEntries/G06F%2017%2F00); Go's
+// server has already unescaped URL.Path, which would split such a value and unescape twice.
+func restEscapedPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			r.URL.Path, r.URL.RawPath = r.URL.EscapedPath(), ""
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // restEmptyBody: a POST, PUT or PATCH on a REST path without a body is the empty message,
 // as grpc-gateway reads it. vanguard v0.4.0 sends no request message at all for a "*" body
 // binding then, and the service answers UNIMPLEMENTED ("requires exactly one request message").

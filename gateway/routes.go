@@ -25,7 +25,7 @@ func routes(c config, transcoder http.Handler) http.Handler {
 	if c.portal != "" {
 		mux.Handle("GET /portal/", http.StripPrefix("/portal/", http.FileServer(http.Dir(c.portal))))
 	}
-	mux.Handle("/", restEmptyBody(restCallerErrors(transcoder)))
+	mux.Handle("/", restEscapedPath(restEmptyBody(restCallerErrors(transcoder))))
 	if len(c.corsOrigins) == 0 {
 		return mux
 	}

@@ -54,6 +54,10 @@ def test_json_reads_use_the_http_bindings_and_proto3_json_names(node: Node) -> N
     assert "440100" in {d["code"] for d in cities.json()["divisions"]}
     one = requests.get(f"{node.url}/v1/divisions/440100", timeout=10).json()
     assert one["code"] == "440100"
+    # A path variable holding "/" travels as %2F (an IPC group).
+    group = requests.get(f"{node.url}/v1/ipcEntries/G06F%2017%2F00", timeout=10)
+    assert group.status_code == 200, group.text
+    assert group.json()["symbol"] == "G06F 17/00"
 
 
 def test_register_sign_in_and_the_bearer_token_from_the_authorization_header(

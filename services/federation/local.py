@@ -312,7 +312,7 @@ def _start_gateways(logs_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
     origins = [f"http://127.0.0.1:{gateway_port(n)}" for n in NODES]
     origins += [o for o in os.environ.get("PUHUI_GATEWAY_CORS_ORIGINS", "").split(",") if o]
     portal = gateway.ROOT / "portal"
-    procs = {}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     for node in NODES:
         addresses = {s: f"127.0.0.1:{port(node, s)}" for s in services_of(node)}
         try:
