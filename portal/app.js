@@ -1,10 +1,18 @@
 // The reference portal: static files served by a node's gateway at /portal/, using only the
 // node's public JSON API (the google.api.http bindings of the protos). zh-CN first; English
 // switch. API calls go to the gateway that served the page unless ?api=<origin> names
-// another node's gateway (CORS allows the local federation's gateways).
+// another node's gateway on the same host (CORS allows the local federation's gateways).
 "use strict";
 
-const API = new URLSearchParams(location.search).get("api") || location.origin;
+// Only a gateway on this page's host may be named: the bearer token goes with every call.
+function apiOrigin() {
+  const named = new URLSearchParams(location.search).get("api");
+  try {
+    const url = new URL(named || location.origin);
+    return url.hostname === location.hostname ? url.origin : location.origin;
+  } catch { return location.origin; }
+}
+const API = apiOrigin();
 const TEXT = {
   zh: {
     title: "普惠知识产权公共服务", skip: "跳到主要内容", find: "查找服务机构和服务事项",

@@ -1,7 +1,7 @@
 """An API fuzz of a node's OpenAPI document with schemathesis: at least 100 generated
-requests per operation (counted from its report, coverage and fuzzing phases; the stateful
-phase comes on top), and no answer may be a 5xx or differ from the document's schema for
-its status code."""
+requests per operation that takes any input (counted from its report, coverage and fuzzing
+phases; the stateful phase comes on top), and no answer may be a 5xx or differ from the
+document's schema for its status code."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+import yaml
 
 from tests.gateway_node import Node, node_with_gateway
 
@@ -35,8 +37,10 @@ def test_no_5xx_and_every_answer_matches_the_openapi_document(node: Node, tmp_pa
             f"{node.url}/openapi.yaml",
             "--url",
             node.url,
+            # Hypothesis may stop an operation short of its maximum (56 of 100 for one body
+            # once): 150 leaves every operation with an input at 100 or more.
             "--max-examples",
-            "100",
+            "150",
             "--checks",
             "not_a_server_error,response_schema_conformance",
             # The data administrator's test token: the fuzz reaches past authorisation.
@@ -51,6 +55,7 @@ def test_no_5xx_and_every_answer_matches_the_openapi_document(node: Node, tmp_pa
             "--report-ndjson-path",
             str(report),
         ],
+        cwd=tmp_path,  # schemathesis keeps its state (.schemathesis/) in the working folder
         capture_output=True,
         text=True,
         timeout=1700,
@@ -62,8 +67,27 @@ def test_no_5xx_and_every_answer_matches_the_openapi_document(node: Node, tmp_pa
     assert "Response violates schema" not in summary
     sent = requests_per_operation(report)
     assert len(sent) == 65, sorted(sent)  # every REST operation of a node
-    fewest = min(sent, key=sent.__getitem__)
-    assert sent[fewest] >= 100, (fewest, sent[fewest])
+    # An operation without any input (GET /v1/jwks) has one request to make; schemathesis
+    # sends it a few times. Every operation with an input gets at least 100.
+    without_input = operations_without_input(f"{node.url}/openapi.yaml")
+    assert without_input == {
+        "GET /v1/jwks",
+        "GET /v1/me",
+        "GET /v1/mirrorStatus",
+        "GET /v1/niceClasses",
+    }
+    short = {op: n for op, n in sent.items() if n < 100 and op not in without_input}
+    assert not short, short
+
+
+def operations_without_input(url: str) -> set[str]:
+    document = yaml.safe_load(requests.get(url, timeout=10).text)
+    return {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if not operation.get("parameters") and "requestBody" not in operation
+    }
 
 
 def requests_per_operation(report: Path) -> Counter[str]:
