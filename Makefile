@@ -12,7 +12,7 @@ UV := $(PYTHON) -m uv
 INFRA := $(PYTHON) deploy/local/infra.py
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup tools docs proto proto-check up down status run test test-unit lint fmt bench fuzz clean
+.PHONY: help setup tools gateway docs proto proto-check api-check up down status run test test-unit lint fmt bench fuzz clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,8 +25,11 @@ $(PY): pyproject.toml uv.lock setup.py
 
 setup: $(PY) ## create .venv from uv.lock (installs uv if missing)
 
-tools: setup ## build pinned kustomize (Go module proxy) into .state/bin
+tools: setup gateway ## build pinned kustomize and the gateway (Go module proxy) into .state/bin
 	$(PY) tools/kustomize.py
+
+gateway: setup ## build the HTTP gateway (gateway/, Go) and its OpenAPI and reference pages into .state
+	$(PY) -m puhui.kit.gateway build
 
 docs: setup ## regenerate the config reference, metrics catalogue and generated deploy files
 	$(PY) tools/configdoc.py
@@ -39,6 +42,9 @@ proto: setup ## regenerate Python code from proto/ into services/
 
 proto-check: setup ## fail if committed generated code drifted from proto/
 	$(PY) tools/protogen.py --check
+
+api-check: setup ## buf lint, and buf breaking against the previous main (PUHUI_API_BASE overrides)
+	$(PY) tools/api_check.py
 
 up: ## start Kafka 4 (Maven jars), PostgreSQL 15 and Redis 7 on loopback (idempotent)
 	$(INFRA) up
@@ -55,6 +61,7 @@ run: setup ## run the local federation (hub 000000 + 440000 + 320000, SQLite, lo
 
 test: setup up tools lint ## set up, start infrastructure, lint, run the whole suite
 	$(PY) tools/protogen.py --check
+	$(PY) tools/api_check.py
 	$(VENV)/bin/pytest
 
 test-unit: setup ## unit tests only (no infrastructure)
@@ -76,6 +83,7 @@ fuzz: setup up ## fuzz every RPC of the four services (>= 10,000 generated reque
 bench: setup up ## run every benchmark (long: the data bench loads 1,000,000 records); results in bench/results/
 	$(PY) -m bench.grpc_read
 	$(PY) -m bench.telemetry_overhead
+	$(PY) -m bench.gateway_read
 	$(PY) bench/identity_tokens.py
 	$(PY) bench/catalog_search.py
 	$(PY) bench/feedback_ratings.py

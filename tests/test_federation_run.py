@@ -1,7 +1,8 @@
 """`puhui run` (what `make run` starts): the local federation comes up with its sample data
 mirrored and its local accounts, prints one `ready` line, answers a cross-node call; every
 command its banner prints works pasted into a fresh shell; its node logs are JSON lines
-only; Ctrl-C stops everything within 10 s.
+only; each node's gateway serves JSON (the README's curl examples run verbatim); Ctrl-C
+stops everything within 10 s.
 
 The tests share one federation (starting it takes a minute on a small machine) and run in
 file order: the last one stops it."""
@@ -23,11 +24,37 @@ import grpc
 import pytest
 
 from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from puhui.federation.local import HUB, NODES, port, services_of
+from puhui.federation.local import HUB, NODES, gateway_port, port, services_of
 from puhui.federation.v1 import federation_pb2 as fpb
 from puhui.federation.v1 import federation_pb2_grpc
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_curl_examples() -> str:
+    """The bash block of the README's "JSON over HTTP" section."""
+    text = README.read_text()
+    section = text[text.index("### JSON over HTTP") :]
+    start = section.index("```bash\n") + len("```bash\n")
+    return section[start : section.index("```", start)]
+
+
+def run_readme_curl_examples(cwd: Path) -> None:
+    script = readme_curl_examples()
+    assert script.count("curl ") >= 6
+    result = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert '"institutions":' in out  # search at 320000
+    assert '"code":"440100"' in out.replace(" ", "")  # divisions of Guangdong
+    assert '"personId":' in out  # registered, then GetMe with the bearer token
+    assert '"matches":' in out  # Match at 320000 with a 440000 token
+    assert "HTTP/1.1 404" in out
+    assert '"code":5' in out.replace(" ", "")  # google.rpc.Status NOT_FOUND
+    assert "openapi: 3." in out
 
 
 def busy(p: int) -> bool:
@@ -47,7 +74,8 @@ class Run:
 
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[Run]:
-    taken = [port(n, s) for n in NODES for s in services_of(n) if busy(port(n, s))]
+    ports = [port(n, s) for n in NODES for s in services_of(n)] + [gateway_port(n) for n in NODES]
+    taken = [p for p in ports if busy(p)]
     if taken:
         pytest.fail(
             f"ports of the local federation are busy ({taken[:3]}): stop `make run` first",
@@ -166,8 +194,18 @@ def test_every_banner_command_works_pasted_into_a_fresh_shell(federation: Run, t
     assert renewed["expires_at"] > time.time() + 600
 
 
+def test_gateways_serve_json_and_the_readme_curl_examples(federation: Run, tmp_path: Path):
+    text = federation.text()
+    for node in NODES:
+        assert f"api http://127.0.0.1:{gateway_port(node)}/" in text
+        assert f"portal http://127.0.0.1:{gateway_port(node)}/portal/" in text
+    run_readme_curl_examples(tmp_path)
+
+
 def test_node_logs_are_json_lines_only(federation: Run):
     for log in sorted((federation.state / "logs").glob("*.log")):
+        if log.name.endswith("-gateway.log"):
+            continue  # the Go gateway's own log, not a node process's
         for line in log.read_text().splitlines():
             if line.strip():
                 json.loads(line)  # jq reads every line

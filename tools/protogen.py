@@ -7,6 +7,11 @@ exactly as the generated code imports it (no sys.path edits, no sed on imports).
 
     python tools/protogen.py          # regenerate (make proto)
     python tools/protogen.py --check  # exit 1 if committed code differs from the protos
+
+It also writes `services/kit/api_descriptors.binpb`: every proto as a FileDescriptorSet with
+its imports and source info (comments), which server reflection serves (so `grpcurl describe`
+shows the comments) and the HTTP gateway transcodes from. The `google.api.http` annotations
+import googleapis' protos from the googleapis-common-protos package.
 """
 
 from __future__ import annotations
@@ -21,10 +26,16 @@ from pathlib import Path
 
 from grpc_tools import protoc
 
+from puhui.kit.gateway import googleapis_include
+
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 PACKAGE_DIR = ROOT / "services"
-GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
+GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_descriptors.binpb")
+DESCRIPTORS = Path("kit") / "api_descriptors.binpb"
+# Not imported by any of our protos, but carried in the descriptor set: the error details the
+# gateway renders in `google.rpc.Status` JSON.
+EXTRA_PROTOS = ("google/rpc/error_details.proto", "google/rpc/status.proto")
 
 
 def proto_files() -> list[Path]:
@@ -35,10 +46,15 @@ def generate(out: Path) -> list[Path]:
     """Run protoc over every proto into `out`; return the generated files (relative)."""
     include = str(resources.files("grpc_tools") / "_proto")
     files = [str(p.relative_to(PROTO_DIR)) for p in proto_files()]
+    (out / "puhui" / DESCRIPTORS).parent.mkdir(parents=True, exist_ok=True)
     args = [
         "protoc",
         f"-I{PROTO_DIR}",
         f"-I{include}",
+        f"-I{googleapis_include()}",
+        f"--descriptor_set_out={out / 'puhui' / DESCRIPTORS}",
+        "--include_imports",
+        "--include_source_info",
         f"--python_out={out}",
         f"--pyi_out={out}",
         f"--grpc_python_out={out}",
@@ -46,6 +62,14 @@ def generate(out: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed (see the message above)")
+    # The extra protos go into the descriptor set only (their Python code ships with
+    # googleapis-common-protos): a second run, merged, no code generated.
+    extra = out / "extra.binpb"
+    extra_args = ["protoc", f"-I{include}", f"-I{googleapis_include()}", "--include_imports"]
+    if protoc.main([*extra_args, f"--descriptor_set_out={extra}", *EXTRA_PROTOS]) != 0:
+        raise SystemExit("protoc failed on the googleapis error protos")
+    _merge_descriptor_sets(out / "puhui" / DESCRIPTORS, extra)
+    extra.unlink()
     generated = sorted(
         p.relative_to(out / "puhui") for p in (out / "puhui").rglob("*") if p.is_file()
     )
@@ -57,6 +81,18 @@ def generate(out: Path) -> list[Path]:
                 if not init.exists():
                     init.write_text("")
     return sorted(p.relative_to(out / "puhui") for p in (out / "puhui").rglob("*") if p.is_file())
+
+
+def _merge_descriptor_sets(target: Path, extra: Path) -> None:
+    from google.protobuf import descriptor_pb2
+
+    merged = descriptor_pb2.FileDescriptorSet.FromString(target.read_bytes())
+    names = {f.name for f in merged.file}
+    for f in descriptor_pb2.FileDescriptorSet.FromString(extra.read_bytes()).file:
+        if f.name not in names:
+            merged.file.append(f)
+            names.add(f.name)
+    target.write_bytes(merged.SerializeToString(deterministic=True))
 
 
 def committed_generated() -> set[Path]:

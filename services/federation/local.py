@@ -14,8 +14,12 @@ federation service. The launcher:
 4. waits until every node has loaded its examples, the hub its sample data, and each node
    its local accounts (`puhui.federation.localdemo`);
 5. joins 440000 and 320000 at the hub with one-time join codes it preset at the hub;
-6. prints every endpoint, the accounts and commands to paste, then one line starting with
-   `ready`; on Ctrl-C stops everything within 10 s.
+6. starts one HTTP gateway per node (`puhui-gateway`: JSON, gRPC-Web, OpenAPI, reference
+   and portal pages; hub 30050, 440000 30060, 320000 30070), each allowing CORS from the
+   three local gateways plus PUHUI_GATEWAY_CORS_ORIGINS (comma-separated);
+7. prints every endpoint (`api ` and `portal ` lines for the gateways), the accounts and
+   commands to paste, then one line starting with `ready`; on Ctrl-C stops everything
+   within 10 s.
 
 Node processes log JSON lines only (their log files under PUHUI_STATE/logs/ suit `jq`).
 
@@ -61,6 +65,11 @@ LOCAL_DATA_QUOTAS = (
 def port(node: str, service: str) -> int:
     """gRPC ports: hub 30051-30055, 440000 30061-30064, 320000 30071-30074 (metrics +100)."""
     return BASE_PORT + NODE_INDEX.get(node, 3) * 10 + OFFSET[service]
+
+
+def gateway_port(node: str) -> int:
+    """HTTP gateway ports: hub 30050, 440000 30060, 320000 30070."""
+    return BASE_PORT + NODE_INDEX.get(node, 3) * 10
 
 
 def services_of(node: str) -> tuple[str, ...]:
@@ -285,6 +294,7 @@ def cmd_run(kafka: str, as_json: bool = False) -> int:
                 argv += ["--join-code", f"{n}:{c}"]
         log = (logs_dir / f"{node}.log").open("ab")
         procs[node] = subprocess.Popen(argv, env=env, stdout=log, stderr=log)  # noqa: S603
+    procs.update(_start_gateways(logs_dir))
     deadline = time.monotonic() + 180
     pending: set[tuple[str, str]] = {(n, s) for n in NODES for s in services_of(n)}
     pending |= {(n, "examples, sample data and accounts") for n in NODES}
@@ -354,6 +364,8 @@ def _print_json(
     endpoints = {
         node: {
             "joined": joined.get(node, ""),
+            "api": f"http://127.0.0.1:{gateway_port(node)}/",
+            "portal": f"http://127.0.0.1:{gateway_port(node)}/portal/",
             "services": {s: {"grpc": f"127.0.0.1:{port(node, s)}",
                              "metrics": f"http://127.0.0.1:{port(node, s) + 100}/metrics"}
                          for s in services_of(node)},
@@ -366,6 +378,32 @@ def _print_json(
     print(json.dumps(report, ensure_ascii=False), flush=True)
 
 
+def _start_gateways(logs_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
+    """One `puhui-gateway` per node in front of its services (built by `make gateway`)."""
+    from puhui.kit import gateway
+
+    origins = [f"http://127.0.0.1:{gateway_port(n)}" for n in NODES]
+    origins += [o for o in os.environ.get("PUHUI_GATEWAY_CORS_ORIGINS", "").split(",") if o]
+    portal = gateway.ROOT / "portal"
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    for node in NODES:
+        addresses = {s: f"127.0.0.1:{port(node, s)}" for s in services_of(node)}
+        try:
+            argv = gateway.command(
+                f"127.0.0.1:{gateway_port(node)}",
+                gateway.upstreams(addresses),
+                hub=node == HUB,
+                cors_origins=origins,
+                portal=portal if portal.is_dir() else None,
+            )
+        except gateway.GatewayError as exc:
+            print(f"no HTTP gateway: {exc}", file=sys.stderr)
+            return procs
+        log = (logs_dir / f"{node}-gateway.log").open("ab")
+        procs[f"{node}-gateway"] = subprocess.Popen(argv, stdout=log, stderr=log)  # noqa: S603
+    return procs
+
+
 def _print_endpoints(kafka: str, root: Path, joined: dict[str, str]) -> None:
     names = {HUB: "national hub", "440000": "广东 Guangdong", "320000": "江苏 Jiangsu"}
     print(f"Puhui local federation (Kafka {kafka}, data under {root})")
@@ -375,6 +413,11 @@ def _print_endpoints(kafka: str, root: Path, joined: dict[str, str]) -> None:
         for service in services_of(node):
             p = port(node, service)
             print(f"  {service:<10} grpc 127.0.0.1:{p}  metrics http://127.0.0.1:{p + 100}/metrics")
+    for node in NODES:
+        url = f"http://127.0.0.1:{gateway_port(node)}"
+        print(f"api {url}/  node {node}: JSON, gRPC-Web; {url}/openapi.yaml, {url}/reference")
+    for node in NODES:
+        print(f"portal http://127.0.0.1:{gateway_port(node)}/portal/  node {node}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,9 @@
 - metrics (the catalogue) · metrics_docs · promql · tracing · logs (JSON lines) ·
   grpc_client (client interceptor: deadline, span, metrics) · nodestatus (`puhui node status`)
 - testing (pytest plugin: real PostgreSQL/Kafka/Redis fixtures, running apps)
+- reflection (server reflection with the protos' comments) · validation (every request's
+  strings, times, integers and sizes checked) · admission (lanes: no starvation) · policy
+  (declared access per RPC) · gateway (builds, documents and starts the HTTP gateway, gateway/)
 
 No module here does I/O at import time.
 """

@@ -37,6 +37,7 @@ from puhui.kit import auth, kafka, logs, metrics, migrations, revocation, tokens
 from puhui.kit import redis as kit_redis
 from puhui.kit.accesslog import AccessLog
 from puhui.kit.admission import Admission
+from puhui.kit import reflection as api_reflection
 from puhui.kit.config import ServiceConfig
 from puhui.kit.db import Database, custom_plans, is_postgresql_url, session_settings
 from puhui.kit.grpc_client import PING_INTERVAL_FLOOR_SECONDS
@@ -342,7 +343,7 @@ class ServiceHost:
             s.register(self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self._service_names = [s.full_name for s in services]
-        reflection.enable_server_reflection(
+        api_reflection.enable(
             [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
         )
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)

@@ -715,7 +715,9 @@ class ReferenceServiceServicer:
     """
 
     def GetIpcEntry(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Over HTTP the symbol is one path segment: its "/" is sent as %2F
+        (GET /v1/ipcEntries/G06F%2017%2F00).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -22,57 +22,76 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from puhui.catalog.v1 import catalog_pb2 as puhui_dot_catalog_dot_v1_dot_catalog__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$puhui/federation/v1/federation.proto\x12\x13puhui.federation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1epuhui/catalog/v1/catalog.proto\",\n\x08\x45ndpoint\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"\xa4\x02\n\x04Node\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x30\n\tendpoints\x18\x03 \x03(\x0b\x32\x1d.puhui.federation.v1.Endpoint\x12\x11\n\tjwks_json\x18\x04 \x01(\t\x12/\n\x06status\x18\x05 \x01(\x0e\x32\x1f.puhui.federation.v1.NodeStatus\x12\x10\n\x08revision\x18\x06 \x01(\x03\x12-\n\tjoined_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0esigned_key_set\x18\t \x01(\t\"\x88\x01\n\x0fJoinNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x30\n\tendpoints\x18\x03 \x03(\x0b\x32\x1d.puhui.federation.v1.Endpoint\x12\x11\n\tjwks_json\x18\x04 \x01(\t\x12\x11\n\tjoin_code\x18\x05 \x01(\t\"!\n\x0eGetNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"O\n\x10ListNodesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x14\n\x0cshow_removed\x18\x03 \x01(\x08\"j\n\x11ListNodesResponse\x12(\n\x05nodes\x18\x01 \x03(\x0b\x32\x19.puhui.federation.v1.Node\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"4\n\x11RemoveNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"=\n\x15\x43reateJoinCodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x13\n\x0bvalid_hours\x18\x02 \x01(\x05\"l\n\x16\x43reateJoinCodeResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\tjoin_code\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x17\n\x15GetTrustAnchorRequest\"?\n\x16GetTrustAnchorResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\x12\x12\n\nkeys_topic\x18\x02 \x01(\t\"\xab\x01\n\x1cSearchNationalCatalogRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x13\n\x0bregion_code\x18\x02 \x01(\t\x12\x10\n\x08node_ids\x18\x03 \x03(\t\x12\x12\n\nipc_prefix\x18\x04 \x01(\t\x12\x1a\n\x12include_unapproved\x18\x05 \x01(\x08\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"\x81\x01\n\x1dSearchNationalCatalogResponse\x12\x33\n\x0cinstitutions\x18\x01 \x03(\x0b\x32\x1d.puhui.catalog.v1.Institution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"\x1e\n\x1cGetNationalStatisticsRequest\"\x9b\x02\n\x12ProvinceStatistics\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x1d\n\x15\x61pproved_institutions\x18\x02 \x01(\x03\x12\x14\n\x0cinstitutions\x18\x03 \x01(\x03\x12\x1d\n\x15\x63urrent_service_items\x18\x04 \x01(\x03\x12\x15\n\rservice_cases\x18\x05 \x01(\x03\x12\x0f\n\x07ratings\x18\x06 \x01(\x03\x12\x18\n\x10rating_level_sum\x18\x07 \x01(\x03\x12\x14\n\x0csatisfaction\x18\x08 \x01(\x01\x12\x16\n\x0etickets_opened\x18\t \x01(\x03\x12\x16\n\x0etickets_closed\x18\n \x01(\x03\x12\x18\n\x10tickets_breached\x18\x0b \x01(\x03\"\x8b\x01\n\x12NationalStatistics\x12\x39\n\x08national\x18\x01 \x01(\x0b\x32\'.puhui.federation.v1.ProvinceStatistics\x12:\n\tprovinces\x18\x02 \x03(\x0b\x32\'.puhui.federation.v1.ProvinceStatistics\"\x1c\n\x1aGetFederationStatusRequest\"\x92\x02\n\x0eProvinceStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x1f.puhui.federation.v1.NodeStatus\x12\x16\n\x0e\x65vents_applied\x18\x04 \x01(\x03\x12\x31\n\rlast_event_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10last_lag_seconds\x18\x06 \x01(\x01\x12\x1b\n\x13mirror_completeness\x18\x07 \x01(\x01\x12\x16\n\x0emirror_records\x18\x08 \x01(\x03\x12\x16\n\x0emirror_in_sync\x18\t \x01(\x08\"d\n\x10\x46\x65\x64\x65rationStatus\x12\x36\n\tprovinces\x18\x01 \x03(\x0b\x32#.puhui.federation.v1.ProvinceStatus\x12\x18\n\x10hub_data_records\x18\x02 \x01(\x03*Z\n\nNodeStatus\x12\x1b\n\x17NODE_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12NODE_STATUS_ACTIVE\x10\x01\x12\x17\n\x13NODE_STATUS_REMOVED\x10\x02\x32\x92\x07\n\x11\x46\x65\x64\x65rationService\x12K\n\x08JoinNode\x12$.puhui.federation.v1.JoinNodeRequest\x1a\x19.puhui.federation.v1.Node\x12I\n\x07GetNode\x12#.puhui.federation.v1.GetNodeRequest\x1a\x19.puhui.federation.v1.Node\x12Z\n\tListNodes\x12%.puhui.federation.v1.ListNodesRequest\x1a&.puhui.federation.v1.ListNodesResponse\x12O\n\nRemoveNode\x12&.puhui.federation.v1.RemoveNodeRequest\x1a\x19.puhui.federation.v1.Node\x12i\n\x0e\x43reateJoinCode\x12*.puhui.federation.v1.CreateJoinCodeRequest\x1a+.puhui.federation.v1.CreateJoinCodeResponse\x12i\n\x0eGetTrustAnchor\x12*.puhui.federation.v1.GetTrustAnchorRequest\x1a+.puhui.federation.v1.GetTrustAnchorResponse\x12~\n\x15SearchNationalCatalog\x12\x31.puhui.federation.v1.SearchNationalCatalogRequest\x1a\x32.puhui.federation.v1.SearchNationalCatalogResponse\x12s\n\x15GetNationalStatistics\x12\x31.puhui.federation.v1.GetNationalStatisticsRequest\x1a\'.puhui.federation.v1.NationalStatistics\x12m\n\x13GetFederationStatus\x12/.puhui.federation.v1.GetFederationStatusRequest\x1a%.puhui.federation.v1.FederationStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$puhui/federation/v1/federation.proto\x12\x13puhui.federation.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1epuhui/catalog/v1/catalog.proto\",\n\x08\x45ndpoint\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"\xa4\x02\n\x04Node\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x30\n\tendpoints\x18\x03 \x03(\x0b\x32\x1d.puhui.federation.v1.Endpoint\x12\x11\n\tjwks_json\x18\x04 \x01(\t\x12/\n\x06status\x18\x05 \x01(\x0e\x32\x1f.puhui.federation.v1.NodeStatus\x12\x10\n\x08revision\x18\x06 \x01(\x03\x12-\n\tjoined_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0esigned_key_set\x18\t \x01(\t\"\x88\x01\n\x0fJoinNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x30\n\tendpoints\x18\x03 \x03(\x0b\x32\x1d.puhui.federation.v1.Endpoint\x12\x11\n\tjwks_json\x18\x04 \x01(\t\x12\x11\n\tjoin_code\x18\x05 \x01(\t\"!\n\x0eGetNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"O\n\x10ListNodesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x14\n\x0cshow_removed\x18\x03 \x01(\x08\"j\n\x11ListNodesResponse\x12(\n\x05nodes\x18\x01 \x03(\x0b\x32\x19.puhui.federation.v1.Node\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"4\n\x11RemoveNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"=\n\x15\x43reateJoinCodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x13\n\x0bvalid_hours\x18\x02 \x01(\x05\"l\n\x16\x43reateJoinCodeResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\tjoin_code\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x17\n\x15GetTrustAnchorRequest\"?\n\x16GetTrustAnchorResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\x12\x12\n\nkeys_topic\x18\x02 \x01(\t\"\xab\x01\n\x1cSearchNationalCatalogRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x13\n\x0bregion_code\x18\x02 \x01(\t\x12\x10\n\x08node_ids\x18\x03 \x03(\t\x12\x12\n\nipc_prefix\x18\x04 \x01(\t\x12\x1a\n\x12include_unapproved\x18\x05 \x01(\x08\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"\x81\x01\n\x1dSearchNationalCatalogResponse\x12\x33\n\x0cinstitutions\x18\x01 \x03(\x0b\x32\x1d.puhui.catalog.v1.Institution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"\x1e\n\x1cGetNationalStatisticsRequest\"\x9b\x02\n\x12ProvinceStatistics\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x1d\n\x15\x61pproved_institutions\x18\x02 \x01(\x03\x12\x14\n\x0cinstitutions\x18\x03 \x01(\x03\x12\x1d\n\x15\x63urrent_service_items\x18\x04 \x01(\x03\x12\x15\n\rservice_cases\x18\x05 \x01(\x03\x12\x0f\n\x07ratings\x18\x06 \x01(\x03\x12\x18\n\x10rating_level_sum\x18\x07 \x01(\x03\x12\x14\n\x0csatisfaction\x18\x08 \x01(\x01\x12\x16\n\x0etickets_opened\x18\t \x01(\x03\x12\x16\n\x0etickets_closed\x18\n \x01(\x03\x12\x18\n\x10tickets_breached\x18\x0b \x01(\x03\"\x8b\x01\n\x12NationalStatistics\x12\x39\n\x08national\x18\x01 \x01(\x0b\x32\'.puhui.federation.v1.ProvinceStatistics\x12:\n\tprovinces\x18\x02 \x03(\x0b\x32\'.puhui.federation.v1.ProvinceStatistics\"\x1c\n\x1aGetFederationStatusRequest\"\x92\x02\n\x0eProvinceStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x1f.puhui.federation.v1.NodeStatus\x12\x16\n\x0e\x65vents_applied\x18\x04 \x01(\x03\x12\x31\n\rlast_event_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10last_lag_seconds\x18\x06 \x01(\x01\x12\x1b\n\x13mirror_completeness\x18\x07 \x01(\x01\x12\x16\n\x0emirror_records\x18\x08 \x01(\x03\x12\x16\n\x0emirror_in_sync\x18\t \x01(\x08\"d\n\x10\x46\x65\x64\x65rationStatus\x12\x36\n\tprovinces\x18\x01 \x03(\x0b\x32#.puhui.federation.v1.ProvinceStatus\x12\x18\n\x10hub_data_records\x18\x02 \x01(\x03*Z\n\nNodeStatus\x12\x1b\n\x17NODE_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12NODE_STATUS_ACTIVE\x10\x01\x12\x17\n\x13NODE_STATUS_REMOVED\x10\x02\x32\x8f\t\n\x11\x46\x65\x64\x65rationService\x12\x61\n\x08JoinNode\x12$.puhui.federation.v1.JoinNodeRequest\x1a\x19.puhui.federation.v1.Node\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/v1/nodes:\x01*\x12\x66\n\x07GetNode\x12#.puhui.federation.v1.GetNodeRequest\x1a\x19.puhui.federation.v1.Node\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/nodes/{node_id}\x12m\n\tListNodes\x12%.puhui.federation.v1.ListNodesRequest\x1a&.puhui.federation.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/nodes\x12l\n\nRemoveNode\x12&.puhui.federation.v1.RemoveNodeRequest\x1a\x19.puhui.federation.v1.Node\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/nodes/{node_id}\x12\x83\x01\n\x0e\x43reateJoinCode\x12*.puhui.federation.v1.CreateJoinCodeRequest\x1a+.puhui.federation.v1.CreateJoinCodeResponse\"\x18\x82\xd3\xe4\x93\x02\x12\"\r/v1/joinCodes:\x01*\x12\x82\x01\n\x0eGetTrustAnchor\x12*.puhui.federation.v1.GetTrustAnchorRequest\x1a+.puhui.federation.v1.GetTrustAnchorResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/trustAnchor\x12\xa2\x01\n\x15SearchNationalCatalog\x12\x31.puhui.federation.v1.SearchNationalCatalogRequest\x1a\x32.puhui.federation.v1.SearchNationalCatalogResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/nationalCatalog:search\x12\x93\x01\n\x15GetNationalStatistics\x12\x31.puhui.federation.v1.GetNationalStatisticsRequest\x1a\'.puhui.federation.v1.NationalStatistics\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/nationalStatistics\x12\x8b\x01\n\x13GetFederationStatus\x12/.puhui.federation.v1.GetFederationStatusRequest\x1a%.puhui.federation.v1.FederationStatus\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/federationStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'puhui.federation.v1.federation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NODESTATUS']._serialized_start=2322
-  _globals['_NODESTATUS']._serialized_end=2412
-  _globals['_ENDPOINT']._serialized_start=126
-  _globals['_ENDPOINT']._serialized_end=170
-  _globals['_NODE']._serialized_start=173
-  _globals['_NODE']._serialized_end=465
-  _globals['_JOINNODEREQUEST']._serialized_start=468
-  _globals['_JOINNODEREQUEST']._serialized_end=604
-  _globals['_GETNODEREQUEST']._serialized_start=606
-  _globals['_GETNODEREQUEST']._serialized_end=639
-  _globals['_LISTNODESREQUEST']._serialized_start=641
-  _globals['_LISTNODESREQUEST']._serialized_end=720
-  _globals['_LISTNODESRESPONSE']._serialized_start=722
-  _globals['_LISTNODESRESPONSE']._serialized_end=828
-  _globals['_REMOVENODEREQUEST']._serialized_start=830
-  _globals['_REMOVENODEREQUEST']._serialized_end=882
-  _globals['_CREATEJOINCODEREQUEST']._serialized_start=884
-  _globals['_CREATEJOINCODEREQUEST']._serialized_end=945
-  _globals['_CREATEJOINCODERESPONSE']._serialized_start=947
-  _globals['_CREATEJOINCODERESPONSE']._serialized_end=1055
-  _globals['_GETTRUSTANCHORREQUEST']._serialized_start=1057
-  _globals['_GETTRUSTANCHORREQUEST']._serialized_end=1080
-  _globals['_GETTRUSTANCHORRESPONSE']._serialized_start=1082
-  _globals['_GETTRUSTANCHORRESPONSE']._serialized_end=1145
-  _globals['_SEARCHNATIONALCATALOGREQUEST']._serialized_start=1148
-  _globals['_SEARCHNATIONALCATALOGREQUEST']._serialized_end=1319
-  _globals['_SEARCHNATIONALCATALOGRESPONSE']._serialized_start=1322
-  _globals['_SEARCHNATIONALCATALOGRESPONSE']._serialized_end=1451
-  _globals['_GETNATIONALSTATISTICSREQUEST']._serialized_start=1453
-  _globals['_GETNATIONALSTATISTICSREQUEST']._serialized_end=1483
-  _globals['_PROVINCESTATISTICS']._serialized_start=1486
-  _globals['_PROVINCESTATISTICS']._serialized_end=1769
-  _globals['_NATIONALSTATISTICS']._serialized_start=1772
-  _globals['_NATIONALSTATISTICS']._serialized_end=1911
-  _globals['_GETFEDERATIONSTATUSREQUEST']._serialized_start=1913
-  _globals['_GETFEDERATIONSTATUSREQUEST']._serialized_end=1941
-  _globals['_PROVINCESTATUS']._serialized_start=1944
-  _globals['_PROVINCESTATUS']._serialized_end=2218
-  _globals['_FEDERATIONSTATUS']._serialized_start=2220
-  _globals['_FEDERATIONSTATUS']._serialized_end=2320
-  _globals['_FEDERATIONSERVICE']._serialized_start=2415
-  _globals['_FEDERATIONSERVICE']._serialized_end=3329
+  _globals['_FEDERATIONSERVICE'].methods_by_name['JoinNode']._loaded_options = None
+  _globals['_FEDERATIONSERVICE'].methods_by_name['JoinNode']._serialized_options = b'\202\323\344\223\002\016\"\t/v1/nodes:\001*'
+  _globals['_FEDERATIONSERVICE'].methods_by_name['GetNode']._loaded_options = None
+  _globals['_FEDERATIONSERVICE'].methods_by_name['GetNode']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/nodes/{node_id}'
+  _globals['_FEDERATIONSERVICE'].methods_by_name['ListNodes']._loaded_options = None
+  _globals['_FEDERATIONSERVICE'].methods_by_name['ListNodes']._serialized_options = b'\202\323\344\223\002\013\022\t/v1/nodes'
+  _globals['_FEDERATIONSERVICE'].methods_by_name['RemoveNode']._loaded_options = None
+  _globals['_FEDERATIONSERVICE'].methods_by_name['RemoveNode']._serialized_options = b'\202\323\344\223\002\025*\023/v1/nodes/{node_id}'
+  _globals['_FEDERATIONSERVICE'].methods_by_name['CreateJoinCode']._loaded_options = None
+  _globals['_FEDERATIONSERVICE'].methods_by_name['CreateJoinCode']._serialized_options = b'\202\323\344\223\002\022\"\r/v1/joinCodes:\001*'
+  _globals['_FEDERATIONSERVICE'].methods_by_name['GetTrustAnchor']._loaded_options = None
+  _globals['_FEDERATIONSERVICE'].methods_by_name['GetTrustAnchor']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/trustAnchor'
+  _globals['_FEDERATIONSERVICE'].methods_by_name['SearchNationalCatalog']._loaded_options = None
+  _globals['_FEDERATIONSERVICE'].methods_by_name['SearchNationalCatalog']._serialized_options = b'\202\323\344\223\002\034\022\032/v1/nationalCatalog:search'
+  _globals['_FEDERATIONSERVICE'].methods_by_name['GetNationalStatistics']._loaded_options = None
+  _globals['_FEDERATIONSERVICE'].methods_by_name['GetNationalStatistics']._serialized_options = b'\202\323\344\223\002\030\022\026/v1/nationalStatistics'
+  _globals['_FEDERATIONSERVICE'].methods_by_name['GetFederationStatus']._loaded_options = None
+  _globals['_FEDERATIONSERVICE'].methods_by_name['GetFederationStatus']._serialized_options = b'\202\323\344\223\002\026\022\024/v1/federationStatus'
+  _globals['_NODESTATUS']._serialized_start=2352
+  _globals['_NODESTATUS']._serialized_end=2442
+  _globals['_ENDPOINT']._serialized_start=156
+  _globals['_ENDPOINT']._serialized_end=200
+  _globals['_NODE']._serialized_start=203
+  _globals['_NODE']._serialized_end=495
+  _globals['_JOINNODEREQUEST']._serialized_start=498
+  _globals['_JOINNODEREQUEST']._serialized_end=634
+  _globals['_GETNODEREQUEST']._serialized_start=636
+  _globals['_GETNODEREQUEST']._serialized_end=669
+  _globals['_LISTNODESREQUEST']._serialized_start=671
+  _globals['_LISTNODESREQUEST']._serialized_end=750
+  _globals['_LISTNODESRESPONSE']._serialized_start=752
+  _globals['_LISTNODESRESPONSE']._serialized_end=858
+  _globals['_REMOVENODEREQUEST']._serialized_start=860
+  _globals['_REMOVENODEREQUEST']._serialized_end=912
+  _globals['_CREATEJOINCODEREQUEST']._serialized_start=914
+  _globals['_CREATEJOINCODEREQUEST']._serialized_end=975
+  _globals['_CREATEJOINCODERESPONSE']._serialized_start=977
+  _globals['_CREATEJOINCODERESPONSE']._serialized_end=1085
+  _globals['_GETTRUSTANCHORREQUEST']._serialized_start=1087
+  _globals['_GETTRUSTANCHORREQUEST']._serialized_end=1110
+  _globals['_GETTRUSTANCHORRESPONSE']._serialized_start=1112
+  _globals['_GETTRUSTANCHORRESPONSE']._serialized_end=1175
+  _globals['_SEARCHNATIONALCATALOGREQUEST']._serialized_start=1178
+  _globals['_SEARCHNATIONALCATALOGREQUEST']._serialized_end=1349
+  _globals['_SEARCHNATIONALCATALOGRESPONSE']._serialized_start=1352
+  _globals['_SEARCHNATIONALCATALOGRESPONSE']._serialized_end=1481
+  _globals['_GETNATIONALSTATISTICSREQUEST']._serialized_start=1483
+  _globals['_GETNATIONALSTATISTICSREQUEST']._serialized_end=1513
+  _globals['_PROVINCESTATISTICS']._serialized_start=1516
+  _globals['_PROVINCESTATISTICS']._serialized_end=1799
+  _globals['_NATIONALSTATISTICS']._serialized_start=1802
+  _globals['_NATIONALSTATISTICS']._serialized_end=1941
+  _globals['_GETFEDERATIONSTATUSREQUEST']._serialized_start=1943
+  _globals['_GETFEDERATIONSTATUSREQUEST']._serialized_end=1971
+  _globals['_PROVINCESTATUS']._serialized_start=1974
+  _globals['_PROVINCESTATUS']._serialized_end=2248
+  _globals['_FEDERATIONSTATUS']._serialized_start=2250
+  _globals['_FEDERATIONSTATUS']._serialized_end=2350
+  _globals['_FEDERATIONSERVICE']._serialized_start=2445
+  _globals['_FEDERATIONSERVICE']._serialized_end=3612
 # @@protoc_insertion_point(module_scope)
