@@ -35,9 +35,9 @@ from sqlalchemy import MetaData, Table
 
 from puhui.kit import auth, kafka, logs, metrics, migrations, revocation, tokens, tracing, trust
 from puhui.kit import redis as kit_redis
+from puhui.kit import reflection as api_reflection
 from puhui.kit.accesslog import AccessLog
 from puhui.kit.admission import Admission
-from puhui.kit import reflection as api_reflection
 from puhui.kit.config import ServiceConfig
 from puhui.kit.db import Database, custom_plans, is_postgresql_url, session_settings
 from puhui.kit.grpc_client import PING_INTERVAL_FLOOR_SECONDS
