@@ -244,6 +244,19 @@ class ServiceApp(abc.ABC):
 
     def dependencies(self) -> list[Dependency]:
         deps = [Dependency("database", self.db.ping)]
+        if migrations.has_history(self.name):
+            service, url = self.name, self.db.url
+
+            # Not SERVING first while the schema is behind or ahead of this code (the reason
+            # is logged): new code must not go Ready before its migrations ran. Checked for the
+            # first SERVING only: pods of the previous release keep serving on the expanded
+            # schema while the rollout replaces them (docs/ops/upgrade.md).
+            def schema_check() -> None:
+                reason = migrations.schema_mismatch(service, url)
+                if reason is not None:
+                    raise RuntimeError(reason)
+
+            deps.append(Dependency("schema", schema_check, startup_only=True))
         if self.redis is not None:
             client = self.redis
             deps.append(Dependency("redis", lambda: kit_redis.ping(client)))
