@@ -372,6 +372,7 @@ def cmd_node_federation(args: argparse.Namespace) -> int:
 # -- the parser ------------------------------------------------------------------------------
 def _common(p: argparse.ArgumentParser, service: str | None = None) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    clikit.add_tls_options(p)
     if service is None:
         return
     p.add_argument(
@@ -497,6 +498,7 @@ def add_commands(
 
 def run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
+        clikit.configure_tls(args)
         return func(args)
     except CliError as exc:
         return clikit.report(exc, bool(getattr(args, "json", False)))
