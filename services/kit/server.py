@@ -364,6 +364,9 @@ class ServiceHost:
         if cfg.tls_enabled:
             tls = ServerTLS(cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_client_ca_file)
             self.port = self.server.add_secure_port(bind, tls.credentials())
+            metrics.TLS_CERTIFICATE_EXPIRY.labels(
+                node=cfg.node_id, service=self.app.name
+            ).set_function(tls.not_after)
         else:
             self.port = self.server.add_insecure_port(bind)
         if self.port == 0:
