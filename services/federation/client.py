@@ -486,6 +486,9 @@ def add_commands(
     _common(p)
     p.add_argument("--hub", metavar="HOST:PORT", help=hub_help)
     p.set_defaults(func=cmd_node_federation)
+    from puhui.federation.admincli import add_admin_commands
+
+    add_admin_commands(node, _common, _hub, epilog)
     if add_status is not None:
         add_status(
             node.add_parser(
