@@ -308,6 +308,7 @@ class ServiceHost:
         self._stopped = threading.Event()
         self._ready = threading.Event()
         self._readiness: threading.Thread | None = None
+        self._failing: dict[str, str] = {}  # dependency -> why it failed its last check
 
     @property
     def address(self) -> str:
@@ -405,7 +406,11 @@ class ServiceHost:
         if not self._stopping.is_set():
             status = self._status
         name = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
-        return status == health_pb2.HealthCheckResponse.SERVING, name
+        serving = status == health_pb2.HealthCheckResponse.SERVING
+        if not serving and not self._stopping.is_set():
+            # Why not: one line per failing dependency (the schema says behind or ahead).
+            name = "\n".join([name, *(f"{dep}: {why}" for dep, why in list(self._failing.items()))])
+        return serving, name
 
     def _check(self, deps: list[Dependency], first: bool) -> bool:
         ok = True
@@ -415,9 +420,11 @@ class ServiceHost:
             try:
                 dep.check()
                 up = 1
+                self._failing.pop(dep.name, None)
             except Exception as exc:
                 up = 0
                 ok = False
+                self._failing[dep.name] = str(exc)
                 logger.warning("%s: dependency %s not ready: %s", self.app.name, dep.name, exc)
             metrics.DEPENDENCY_UP.labels(
                 node=self.config.node_id, service=self.app.name, dependency=dep.name
