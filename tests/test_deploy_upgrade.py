@@ -32,6 +32,8 @@ from puhui.kit.testing import free_port, temporary_database
 
 from .test_deploy_runbooks import run_block, runbook_blocks
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = "services/data/migrations/versions"
 PYTHON = Path(sys.executable)
