@@ -260,11 +260,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """The `puhui` command: one line per failure (no traceback unless PUHUI_DEBUG is set),
     the exit codes of puhui.federation.clikit."""
-    from puhui.federation import client, clikit
+    from puhui.federation import admincli, client, clikit
 
     args = parser().parse_args(argv)
     try:
-        if args.func.__module__ == client.__name__:
+        if args.func.__module__ in (client.__name__, admincli.__name__):
             return client.run(args.func, args)
         return int(args.func(args))
     except KeyboardInterrupt:

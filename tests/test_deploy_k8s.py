@@ -223,3 +223,65 @@ def test_no_secret_object_or_value_is_committed():
         assert "postgresql://" not in text
         assert "postgresql+psycopg://" not in text
         assert "BEGIN" not in text, path
+
+
+# -- the upgrade runbook against the manifests (docs/ops/upgrade.md) ---------------------------
+
+RUNBOOK_K8S = re.compile(r"<!-- runbook-k8s: (?P<name>[\w-]+) -->\s*```sh\n(?P<body>.*?)```", re.S)
+
+
+def _matches(selector: str, labels: dict[str, str]) -> bool:
+    """kubectl's equality selectors (`a=b,c=d`), the only form the runbook uses."""
+    pairs = [term.split("=", 1) for term in selector.split(",")]
+    assert all(len(p) == 2 and "!" not in p[0] for p in pairs), selector
+    return all(labels.get(key) == value for key, value in pairs)
+
+
+def _pod_selected(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, selector  # the policies use matchLabels only
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_upgrade_runbook_runs_every_migration_job_first_with_its_network(
+    rendered, overlay: str
+) -> None:
+    blocks = {
+        m["name"]: m["body"]
+        for m in RUNBOOK_K8S.finditer((ROOT / "docs" / "ops" / "upgrade.md").read_text())
+    }
+    body = blocks["migrate-first"].replace("\\\n", " ")
+    (apply_selector,) = re.findall(r"kubectl apply -f - +--selector +(\S+)", body)
+    job_selectors = re.findall(r"job -l (\S+)", body)
+    assert len(job_selectors) == 2, body  # the delete and the wait
+    docs = rendered[overlay]
+    applied = [d for d in docs if _matches(apply_selector, d["metadata"].get("labels", {}))]
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in applied}
+    jobs = _by_kind(docs, "Job")
+    services = [*SERVICES, *(["federation"] if overlay == "hub" else [])]
+    assert set(jobs) == {f"puhui-{s}-migrate" for s in services}
+    # the first apply takes every Job, their NetworkPolicy and the ConfigMap they read; nothing
+    # that would roll the Deployments before the schema is migrated
+    assert {name for kind, name in kinds if kind == "Job"} == set(jobs)
+    assert not {kind for kind, _ in kinds} & {"Deployment", "Service", "StatefulSet"}
+    configmaps = {name for kind, name in kinds if kind == "ConfigMap"}
+    policies = {d["metadata"]["name"]: d["spec"] for d in applied if d["kind"] == "NetworkPolicy"}
+    for name, job in jobs.items():
+        assert all(_matches(sel, job["metadata"]["labels"]) for sel in job_selectors), name
+        pod = job["spec"]["template"]
+        (c,) = pod["spec"]["containers"]
+        (ref,) = [e["configMapRef"]["name"] for e in c["envFrom"]]
+        assert ref in configmaps, (name, ref)
+        # some applied policy admits the Job's pod to DNS and PostgreSQL
+        admitting = [
+            p
+            for p in policies.values()
+            if _pod_selected(p["podSelector"], pod["metadata"]["labels"])
+        ]
+        egress = {
+            (port.get("protocol", "TCP"), port["port"])
+            for p in admitting
+            for rule in p.get("egress", [])
+            for port in rule.get("ports", [])
+        }
+        assert {("UDP", 53), ("TCP", 5432)} <= egress, (name, egress)

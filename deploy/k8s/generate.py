@@ -345,26 +345,33 @@ def network_policy(service: str) -> dict[str, Any]:
     }
 
 
+# The label of everything the first step of an upgrade applies (docs/ops/upgrade.md): the
+# migration Jobs and their pods, the NetworkPolicy that lets them reach DNS and PostgreSQL
+# (base/network-policies.yaml) and the node's ConfigMap they read (base/kustomization.yaml).
+UPGRADE_STEP = {"puhui.io/upgrade-step": "migrate"}
+
+
+def migration_labels(service: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": f"puhui-{service}-migrate",
+        "app.kubernetes.io/component": "migration",
+        "app.kubernetes.io/part-of": "puhui",
+        **UPGRADE_STEP,
+    }
+
+
 def migration_job(service: str) -> dict[str, Any]:
     vols, mounts = volumes(service, tls=False)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {
-            "name": f"puhui-{service}-migrate",
-            "labels": {**labels(service), "app.kubernetes.io/component": f"{service}-migrate"},
-        },
+        "metadata": {"name": f"puhui-{service}-migrate", "labels": migration_labels(service)},
         "spec": {
             "backoffLimit": 3,
             "activeDeadlineSeconds": 900,
             "ttlSecondsAfterFinished": 86400,
             "template": {
-                "metadata": {
-                    "labels": {
-                        "app.kubernetes.io/name": f"puhui-{service}-migrate",
-                        "app.kubernetes.io/part-of": "puhui",
-                    }
-                },
+                "metadata": {"labels": migration_labels(service)},
                 "spec": {
                     "restartPolicy": "OnFailure",
                     "serviceAccountName": f"puhui-{service}",

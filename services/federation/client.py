@@ -372,6 +372,7 @@ def cmd_node_federation(args: argparse.Namespace) -> int:
 # -- the parser ------------------------------------------------------------------------------
 def _common(p: argparse.ArgumentParser, service: str | None = None) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    clikit.add_tls_options(p)
     if service is None:
         return
     p.add_argument(
@@ -485,6 +486,9 @@ def add_commands(
     _common(p)
     p.add_argument("--hub", metavar="HOST:PORT", help=hub_help)
     p.set_defaults(func=cmd_node_federation)
+    from puhui.federation.admincli import add_admin_commands
+
+    add_admin_commands(node, _common, _hub, epilog)
     if add_status is not None:
         add_status(
             node.add_parser(
@@ -497,6 +501,7 @@ def add_commands(
 
 def run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
+        clikit.configure_tls(args)
         return func(args)
     except CliError as exc:
         return clikit.report(exc, bool(getattr(args, "json", False)))

@@ -138,6 +138,79 @@ def describe(exc: grpc.RpcError, what: str, address: str, trace_id: str) -> CliE
     )
 
 
+# -- transport security ---------------------------------------------------------------------
+# Deployed nodes require mutual TLS (their PUHUI_TLS_CLIENT_CA_FILE): the operator's client
+# certificate, issued under the node's or the federation's CA, and the CA that signed the
+# server's. Each option falls back to its environment variable.
+TLS_OPTIONS = {  # option -> (environment variable, help)
+    "tls_ca": (
+        "PUHUI_CLI_TLS_CA_FILE",
+        "CA certificate (PEM) that signed the servers'; enables TLS",
+    ),
+    "tls_cert": ("PUHUI_CLI_TLS_CERT_FILE", "client certificate (PEM) for mutual TLS"),
+    "tls_key": ("PUHUI_CLI_TLS_KEY_FILE", "client private key (PEM) for mutual TLS"),
+    "tls_server_name": (
+        "PUHUI_CLI_TLS_SERVER_NAME",
+        "name the server certificate must carry when it differs from the address's host",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ClientTLS:
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+    server_name: str = ""
+
+
+_tls = ClientTLS()  # what configure_tls() read for this command; plaintext until then
+
+
+def add_tls_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("transport security (mutual TLS to a deployed node)")
+    for dest, (env, text) in TLS_OPTIONS.items():
+        group.add_argument(
+            "--" + dest.replace("_", "-"), dest=dest, metavar="FILE" if "file" in env.lower()
+            else "NAME", help=f"{text} (default: ${env})",
+        )  # fmt: skip
+
+
+def configure_tls(args: argparse.Namespace) -> ClientTLS:
+    """Read the command's TLS options (else their environment variables) for every call it
+    makes; a missing file or a half-given client identity is a usage error."""
+    global _tls
+    given = {
+        dest: getattr(args, dest, None) or os.environ.get(env, "")
+        for dest, (env, _) in TLS_OPTIONS.items()
+    }
+    tls = ClientTLS(given["tls_ca"], given["tls_cert"], given["tls_key"], given["tls_server_name"])
+    if bool(tls.cert) != bool(tls.key):
+        raise CliError("mutual TLS needs both --tls-cert and --tls-key", USAGE)
+    if (tls.cert or tls.server_name) and not tls.ca:
+        raise CliError("TLS needs --tls-ca (the CA that signed the server's certificate)", USAGE)
+    for option, path in (("--tls-ca", tls.ca), ("--tls-cert", tls.cert), ("--tls-key", tls.key)):
+        if path and not Path(path).is_file():
+            raise CliError(f"{option}: no such file {path}", USAGE)
+    _tls = tls
+    return tls
+
+
+def open_channel(address: str) -> grpc.Channel:
+    """A channel to `address`: TLS (mutual with a client certificate) when configured."""
+    if not _tls.ca:
+        return grpc.insecure_channel(address)
+    from puhui.kit.tls import secure_channel
+
+    return secure_channel(
+        address,
+        _tls.ca,
+        _tls.cert or None,
+        _tls.key or None,
+        server_name=_tls.server_name or None,
+    )
+
+
 def call(address: str, stub_factory: Callable[[grpc.Channel], Any], method: str, request: Any,
          *, token: str | None = None, what: str = "", timeout: float = 10.0) -> Any:  # fmt: skip
     """One unary call with a fresh W3C trace id (quoted in the error line), the caller's
@@ -149,7 +222,7 @@ def call(address: str, stub_factory: Callable[[grpc.Channel], Any], method: str,
     ]
     if token:
         metadata.append(("authorization", f"Bearer {token}"))
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address) as channel:
         try:
             return getattr(stub_factory(channel), method)(
                 request, timeout=timeout, metadata=metadata

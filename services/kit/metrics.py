@@ -119,6 +119,12 @@ DEPENDENCY_UP = Gauge(
     "1 when a dependency (database, kafka, redis) answered the last readiness check.",
     ["node", "service", "dependency"],
 )
+TLS_CERTIFICATE_EXPIRY = Gauge(
+    "puhui_tls_certificate_expiry_timestamp_seconds",
+    "Unix time at which the certificate the service presents (PUHUI_TLS_CERT_FILE) expires; "
+    "read from the file at each scrape, so a rotation shows at once (NaN: unreadable).",
+    ["node", "service"],
+)
 DB_POOL_IN_USE = Gauge(
     "puhui_db_pool_connections_in_use",
     "Database connections checked out of the pool now (pool: write or read; a service's "

@@ -77,3 +77,53 @@ def run_env(target_metadata: MetaData) -> None:
                 context.run_migrations()
     finally:
         engine.dispose()
+
+
+def has_history(service: str) -> bool:
+    """Whether `puhui.<service>` ships an Alembic history (test apps do not)."""
+    try:
+        return (resources.files(f"puhui.{service}") / "migrations" / "env.py").is_file()
+    except ModuleNotFoundError:
+        return False
+
+
+def schema_mismatch(service: str, database_url: str) -> str | None:
+    """Why this code must not serve on the database's schema, or None when it matches.
+
+    Behind: the database lacks revisions of this code (run the migrations first). Ahead: the
+    database carries a revision this code does not know (a newer release migrated it)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(service, database_url)
+    script = ScriptDirectory.from_config(cfg)
+    heads = tuple(sorted(script.get_heads()))
+    engine = create_engine(normalise_url(database_url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            found = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+    finally:
+        engine.dispose()
+    if found == heads:
+        return None
+    shown = ", ".join(found) or "none"
+    known = {rev.revision for rev in script.walk_revisions()}
+    unknown = [rev for rev in found if rev not in known]
+    if unknown:
+        return (
+            f"schema ahead of the code: the database is at revision {shown}, "
+            f"unknown to this release (its head is {', '.join(heads)})"
+        )
+    return (
+        f"schema behind the code: the database is at revision {shown}, this release needs "
+        f"{', '.join(heads)} (run `puhui migrate {service}` first)"
+    )
+
+
+def heads(service: str) -> tuple[str, ...]:
+    """The head revisions of this code's history for `service`."""
+    from alembic.script import ScriptDirectory
+
+    return tuple(
+        sorted(ScriptDirectory.from_config(alembic_config(service, "sqlite://")).get_heads())
+    )

@@ -245,6 +245,19 @@ class ServiceApp(abc.ABC):
 
     def dependencies(self) -> list[Dependency]:
         deps = [Dependency("database", self.db.ping)]
+        if migrations.has_history(self.name):
+            service, url = self.name, self.db.url
+
+            # Not SERVING first while the schema is behind or ahead of this code (the reason
+            # is logged): new code must not go Ready before its migrations ran. Checked for the
+            # first SERVING only: pods of the previous release keep serving on the expanded
+            # schema while the rollout replaces them (docs/ops/upgrade.md).
+            def schema_check() -> None:
+                reason = migrations.schema_mismatch(service, url)
+                if reason is not None:
+                    raise RuntimeError(reason)
+
+            deps.append(Dependency("schema", schema_check, startup_only=True))
         if self.redis is not None:
             client = self.redis
             deps.append(Dependency("redis", lambda: kit_redis.ping(client)))
@@ -296,6 +309,7 @@ class ServiceHost:
         self._stopped = threading.Event()
         self._ready = threading.Event()
         self._readiness: threading.Thread | None = None
+        self._failing: dict[str, str] = {}  # dependency -> why it failed its last check
 
     @property
     def address(self) -> str:
@@ -352,6 +366,9 @@ class ServiceHost:
         if cfg.tls_enabled:
             tls = ServerTLS(cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_client_ca_file)
             self.port = self.server.add_secure_port(bind, tls.credentials())
+            metrics.TLS_CERTIFICATE_EXPIRY.labels(
+                node=cfg.node_id, service=self.app.name
+            ).set_function(tls.not_after)
         else:
             self.port = self.server.add_insecure_port(bind)
         if self.port == 0:
@@ -390,7 +407,11 @@ class ServiceHost:
         if not self._stopping.is_set():
             status = self._status
         name = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
-        return status == health_pb2.HealthCheckResponse.SERVING, name
+        serving = status == health_pb2.HealthCheckResponse.SERVING
+        if not serving and not self._stopping.is_set():
+            # Why not: one line per failing dependency (the schema says behind or ahead).
+            name = "\n".join([name, *(f"{dep}: {why}" for dep, why in list(self._failing.items()))])
+        return serving, name
 
     def _check(self, deps: list[Dependency], first: bool) -> bool:
         ok = True
@@ -400,9 +421,11 @@ class ServiceHost:
             try:
                 dep.check()
                 up = 1
+                self._failing.pop(dep.name, None)
             except Exception as exc:
                 up = 0
                 ok = False
+                self._failing[dep.name] = str(exc)
                 logger.warning("%s: dependency %s not ready: %s", self.app.name, dep.name, exc)
             metrics.DEPENDENCY_UP.labels(
                 node=self.config.node_id, service=self.app.name, dependency=dep.name

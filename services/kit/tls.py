@@ -27,6 +27,7 @@ import argparse
 import datetime as dt
 import ipaddress
 import logging
+import math
 import os
 import re
 import sys
@@ -81,6 +82,14 @@ class ServerTLS:
             [(_read(self.key_file), _read(self.cert_file))],
             root_certificates=_read(self.client_ca_file) if self.client_ca_file else None,
         )
+
+    def not_after(self) -> float:
+        """Unix time at which the certificate in `cert_file` expires (NaN if unreadable)."""
+        try:
+            cert = x509.load_pem_x509_certificate(_read(self.cert_file))
+        except (OSError, ValueError):
+            return math.nan
+        return cert.not_valid_after_utc.timestamp()
 
     def credentials(self) -> grpc.ServerCredentials:
         """Server credentials that re-read the files when they change (rotation, no restart)."""

@@ -55,7 +55,10 @@ def test_not_serving_until_kafka_answers_then_serving(database_url, tmp_path):
     try:
         time.sleep(1.5)
         assert health_status(host.address) == health_pb2.HealthCheckResponse.NOT_SERVING
-        assert healthz(host) == (503, "NOT_SERVING")
+        code, body = healthz(host)
+        assert code == 503
+        assert body.splitlines()[0] == "NOT_SERVING"
+        assert f"kafka: Kafka at 127.0.0.1:{port} does not answer" in body.splitlines()
         broker = load_infra().start_kafka(tmp_path / "kafka", port, controller)
         assert host.wait_ready(30)
         assert health_status(host.address) == health_pb2.HealthCheckResponse.SERVING

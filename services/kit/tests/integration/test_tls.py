@@ -124,6 +124,15 @@ def test_the_health_port_answers_plaintext_for_probes(mtls_catalog):
         assert _call(channel) == grpc.StatusCode.UNIMPLEMENTED
 
 
+def test_the_certificate_expiry_is_a_metric(mtls_catalog, pki):
+    from puhui.kit import metrics
+
+    expected = x509.load_pem_x509_certificate(pki["server_crt"].read_bytes()).not_valid_after_utc
+    (family,) = metrics.TLS_CERTIFICATE_EXPIRY.collect()
+    values = {(s.labels["node"], s.labels["service"]): s.value for s in family.samples if s.labels}
+    assert values[(NODE, "catalog")] == expected.timestamp()
+
+
 def _served_certificate(address: str, pki: dict[str, Path]) -> x509.Certificate:
     host, port = address.split(":")
     context = ssl.create_default_context(cafile=str(pki["ca_crt"]))
