@@ -20,8 +20,9 @@ import pytest
 
 import puhui.data
 from puhui.data.v1 import data_pb2, data_pb2_grpc
-from puhui.federation.testing import Federation, Node, free_port
+from puhui.federation.testing import Federation, Node
 from puhui.federation.v1 import federation_pb2 as fpb
+from puhui.kit.testing import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -22,16 +22,9 @@ from puhui.kit import kafka, trust
 from puhui.kit.config import HUB_NODE_ID
 from puhui.kit.db import Database
 from puhui.kit.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied, Violations
+from puhui.kit.times import aware, utcnow
 
 logger = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -59,8 +52,8 @@ def _record(row: Any) -> NodeRecord:
         status=row.status,
         revision=int(row.revision),
         statement=row.statement,
-        joined_at=_aware(row.joined_at),
-        updated_at=_aware(row.updated_at),
+        joined_at=aware(row.joined_at),
+        updated_at=aware(row.updated_at),
     )
 
 
@@ -188,7 +181,7 @@ class Registry:
             raise PermissionDenied("the join code is not valid for this node")
         if row.used_at is not None:
             raise PermissionDenied("the join code has been used already; ask the hub for a new one")
-        if _aware(row.expires_at) < now:
+        if aware(row.expires_at) < now:
             raise PermissionDenied("the join code has expired; ask the hub for a new one")
         session.execute(
             update(t.join_codes)
@@ -319,7 +312,7 @@ class Registry:
             logger.info("KeySetChanged of removed node %s ignored", issuer)
             return False
         current = json.loads(row.jwks_json)
-        if _aware(row.jwks_time) >= at or not domain.key_set_changed(current, jwks):
+        if aware(row.jwks_time) >= at or not domain.key_set_changed(current, jwks):
             return False
         if not domain.continues(current, jwks):
             # Continuity: a rotation keeps the previous key (passive), a retirement keeps the

@@ -37,6 +37,7 @@ from puhui.kit.config import HUB_NODE_ID
 from puhui.kit.errors import Violations
 from puhui.kit.ids import new_id
 from puhui.kit.pagination import Page
+from puhui.kit.times import aware
 from puhui.refdata import divisions
 
 logger = logging.getLogger(__name__)
@@ -381,10 +382,6 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 class Identity:
     def __init__(
         self,
@@ -586,7 +583,7 @@ class Identity:
             family = repo.family(record.family_id) if record else None
             if record is None or family is None or family.revoked_at is not None:
                 raise Unauthenticated("refresh token is invalid or revoked")
-            if _aware(family.expires_at).timestamp() <= now:
+            if aware(family.expires_at).timestamp() <= now:
                 raise Unauthenticated("refresh token has expired; sign in again")
             person = repo.get_person(family.person_id)
             if person is None:
@@ -614,7 +611,7 @@ class Identity:
         if family.last_jti and family.last_jti_expires_at is not None:
             self.revocations.revoke(
                 family.last_jti,
-                _aware(family.last_jti_expires_at).timestamp() + self.settings.leeway,
+                aware(family.last_jti_expires_at).timestamp() + self.settings.leeway,
             )
 
     def sign_out(self, principal: Principal, refresh_token: str) -> None:

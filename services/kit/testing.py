@@ -15,11 +15,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import pytest
 from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2
 from sqlalchemy import Engine, create_engine, text
@@ -30,6 +32,8 @@ from puhui.events.v1 import envelope_pb2
 from puhui.kit import kafka
 from puhui.kit.db import normalise_url
 from puhui.kit.server import ServiceApp, ServiceHost
+
+T = TypeVar("T")
 
 DEFAULTS = {
     "PUHUI_POSTGRES_URL": "postgresql://puhui:puhui@127.0.0.1:15432/puhui",
@@ -62,11 +66,53 @@ def load_infra() -> Any:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for a server a test starts)."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    """gRPC call metadata carrying `token` as a bearer credential."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+def violations(err: grpc.RpcError) -> dict[str, str]:
+    """The `google.rpc.BadRequest` field violations of a failed call: field -> description."""
+    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    out: dict[str, str] = {}
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            out.update({v.field: v.description for v in bad.field_violations})
+    return out
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 30.0, *, interval: float = 0.1) -> T:
+    """Call `probe` until it returns something other than None or False and return that;
+    fail the test when `timeout` seconds pass first. An exception from `probe` counts as
+    "not yet" until the last attempt, whose exception is the failure's cause."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while True:
+        try:
+            result = probe()
+        except Exception as exc:  # retried; chained to the failure on the deadline
+            last_error = exc
+        else:
+            last_error = None
+            if result is not None and result is not False:
+                return result
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    message = f"not true within {timeout:g} s: {getattr(probe, '__name__', probe)!r}"
+    if last_error is not None:
+        raise AssertionError(message) from last_error
+    raise AssertionError(message)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from puhui.federation.adapters import db as t
 from puhui.kit import kafka, migrations
 from puhui.kit.batching import BatchingEventConsumer
 from puhui.kit.db import Database
-from puhui.kit.outbox import to_timestamp, utcnow
+from puhui.kit.times import to_timestamp, utcnow
 
 pytestmark = pytest.mark.integration
 NODE = "440000"
