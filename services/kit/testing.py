@@ -91,28 +91,32 @@ def violations(err: grpc.RpcError) -> dict[str, str]:
     return out
 
 
-def eventually(probe: Callable[[], T | None], timeout: float = 30.0, *, interval: float = 0.1) -> T:
-    """Call `probe` until it returns something other than None or False and return that;
-    fail the test when `timeout` seconds pass first. An exception from `probe` counts as
-    "not yet" until the last attempt, whose exception is the failure's cause."""
+def eventually(
+    probe: Callable[[], T],
+    timeout: float = 30.0,
+    *,
+    interval: float = 0.1,
+    retry_on: tuple[type[Exception], ...] = (),
+) -> T:
+    """Call `probe` every `interval` seconds until it returns something truthy, and return
+    that; fail the test (AssertionError naming the last answer) when `timeout` seconds pass
+    first. An exception of a type in `retry_on` counts as "not yet" (and becomes the
+    failure's cause if it is the last answer); any other exception fails at once."""
     deadline = time.monotonic() + timeout
+    last: Any = None
     last_error: Exception | None = None
     while True:
         try:
-            result = probe()
-        except Exception as exc:  # retried; chained to the failure on the deadline
-            last_error = exc
-        else:
-            last_error = None
-            if result is not None and result is not False:
-                return result
+            last, last_error = probe(), None
+        except retry_on as exc:
+            last, last_error = None, exc
+        if last:
+            return last  # type: ignore[no-any-return]
         if time.monotonic() >= deadline:
             break
         time.sleep(interval)
-    message = f"not true within {timeout:g} s: {getattr(probe, '__name__', probe)!r}"
-    if last_error is not None:
-        raise AssertionError(message) from last_error
-    raise AssertionError(message)
+    message = f"not reached within {timeout:g} s (last: {last_error or last!r})"
+    raise AssertionError(message) from last_error
 
 
 @pytest.fixture(scope="session")

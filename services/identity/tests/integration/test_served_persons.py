@@ -84,7 +84,16 @@ def test_staff_see_only_persons_their_institution_served(identity, kafka_bootstr
 
     publish_case(kafka_bootstrap, OURS, f"320000:{uuid.uuid4().hex}")  # another node's person
     publish_case(kafka_bootstrap, OURS, person.person_id)
-    seen = eventually(lambda: get_person(stub, ours, person.person_id), 60, interval=0.3)
+
+    def served() -> identity_pb2.Person | None:
+        try:
+            return get_person(stub, ours, person.person_id)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            return None  # the served-persons read model has not caught up yet
+
+    seen = eventually(served, 60, interval=0.3)
     assert (seen.person_id, seen.display_name) == (person.person_id, person.display_name)
     assert (seen.email, seen.mobile, list(seen.roles)) == ("", "", [])
     with pytest.raises(grpc.RpcError) as still:

@@ -86,12 +86,16 @@ def test_violations_of_a_call_without_details_is_empty() -> None:
 
 
 def test_eventually_returns_the_first_truthy_answer_and_fails_on_the_deadline() -> None:
-    answers = iter([None, False, "done"])
+    answers = iter([None, 0, "", "done"])
     assert testing.eventually(lambda: next(answers), timeout=5, interval=0) == "done"
 
     def broken() -> None:
         raise ValueError("still down")
 
     with pytest.raises(AssertionError) as info:
-        testing.eventually(broken, timeout=0.05, interval=0.01)
+        testing.eventually(broken, timeout=0.05, interval=0.01, retry_on=(ValueError,))
     assert isinstance(info.value.__cause__, ValueError)
+    with pytest.raises(ValueError, match="still down"):  # not retried unless asked
+        testing.eventually(broken, timeout=5, interval=0.01)
+    with pytest.raises(AssertionError, match="last: 0"):
+        testing.eventually(lambda: 0, timeout=0.05, interval=0.01)
