@@ -57,6 +57,18 @@ class Publication:
     statement: str
 
 
+@dataclass(frozen=True)
+class SignedNode:
+    """A node as a join (or the hub's first key set) writes it, with its new statement."""
+
+    name: str
+    endpoints: Sequence[tuple[str, str]]
+    jwks: dict[str, Any]
+    revision: int
+    statement: str
+    statement_expires_at: datetime
+
+
 class RegistryStore(Protocol):
     """The registry's storage within one transaction (adapters/registry_store.py)."""
 
@@ -66,30 +78,9 @@ class RegistryStore(Protocol):
     def nodes(self, *, show_removed: bool) -> list[NodeRecord]: ...
     def expiring_nodes(self, horizon: datetime) -> list[NodeRecord]: ...
     def add_node(
-        self,
-        node_id: str,
-        *,
-        name: str,
-        endpoints: Sequence[tuple[str, str]],
-        jwks: dict[str, Any],
-        jwks_time: datetime,
-        revision: int,
-        statement: str,
-        statement_expires_at: datetime,
-        now: datetime,
+        self, node_id: str, node: SignedNode, *, jwks_time: datetime, now: datetime
     ) -> None: ...
-    def rejoin_node(
-        self,
-        node_id: str,
-        *,
-        name: str,
-        endpoints: Sequence[tuple[str, str]],
-        jwks: dict[str, Any],
-        revision: int,
-        statement: str,
-        statement_expires_at: datetime,
-        now: datetime,
-    ) -> None: ...
+    def rejoin_node(self, node_id: str, node: SignedNode, *, now: datetime) -> None: ...
     def update_node(self, node_id: str, **values: Any) -> None: ...
     def join_code(self, code_hash: str) -> JoinCode | None: ...
     def join_code_exists(self, code_hash: str) -> bool: ...
@@ -235,19 +226,13 @@ class Registry:
             statement, expires = self._sign(
                 store, valid.node_id, valid.name, valid.jwks, domain.STATUS_ACTIVE, revision
             )
-            write = store.add_node if node is None else store.rejoin_node
-            fields: dict[str, Any] = {"jwks_time": now} if node is None else {}
-            write(
-                valid.node_id,
-                name=valid.name,
-                endpoints=valid.endpoints,
-                jwks=valid.jwks,
-                revision=revision,
-                statement=statement,
-                statement_expires_at=expires,
-                now=now,
-                **fields,
+            signed = SignedNode(
+                valid.name, valid.endpoints, valid.jwks, revision, statement, expires
             )
+            if node is None:
+                store.add_node(valid.node_id, signed, jwks_time=now, now=now)
+            else:
+                store.rejoin_node(valid.node_id, signed, now=now)
         logger.info("node %s joined the federation (revision %d)", valid.node_id, revision)
         return self.get(valid.node_id)
 
@@ -296,17 +281,8 @@ class Registry:
                 return False
             name = domain.province_name(issuer) or issuer
             statement, expires = self._sign(store, issuer, name, jwks, domain.STATUS_ACTIVE, 1)
-            store.add_node(
-                issuer,
-                name=name,
-                endpoints=(),
-                jwks=jwks,
-                jwks_time=at,
-                revision=1,
-                statement=statement,
-                statement_expires_at=expires,
-                now=now,
-            )
+            signed = SignedNode(name, (), jwks, 1, statement, expires)
+            store.add_node(issuer, signed, jwks_time=at, now=now)
             return True
         if node.status != domain.STATUS_ACTIVE:
             logger.info("KeySetChanged of removed node %s ignored", issuer)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from puhui.federation import domain
 from puhui.federation.adapters import db as t
-from puhui.federation.registry import JoinCode, NodeRecord, Publication
+from puhui.federation.registry import JoinCode, NodeRecord, Publication, SignedNode
 from puhui.kit.db import is_postgresql
 from puhui.kit.times import aware
 
@@ -39,6 +39,19 @@ def _record(row: Any) -> NodeRecord:
 
 def _endpoints_json(endpoints: Sequence[tuple[str, str]]) -> str:
     return json.dumps([list(e) for e in endpoints])
+
+
+def _written(node: SignedNode, now: datetime) -> dict[str, Any]:
+    return {
+        "name": node.name,
+        "endpoints_json": _endpoints_json(node.endpoints),
+        "jwks_json": json.dumps(node.jwks),
+        "status": domain.STATUS_ACTIVE,
+        "revision": node.revision,
+        "statement": node.statement,
+        "statement_expires_at": node.statement_expires_at,
+        "updated_at": now,
+    }
 
 
 class SqlRegistryStore:
@@ -82,62 +95,19 @@ class SqlRegistryStore:
         return [_record(r) for r in rows]
 
     def add_node(
-        self,
-        node_id: str,
-        *,
-        name: str,
-        endpoints: Sequence[tuple[str, str]],
-        jwks: dict[str, Any],
-        jwks_time: datetime,
-        revision: int,
-        statement: str,
-        statement_expires_at: datetime,
-        now: datetime,
+        self, node_id: str, node: SignedNode, *, jwks_time: datetime, now: datetime
     ) -> None:
         self.session.execute(
             t.nodes.insert().values(
-                node_id=node_id,
-                name=name,
-                endpoints_json=_endpoints_json(endpoints),
-                jwks_json=json.dumps(jwks),
-                status=domain.STATUS_ACTIVE,
-                revision=revision,
-                jwks_time=jwks_time,
-                statement=statement,
-                statement_expires_at=statement_expires_at,
-                joined_at=now,
-                updated_at=now,
+                node_id=node_id, jwks_time=jwks_time, joined_at=now, **_written(node, now)
             )
         )
 
-    def rejoin_node(
-        self,
-        node_id: str,
-        *,
-        name: str,
-        endpoints: Sequence[tuple[str, str]],
-        jwks: dict[str, Any],
-        revision: int,
-        statement: str,
-        statement_expires_at: datetime,
-        now: datetime,
-    ) -> None:
+    def rejoin_node(self, node_id: str, node: SignedNode, *, now: datetime) -> None:
         self.session.execute(
             update(t.nodes)
             .where(t.nodes.c.node_id == node_id)
-            .values(
-                name=name,
-                endpoints_json=_endpoints_json(endpoints),
-                jwks_json=json.dumps(jwks),
-                status=domain.STATUS_ACTIVE,
-                revision=revision,
-                jwks_time=now,
-                statement=statement,
-                statement_expires_at=statement_expires_at,
-                updated_at=now,
-                removed_reason=None,
-                joined_at=now,
-            )
+            .values(jwks_time=now, joined_at=now, removed_reason=None, **_written(node, now))
         )
 
     def update_node(self, node_id: str, **values: Any) -> None:
