@@ -11,17 +11,16 @@ province that has not mirrored anything). The mirror topic is this test's own
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import puhui.data
 from puhui.data.v1 import data_pb2, data_pb2_grpc
-from puhui.federation.testing import Federation, Node, free_port
+from puhui.federation.testing import Federation, Node
 from puhui.federation.v1 import federation_pb2 as fpb
+from puhui.kit.testing import eventually, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -35,17 +34,6 @@ def mirror_status(node: Node) -> dict[int, tuple[int, str]]:
     stub = data_pb2_grpc.DataServiceStub(node.channel("data"))
     reply = stub.GetMirrorStatus(data_pb2.GetMirrorStatusRequest(), timeout=10)
     return {s.data_set: (s.record_count, s.content_hash) for s in reply.data_sets if s.record_count}
-
-
-def wait_for(check: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"not reached within {timeout}s (last: {last!r})")
 
 
 def test_the_hubs_data_mirrors_to_a_province_and_its_completeness_shows_at_the_hub(
@@ -76,7 +64,7 @@ def test_the_hubs_data_mirrors_to_a_province_and_its_completeness_shows_at_the_h
             return by_node
         return None
 
-    by_node = wait_for(at_the_hub)
+    by_node = eventually(at_the_hub, 60, interval=0.3)
     # 440000 mirrored everything: the hub sees its count and hash equal to its own, and
     # that is what the province itself reports.
     assert by_node["440000"].mirror_records == 20
@@ -98,6 +86,6 @@ def test_the_hubs_data_mirrors_to_a_province_and_its_completeness_shows_at_the_h
         ok = status.hub_data_records == 23 and gd_status.mirror_in_sync
         return gd_status if ok else None
 
-    gd_status = wait_for(caught_up_again)
+    gd_status = eventually(caught_up_again, 60, interval=0.3)
     assert gd_status.mirror_records == 23
     assert mirror_status(gd) == mirror_status(hub)

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from puhui.catalog import seed as catalog_seed
 from puhui.catalog.adapters import db as catalog_tables
-from puhui.federation.testing import federation, free_port
+from puhui.federation.testing import federation
 from puhui.federation.v1 import federation_pb2 as fpb
-from puhui.kit.testing import load_infra
+from puhui.kit.testing import free_port, load_infra
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,6 @@ in-process apps, each service with its own PostgreSQL database, against the one 
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -29,21 +28,10 @@ from puhui.feedback.v1 import feedback_pb2_grpc
 from puhui.identity import domain as identity_domain
 from puhui.identity.v1 import identity_pb2, identity_pb2_grpc
 from puhui.kit import tokens
-from puhui.kit.testing import temporary_database
+from puhui.kit.testing import eventually, temporary_database
 
 pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery 7"
-
-
-def wait_until(check: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
 
 
 def identity_stub(node: Node, token: str | None = None) -> Bearer:
@@ -100,7 +88,7 @@ def record_case(node: Node, staff_token: str, institution: str, person_id: str) 
                 raise
             return None
 
-    return wait_until(attempt, timeout=60)
+    return eventually(attempt, 60, interval=0.2)
 
 
 def rate_case(node: Node, staff_token: str, institution: str, person_id: str, token: str) -> Any:
@@ -134,7 +122,9 @@ def network(
         for node in (gd, js):
             verifier = node.verifier
             assert verifier is not None
-            wait_until(lambda v=verifier: {"440000", "320000"} <= v.key_sets.issuers())
+            eventually(
+                lambda v=verifier: {"440000", "320000"} <= v.key_sets.issuers(), 30, interval=0.2
+            )
         yield fed, gd, js
 
 
@@ -230,7 +220,7 @@ def test_national_catalog_and_indices_equal_the_sum_of_the_provinces(
         enough = ok and provinces["440000"].ratings >= 2 and provinces["320000"].ratings >= 3
         return stats if enough else None
 
-    stats = wait_until(national, timeout=120)
+    stats = eventually(national, 120, interval=0.2)
     provinces = {p.node_id: p for p in stats.provinces}
     for field in (
         "institutions",
@@ -284,4 +274,4 @@ def test_a_removed_nodes_tokens_are_rejected_at_the_other_province(
             return exc.code() == grpc.StatusCode.UNAUTHENTICATED
         return False
 
-    wait_until(rejected, timeout=15)
+    eventually(rejected, 15, interval=0.2)

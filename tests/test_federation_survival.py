@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
@@ -34,7 +33,7 @@ from puhui.feedback.v1 import feedback_pb2 as fb
 from puhui.feedback.v1 import feedback_pb2_grpc
 from puhui.identity import domain as identity_domain
 from puhui.identity.v1 import identity_pb2, identity_pb2_grpc
-from puhui.kit.testing import read_events
+from puhui.kit.testing import eventually, read_events
 
 pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery 7"
@@ -48,17 +47,6 @@ def split_broker(tmp_path: Path) -> Iterator[SplitBroker]:
         yield broker
     finally:
         broker.stop()
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
 
 
 def staff_token(node: Node) -> str:
@@ -135,7 +123,7 @@ def test_a_cut_off_province_keeps_serving_and_catches_up_once(
         )
         fed.join(gd)
         assert gd.verifier is not None
-        wait_until(lambda: "440000" in gd.verifier.key_sets.issuers())
+        eventually(lambda: "440000" in gd.verifier.key_sets.issuers(), 60, interval=0.2)
         hub = fed.federation_stub()
 
         def hub_figures() -> tuple[int, int]:
@@ -157,11 +145,11 @@ def test_a_cut_off_province_keeps_serving_and_catches_up_once(
             # Connected: events flow to the hub. Set-up only (the hub's pattern consumer joins
             # its group on a fresh broker while the province's topics are being created), so
             # it may take longer on a loaded machine: 150 s was once not enough in CI.
-            wait_until(lambda: hub_figures()[1] > 0, timeout=300)
+            eventually(lambda: hub_figures()[1] > 0, 300, interval=0.2)
 
             split_broker.proxy.cut()
             load.cut.set()
-            wait_until(lambda: load.during_cut >= 30 and backlog() >= 30)
+            eventually(lambda: load.during_cut >= 30 and backlog() >= 30, 60, interval=0.2)
             assert not load.errors, load.errors[:3]  # the province kept serving its users
             waiting = backlog()
 
@@ -173,7 +161,7 @@ def test_a_cut_off_province_keeps_serving_and_catches_up_once(
             load.join(10)
         assert not load.errors, load.errors[:3]
         expected = (len(load.cases), len(load.ratings))
-        wait_until(lambda: hub_figures() == expected, timeout=90)
+        eventually(lambda: hub_figures() == expected, 90, interval=0.2)
         assert backlog() == 0
         time.sleep(2.0)
         assert hub_figures() == expected  # and not more: nothing counted twice

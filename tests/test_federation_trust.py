@@ -16,6 +16,7 @@ from puhui.federation.testing import Bearer, Federation
 from puhui.federation.v1 import federation_pb2 as fpb
 from puhui.identity.v1 import identity_pb2, identity_pb2_grpc
 from puhui.kit import trust
+from puhui.kit.testing import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -33,17 +34,6 @@ def register_and_sign_in(channel: grpc.Channel) -> tuple[str, str]:
         identity_pb2.SignInRequest(login=email, password="correct horse battery 7"), timeout=15
     )
     return person.person_id, session.access_token
-
-
-def wait_until(check, timeout: float = 20.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
 
 
 def search_status(channel: grpc.Channel, token: str) -> grpc.StatusCode:
@@ -75,11 +65,11 @@ def test_join_distributes_keys_and_removal_rejects_tokens_everywhere(fed: Federa
     }
 
     # The statement reaches 320000's follower through Kafka; the token is then accepted.
-    wait_until(lambda: search_status(js.channel("catalog"), token) == grpc.StatusCode.OK)
+    eventually(lambda: search_status(js.channel("catalog"), token) == grpc.StatusCode.OK, 20)
     # ... and by a verifier that starts later (reads the compacted topic from the start).
     late = fed.verifier("510000")
     assert late.wait_caught_up(15)
-    wait_until(lambda: "440000" in late.key_sets.issuers())
+    eventually(lambda: "440000" in late.key_sets.issuers(), 20)
     assert late.verify(token).subject
 
     # Anonymous callers cannot remove nodes.
@@ -90,10 +80,11 @@ def test_join_distributes_keys_and_removal_rejects_tokens_everywhere(fed: Federa
     # The hub operator removes the node: its tokens fail at 320000 within a bounded time.
     removed_at = time.monotonic()
     fed.hub.registry.remove("440000", "test")
-    wait_until(
-        lambda: search_status(js.channel("catalog"), token) == grpc.StatusCode.UNAUTHENTICATED
+    eventually(
+        lambda: search_status(js.channel("catalog"), token) == grpc.StatusCode.UNAUTHENTICATED,
+        20,
     )
-    wait_until(lambda: "440000" not in late.key_sets.issuers())
+    eventually(lambda: "440000" not in late.key_sets.issuers(), 20)
     bound = time.monotonic() - removed_at
     print(f"removal effective at 320000 after {bound:.2f}s")
     assert fed.federation_stub().GetNode(fpb.GetNodeRequest(node_id="440000")).status == (
@@ -106,10 +97,10 @@ def test_key_rotation_at_the_province_is_resigned_by_the_hub(fed: Federation) ->
     gd = fed.start_node("440000", ("identity",))
     fed.join(gd)
     follower = fed.verifier("320000")
-    wait_until(lambda: "440000" in follower.key_sets.issuers())
+    eventually(lambda: "440000" in follower.key_sets.issuers(), 20)
 
     new_kid = gd.app("identity").identity.rotate_keys()  # KeySetChanged via the outbox
-    wait_until(lambda: follower.key_sets.key("440000", new_kid) is not None, timeout=30)
+    eventually(lambda: follower.key_sets.key("440000", new_kid) is not None, timeout=30)
     node = fed.federation_stub().GetNode(fpb.GetNodeRequest(node_id="440000"))
     assert node.revision >= 2
     assert new_kid in {k["kid"] for k in json.loads(node.jwks_json)["keys"]}

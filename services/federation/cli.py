@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_command(args: argparse.Namespace, **overrides: Any) -> int:
+    from puhui.federation.adapters.registry_store import SqlRegistryStore
     from puhui.federation.registry import Registry, load_anchor
     from puhui.federation.server import build
 
@@ -46,7 +47,8 @@ def run_command(args: argparse.Namespace, **overrides: Any) -> int:
     try:
         if app.config.migrate_on_start:
             migrations.upgrade(app.name, app.db.url)
-        registry = Registry(app.db, load_anchor(app.db, app.federation_config.anchor_key))
+        anchor = load_anchor(app.db, app.federation_config.anchor_key, SqlRegistryStore)
+        registry = Registry(app.db, anchor, store=SqlRegistryStore)
         if args.command == "join-code":
             code, expires = registry.create_join_code(args.node_id, args.valid_hours)
             print(f"node_id={args.node_id}")

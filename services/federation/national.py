@@ -30,7 +30,7 @@ from puhui.feedback.v1 import feedback_pb2
 from puhui.identity.v1 import events_pb2 as identity_events
 from puhui.kit.db import Database
 from puhui.kit.inbox import InvalidEvent
-from puhui.kit.outbox import utcnow
+from puhui.kit.times import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -4,34 +4,23 @@ set writes a signed statement to `key_publications` in the same transaction, and
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from puhui.federation import domain
-from puhui.federation.adapters import db as t
 from puhui.kit import kafka, trust
 from puhui.kit.config import HUB_NODE_ID
 from puhui.kit.db import Database
 from puhui.kit.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied, Violations
+from puhui.kit.times import utcnow
 
 logger = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -45,26 +34,69 @@ class NodeRecord:
     statement: str
     joined_at: datetime
     updated_at: datetime
+    jwks_time: datetime  # of the key set's source: older KeySetChanged events are ignored
 
     def endpoint(self, service: str) -> str | None:
         return next((a for s, a in self.endpoints if s == service), None)
 
 
-def _record(row: Any) -> NodeRecord:
-    return NodeRecord(
-        node_id=row.node_id,
-        name=row.name,
-        endpoints=tuple((e[0], e[1]) for e in json.loads(row.endpoints_json)),
-        jwks=json.loads(row.jwks_json),
-        status=row.status,
-        revision=int(row.revision),
-        statement=row.statement,
-        joined_at=_aware(row.joined_at),
-        updated_at=_aware(row.updated_at),
-    )
+@dataclass(frozen=True)
+class JoinCode:
+    code_hash: str
+    node_id: str
+    expires_at: datetime
+    used_at: datetime | None
 
 
-def load_anchor(db: Database, configured: str) -> trust.TrustAnchor:
+@dataclass(frozen=True)
+class Publication:
+    """A signed statement waiting for the keys topic."""
+
+    id: int
+    node_id: str
+    statement: str
+
+
+@dataclass(frozen=True)
+class SignedNode:
+    """A node as a join (or the hub's first key set) writes it, with its new statement."""
+
+    name: str
+    endpoints: Sequence[tuple[str, str]]
+    jwks: dict[str, Any]
+    revision: int
+    statement: str
+    statement_expires_at: datetime
+
+
+class RegistryStore(Protocol):
+    """The registry's storage within one transaction (adapters/registry_store.py)."""
+
+    def anchor_pem(self) -> bytes | None: ...
+    def add_anchor(self, kid: str, private_pem: bytes, now: datetime) -> None: ...
+    def node(self, node_id: str, *, lock: bool = False) -> NodeRecord | None: ...
+    def nodes(self, *, show_removed: bool) -> list[NodeRecord]: ...
+    def expiring_nodes(self, horizon: datetime) -> list[NodeRecord]: ...
+    def add_node(
+        self, node_id: str, node: SignedNode, *, jwks_time: datetime, now: datetime
+    ) -> None: ...
+    def rejoin_node(self, node_id: str, node: SignedNode, *, now: datetime) -> None: ...
+    def update_node(self, node_id: str, **values: Any) -> None: ...
+    def join_code(self, code_hash: str) -> JoinCode | None: ...
+    def join_code_exists(self, code_hash: str) -> bool: ...
+    def add_join_code(self, code_hash: str, node_id: str, expires_at: datetime) -> None: ...
+    def use_join_code(self, code_hash: str, now: datetime) -> None: ...
+    def add_publication(self, node_id: str, statement: str, now: datetime) -> None: ...
+    def lock_publisher(self) -> bool: ...
+    def pending_publications(self, limit: int) -> list[Publication]: ...
+    def mark_published(self, ids: Sequence[int], now: datetime) -> None: ...
+
+
+# A store bound to one session of `Database.transaction()` (the unit of work).
+StoreFactory = Callable[[Any], RegistryStore]
+
+
+def load_anchor(db: Database, configured: str, store: StoreFactory) -> trust.TrustAnchor:
     """The configured anchor (PEM or @file); on an embedded hub, the one kept in the
     database, generated on first start."""
     if configured:
@@ -74,15 +106,11 @@ def load_anchor(db: Database, configured: str) -> trust.TrustAnchor:
                 return trust.TrustAnchor.from_pem(fh.read())
         return trust.TrustAnchor.from_pem(pem)
     with db.transaction() as session:
-        row = session.execute(select(t.anchor_keys).order_by(t.anchor_keys.c.created_at)).first()
-        if row is not None:
-            return trust.TrustAnchor.from_pem(bytes(row.private_pem))
+        stored = store(session).anchor_pem()
+        if stored is not None:
+            return trust.TrustAnchor.from_pem(stored)
         anchor = trust.TrustAnchor.generate()
-        session.execute(
-            t.anchor_keys.insert().values(
-                kid=anchor.kid, private_pem=anchor.to_pem(), created_at=utcnow()
-            )
-        )
+        store(session).add_anchor(anchor.kid, anchor.to_pem(), utcnow())
     logger.warning(
         "federation: generated a development trust anchor %s (embedded hub only)", anchor.kid
     )
@@ -95,19 +123,26 @@ class Registry:
         db: Database,
         anchor: trust.TrustAnchor,
         *,
+        store: StoreFactory,
         validity: timedelta = timedelta(days=30),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
+        self.store = store
         self.anchor = anchor
         self.validity = validity
         self.clock = clock
         self.wake = threading.Event()
 
+    @contextmanager
+    def _transaction(self) -> Iterator[RegistryStore]:
+        with self.db.transaction() as session:
+            yield self.store(session)
+
     # -- statements ----------------------------------------------------------------------
     def _sign(
         self,
-        session: Session,
+        store: RegistryStore,
         node_id: str,
         name: str,
         jwks: dict[str, Any],
@@ -124,26 +159,21 @@ class Registry:
             validity_seconds=self.validity.total_seconds(),
             now=now.timestamp(),
         )
-        session.execute(
-            t.key_publications.insert().values(node_id=node_id, statement=statement, created_at=now)
-        )
+        store.add_publication(node_id, statement, now)
         self.wake.set()
         return statement, now + self.validity
 
     # -- reads ---------------------------------------------------------------------------
     def get(self, node_id: str) -> NodeRecord:
-        with self.db.transaction() as session:
-            row = session.execute(select(t.nodes).where(t.nodes.c.node_id == node_id)).first()
-        if row is None:
+        with self._transaction() as store:
+            node = store.node(node_id)
+        if node is None:
             raise NotFound(f"node {node_id} is not registered")
-        return _record(row)
+        return node
 
     def list(self, *, show_removed: bool = False) -> list[NodeRecord]:
-        query = select(t.nodes).order_by(t.nodes.c.node_id)
-        if not show_removed:
-            query = query.where(t.nodes.c.status == domain.STATUS_ACTIVE)
-        with self.db.transaction() as session:
-            return [_record(r) for r in session.execute(query).all()]
+        with self._transaction() as store:
+            return store.nodes(show_removed=show_removed)
 
     # -- join codes ------------------------------------------------------------------------
     def create_join_code(self, node_id: str, valid_hours: int = 24) -> tuple[str, datetime]:
@@ -153,48 +183,29 @@ class Registry:
         v.raise_if_any()
         code = f"pjc_{secrets.token_urlsafe(24)}"
         expires = self.clock() + timedelta(hours=valid_hours or 24)
-        with self.db.transaction() as session:
-            session.execute(
-                t.join_codes.insert().values(
-                    code_hash=domain.hash_join_code(code), node_id=node_id, expires_at=expires
-                )
-            )
+        with self._transaction() as store:
+            store.add_join_code(domain.hash_join_code(code), node_id, expires)
         return code, expires
 
     def preset_join_codes(self, pairs: tuple[str, ...]) -> None:
         """Accept NODE:CODE pairs from the configuration (local federation, tests)."""
-        with self.db.transaction() as session:
+        with self._transaction() as store:
             for pair in pairs:
                 node_id, _, code = pair.partition(":")
                 digest = domain.hash_join_code(code)
-                found = session.execute(
-                    select(t.join_codes.c.code_hash).where(t.join_codes.c.code_hash == digest)
-                ).first()
-                if found is None:
-                    session.execute(
-                        t.join_codes.insert().values(
-                            code_hash=digest,
-                            node_id=node_id,
-                            expires_at=self.clock() + timedelta(days=3650),
-                        )
-                    )
+                if not store.join_code_exists(digest):
+                    store.add_join_code(digest, node_id, self.clock() + timedelta(days=3650))
 
-    def _use_join_code(self, session: Session, node_id: str, code: str) -> None:
-        row = session.execute(
-            select(t.join_codes).where(t.join_codes.c.code_hash == domain.hash_join_code(code))
-        ).first()
+    def _use_join_code(self, store: RegistryStore, node_id: str, code: str) -> None:
+        found = store.join_code(domain.hash_join_code(code))
         now = self.clock()
-        if row is None or row.node_id != node_id:
+        if found is None or found.node_id != node_id:
             raise PermissionDenied("the join code is not valid for this node")
-        if row.used_at is not None:
+        if found.used_at is not None:
             raise PermissionDenied("the join code has been used already; ask the hub for a new one")
-        if _aware(row.expires_at) < now:
+        if found.expires_at < now:
             raise PermissionDenied("the join code has expired; ask the hub for a new one")
-        session.execute(
-            update(t.join_codes)
-            .where(t.join_codes.c.code_hash == row.code_hash)
-            .values(used_at=now)
-        )
+        store.use_join_code(found.code_hash, now)
 
     # -- changes ---------------------------------------------------------------------------
     def join(self, request: domain.JoinRequest, *, admin: bool) -> NodeRecord:
@@ -202,43 +213,26 @@ class Registry:
         if not admin and not request.join_code:
             raise InvalidArgument.field("join_code", "required (ask the hub operator for one)")
         now = self.clock()
-        with self.db.transaction() as session:
-            row = session.execute(
-                select(t.nodes).where(t.nodes.c.node_id == valid.node_id).with_for_update()
-            ).first()
-            if row is not None and row.status == domain.STATUS_ACTIVE:
+        with self._transaction() as store:
+            node = store.node(valid.node_id, lock=True)
+            if node is not None and node.status == domain.STATUS_ACTIVE:
                 raise AlreadyExists(
                     f"node {valid.node_id} is already registered "
-                    f"(joined {row.joined_at:%Y-%m-%d}); remove it at the hub first to re-join"
+                    f"(joined {node.joined_at:%Y-%m-%d}); remove it at the hub first to re-join"
                 )
             if not admin:
-                self._use_join_code(session, valid.node_id, request.join_code)
-            revision = (int(row.revision) + 1) if row is not None else 1
+                self._use_join_code(store, valid.node_id, request.join_code)
+            revision = (node.revision + 1) if node is not None else 1
             statement, expires = self._sign(
-                session, valid.node_id, valid.name, valid.jwks, domain.STATUS_ACTIVE, revision
+                store, valid.node_id, valid.name, valid.jwks, domain.STATUS_ACTIVE, revision
             )
-            values = {
-                "name": valid.name,
-                "endpoints_json": json.dumps([list(e) for e in valid.endpoints]),
-                "jwks_json": json.dumps(valid.jwks),
-                "status": domain.STATUS_ACTIVE,
-                "revision": revision,
-                "jwks_time": now,
-                "statement": statement,
-                "statement_expires_at": expires,
-                "updated_at": now,
-                "removed_reason": None,
-            }
-            if row is None:
-                session.execute(
-                    t.nodes.insert().values(node_id=valid.node_id, joined_at=now, **values)
-                )
+            signed = SignedNode(
+                valid.name, valid.endpoints, valid.jwks, revision, statement, expires
+            )
+            if node is None:
+                store.add_node(valid.node_id, signed, jwks_time=now, now=now)
             else:
-                session.execute(
-                    update(t.nodes)
-                    .where(t.nodes.c.node_id == valid.node_id)
-                    .values(joined_at=now, **values)
-                )
+                store.rejoin_node(valid.node_id, signed, now=now)
         logger.info("node %s joined the federation (revision %d)", valid.node_id, revision)
         return self.get(valid.node_id)
 
@@ -248,78 +242,53 @@ class Registry:
         v.check(node_id != HUB_NODE_ID, "node_id", "the hub cannot be removed")
         v.check(len(reason) <= 500, "reason", "at most 500 characters")
         v.raise_if_any()
-        with self.db.transaction() as session:
-            row = session.execute(
-                select(t.nodes).where(t.nodes.c.node_id == node_id).with_for_update()
-            ).first()
-            if row is None:
+        with self._transaction() as store:
+            node = store.node(node_id, lock=True)
+            if node is None:
                 raise NotFound(f"node {node_id} is not registered")
-            if row.status != domain.STATUS_REMOVED:
-                revision = int(row.revision) + 1
+            if node.status != domain.STATUS_REMOVED:
+                revision = node.revision + 1
                 statement, expires = self._sign(
-                    session, node_id, row.name, {"keys": []}, domain.STATUS_REMOVED, revision
+                    store, node_id, node.name, {"keys": []}, domain.STATUS_REMOVED, revision
                 )
-                session.execute(
-                    update(t.nodes)
-                    .where(t.nodes.c.node_id == node_id)
-                    .values(
-                        status=domain.STATUS_REMOVED,
-                        revision=revision,
-                        statement=statement,
-                        statement_expires_at=expires,
-                        updated_at=self.clock(),
-                        removed_reason=reason or None,
-                    )
+                store.update_node(
+                    node_id,
+                    status=domain.STATUS_REMOVED,
+                    revision=revision,
+                    statement=statement,
+                    statement_expires_at=expires,
+                    updated_at=self.clock(),
+                    removed_reason=reason or None,
                 )
         logger.warning("node %s removed from the federation", node_id)
         return self.get(node_id)
 
-    def apply_key_set(self, session: Session, issuer: str, jwks_json: str, at: datetime) -> bool:
+    def apply_key_set(self, session: Any, issuer: str, jwks_json: str, at: datetime) -> bool:
         """A KeySetChanged event from `issuer`'s identity service (inside the consumer's
-        transaction). The hub registers itself on its own first key set; other issuers must
-        be registered and active. Returns True when a new statement was signed."""
+        transaction, `session`). The hub registers itself on its own first key set; other
+        issuers must be registered and active. Returns True when a new statement was signed."""
         v = Violations()
         jwks = domain.check_jwks(jwks_json, v)
         if jwks is None:
             logger.warning("KeySetChanged of %s carries an unusable key set; ignored", issuer)
             return False
-        row = session.execute(
-            select(t.nodes).where(t.nodes.c.node_id == issuer).with_for_update()
-        ).first()
+        store = self.store(session)
+        node = store.node(issuer, lock=True)
         now = self.clock()
-        if row is None:
+        if node is None:
             if issuer != HUB_NODE_ID:
                 logger.info("KeySetChanged of unregistered node %s ignored", issuer)
                 return False
-            statement, expires = self._sign(
-                session,
-                issuer,
-                domain.province_name(issuer) or issuer,
-                jwks,
-                domain.STATUS_ACTIVE,
-                1,
-            )
-            session.execute(
-                t.nodes.insert().values(
-                    node_id=issuer,
-                    name=domain.province_name(issuer) or issuer,
-                    endpoints_json="[]",
-                    jwks_json=json.dumps(jwks),
-                    status=domain.STATUS_ACTIVE,
-                    revision=1,
-                    jwks_time=at,
-                    statement=statement,
-                    statement_expires_at=expires,
-                    joined_at=now,
-                    updated_at=now,
-                )
-            )
+            name = domain.province_name(issuer) or issuer
+            statement, expires = self._sign(store, issuer, name, jwks, domain.STATUS_ACTIVE, 1)
+            signed = SignedNode(name, (), jwks, 1, statement, expires)
+            store.add_node(issuer, signed, jwks_time=at, now=now)
             return True
-        if row.status != domain.STATUS_ACTIVE:
+        if node.status != domain.STATUS_ACTIVE:
             logger.info("KeySetChanged of removed node %s ignored", issuer)
             return False
-        current = json.loads(row.jwks_json)
-        if _aware(row.jwks_time) >= at or not domain.key_set_changed(current, jwks):
+        current = node.jwks
+        if node.jwks_time >= at or not domain.key_set_changed(current, jwks):
             return False
         if not domain.continues(current, jwks):
             # Continuity: a rotation keeps the previous key (passive), a retirement keeps the
@@ -331,68 +300,46 @@ class Registry:
                 issuer,
             )
             return False
-        revision = int(row.revision) + 1
+        revision = node.revision + 1
         statement, expires = self._sign(
-            session, issuer, row.name, jwks, domain.STATUS_ACTIVE, revision
+            store, issuer, node.name, jwks, domain.STATUS_ACTIVE, revision
         )
-        session.execute(
-            update(t.nodes)
-            .where(t.nodes.c.node_id == issuer)
-            .values(
-                jwks_json=json.dumps(jwks),
-                jwks_time=at,
-                revision=revision,
-                statement=statement,
-                statement_expires_at=expires,
-                updated_at=now,
-            )
+        store.update_node(
+            issuer,
+            jwks=jwks,
+            jwks_time=at,
+            revision=revision,
+            statement=statement,
+            statement_expires_at=expires,
+            updated_at=now,
         )
         logger.info("key set of node %s re-signed (revision %d)", issuer, revision)
         return True
 
     def register_hub_endpoints(self, endpoints: tuple[tuple[str, str], ...]) -> None:
-        with self.db.transaction() as session:
-            session.execute(
-                update(t.nodes)
-                .where(t.nodes.c.node_id == HUB_NODE_ID)
-                .values(endpoints_json=json.dumps([list(e) for e in endpoints]))
-            )
+        with self._transaction() as store:
+            store.update_node(HUB_NODE_ID, endpoints=endpoints)
 
     def resign_expiring(self) -> int:
         """Re-sign active statements past half their validity (so none ever expires)."""
         now = self.clock()
         horizon = now + self.validity / 2
         count = 0
-        with self.db.transaction() as session:
-            rows = session.execute(
-                select(t.nodes)
-                .where(
-                    t.nodes.c.status == domain.STATUS_ACTIVE,
-                    t.nodes.c.statement_expires_at < horizon,
-                )
-                .with_for_update()
-            ).all()
-            for row in rows:
-                revision = int(row.revision) + 1
+        with self._transaction() as store:
+            for node in store.expiring_nodes(horizon):
+                revision = node.revision + 1
                 statement, expires = self._sign(
-                    session, row.node_id, row.name, json.loads(row.jwks_json), row.status, revision
+                    store, node.node_id, node.name, node.jwks, node.status, revision
                 )
-                session.execute(
-                    update(t.nodes)
-                    .where(t.nodes.c.node_id == row.node_id)
-                    .values(
-                        revision=revision,
-                        statement=statement,
-                        statement_expires_at=expires,
-                        updated_at=now,
-                    )
+                store.update_node(
+                    node.node_id,
+                    revision=revision,
+                    statement=statement,
+                    statement_expires_at=expires,
+                    updated_at=now,
                 )
                 count += 1
         return count
-
-
-# PostgreSQL advisory lock held by the one hub replica publishing statements ("puhui-kr").
-KEYS_RELAY_LOCK = 0x70756875692D6B72
 
 
 class StatementRelay:
@@ -451,31 +398,21 @@ class StatementRelay:
                 backoff = min(backoff * 2, 10.0)
 
     def publish_once(self) -> int:
-        kp = t.key_publications
         with self.db.transaction() as session:
-            if (
-                not self.db.is_sqlite
-                and not session.execute(
-                    select(func.pg_try_advisory_xact_lock(KEYS_RELAY_LOCK))
-                ).scalar_one()
-            ):
+            store = self.registry.store(session)
+            if not store.lock_publisher():
                 return 0  # another replica is publishing; its batch ends with its transaction
-            rows = session.execute(
-                select(kp.c.id, kp.c.node_id, kp.c.statement)
-                .where(kp.c.published_at.is_(None))
-                .order_by(kp.c.id)
-                .limit(200)
-            ).all()
-            if not rows:
+            pending = store.pending_publications(200)
+            if not pending:
                 return 0
             if self._producer is None:
                 self._producer = kafka.make_producer(self.bootstrap, "puhui-federation-keys")
             # One at a time per node keeps per-key order on the compacted topic.
-            for row in rows:
+            for publication in pending:
                 self._producer.send(
-                    self.topic, key=row.node_id.encode(), value=row.statement.encode()
+                    self.topic,
+                    key=publication.node_id.encode(),
+                    value=publication.statement.encode(),
                 ).get(timeout=15)
-            session.execute(
-                update(kp).where(kp.c.id.in_([r.id for r in rows])).values(published_at=utcnow())
-            )
-        return len(rows)
+            store.mark_published([p.id for p in pending], utcnow())
+        return len(pending)

@@ -9,6 +9,7 @@ from typing import Any
 
 from puhui.federation import national, policy
 from puhui.federation.adapters.db import metadata
+from puhui.federation.adapters.registry_store import SqlRegistryStore
 from puhui.federation.config import FederationConfig
 from puhui.federation.registry import Registry, StatementRelay, load_anchor
 from puhui.federation.servicer import FederationServicer, grpc_mirror_probe
@@ -45,7 +46,8 @@ class FederationApp(server.ServiceApp):
         cfg = self.federation_config
         self.registry = Registry(
             self.db,
-            load_anchor(self.db, cfg.anchor_key),
+            load_anchor(self.db, cfg.anchor_key, SqlRegistryStore),
+            store=SqlRegistryStore,
             validity=timedelta(days=cfg.statement_validity_days),
         )
         if cfg.preset_join_codes:

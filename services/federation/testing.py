@@ -22,7 +22,7 @@ from puhui.federation.groups import start_groups_at_end
 from puhui.kit import kafka, trust
 from puhui.kit.config import HUB_NODE_ID
 from puhui.kit.server import ServiceApp, ServiceHost
-from puhui.kit.testing import running
+from puhui.kit.testing import free_port, running
 
 DEV_KEY = base64.b64encode(b"puhui-test-only-key-32-bytes-!!!").decode()
 CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
@@ -377,14 +377,6 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -233,7 +233,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         query = domain.OrganisationQuery(type=request.type, region_code=request.region_code.strip())
         page = page_request(request.page_size, request.page_token, query.filters())
         items, total = self.identity.list_organisations(query, page)
-        next_token = page.next_token(sort_key(items[-1])) if len(items) == page.size else ""
+        next_token = page.token_after(items, sort_key)
         return identity_pb2.ListOrganisationsResponse(
             organisations=[organisation_to_proto(o) for o in items],
             next_page_token=next_token,

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import metrics, tracing
 from puhui.kit.inbox import EventConsumer, InvalidEvent
-from puhui.kit.outbox import utcnow
+from puhui.kit.times import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -141,6 +141,28 @@ def is_postgresql_url(url: str) -> bool:
     return make_url(url).drivername.startswith("postgres")
 
 
+def is_postgresql(bind: Session | Connection | Engine) -> bool:
+    """Whether `bind` (a session, connection or engine) talks to PostgreSQL: the one
+    spelling of the question for code that holds a database handle rather than a URL."""
+    engine_or_connection = bind.get_bind() if isinstance(bind, Session) else bind
+    return engine_or_connection.dialect.name == "postgresql"
+
+
+# The escape character of every LIKE pattern the services build: pass it as
+# `column.like(pattern, escape=LIKE_ESCAPE)`, or bind it as the ESCAPE parameter of SQL text.
+LIKE_ESCAPE = "\\"
+
+
+def like_escape(text: str) -> str:
+    """`text` with LIKE's wildcards (`%`, `_`) and LIKE_ESCAPE itself escaped, so it
+    matches literally inside a pattern (`f"%{like_escape(q)}%"`)."""
+    return (
+        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+
+
 class Database:
     """An engine plus a session factory; `transaction()` is the unit of work."""
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import kafka, metrics, tracing
 from puhui.kit.db import Database
-from puhui.kit.outbox import to_timestamp, utcnow
+from puhui.kit.times import to_timestamp, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from google.protobuf import any_pb2
@@ -41,9 +41,9 @@ from sqlalchemy.orm import Session
 
 from puhui.events.v1 import envelope_pb2
 from puhui.kit import kafka, metrics, tracing
-from puhui.kit.db import Database
+from puhui.kit.db import Database, is_postgresql
 from puhui.kit.ids import new_id
-from puhui.kit.times import to_timestamp, utcnow
+from puhui.kit.times import aware, to_timestamp, utcnow
 
 __all__ = ["Outbox", "OutboxItem", "OutboxRelay", "to_timestamp", "utcnow"]
 
@@ -126,7 +126,7 @@ class Outbox:
             for item in items
         ]
         rows = [row for _envelope, row in built]
-        if session.get_bind().dialect.name == "postgresql":
+        if is_postgresql(session):
             columns = list(rows[0])
             driver = session.connection().connection.driver_connection
             statement = f"COPY {self.table.name} ({', '.join(columns)}) FROM STDIN"
@@ -355,9 +355,7 @@ class OutboxRelay:
             ).one()
         if oldest is None:
             return count, 0.0
-        if oldest.tzinfo is None:  # SQLite returns naive datetimes
-            oldest = oldest.replace(tzinfo=UTC)
-        return count, max(0.0, (utcnow() - oldest).total_seconds())
+        return count, max(0.0, (utcnow() - aware(oldest)).total_seconds())
 
     def _update_gauges(self) -> None:
         now = time.monotonic()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf.message import DecodeError
 
@@ -18,6 +18,8 @@ from puhui.kit.errors import InvalidArgument
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 CURSOR_VERSION = 1
+
+T = TypeVar("T")
 
 
 def filter_hash(filters: Mapping[str, Any]) -> str:
@@ -36,6 +38,13 @@ class Page:
             after=last_sort_key, filter_hash=self.filters_hash, version=CURSOR_VERSION
         )
         return base64.urlsafe_b64encode(cursor.SerializeToString()).decode().rstrip("=")
+
+    def token_after(self, items: Sequence[T], sort_key: Callable[[T], str]) -> str:
+        """The next page's token after `items` (this page's results), or "" when this is
+        the last page: a page shorter than `size` is the last one."""
+        if len(items) < self.size or not items:
+            return ""
+        return self.next_token(sort_key(items[-1]))
 
 
 def page_request(

@@ -15,11 +15,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import pytest
 from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2
 from sqlalchemy import Engine, create_engine, text
@@ -30,6 +32,8 @@ from puhui.events.v1 import envelope_pb2
 from puhui.kit import kafka
 from puhui.kit.db import normalise_url
 from puhui.kit.server import ServiceApp, ServiceHost
+
+T = TypeVar("T")
 
 DEFAULTS = {
     "PUHUI_POSTGRES_URL": "postgresql://puhui:puhui@127.0.0.1:15432/puhui",
@@ -62,11 +66,57 @@ def load_infra() -> Any:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for a server a test starts)."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    """gRPC call metadata carrying `token` as a bearer credential."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+def violations(err: grpc.RpcError) -> dict[str, str]:
+    """The `google.rpc.BadRequest` field violations of a failed call: field -> description."""
+    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    out: dict[str, str] = {}
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            out.update({v.field: v.description for v in bad.field_violations})
+    return out
+
+
+def eventually(
+    probe: Callable[[], T],
+    timeout: float = 30.0,
+    *,
+    interval: float = 0.1,
+    retry_on: tuple[type[Exception], ...] = (),
+) -> T:
+    """Call `probe` every `interval` seconds until it returns something truthy, and return
+    that; fail the test (AssertionError naming the last answer) when `timeout` seconds pass
+    first. An exception of a type in `retry_on` counts as "not yet" (and becomes the
+    failure's cause if it is the last answer); any other exception fails at once."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    last_error: Exception | None = None
+    while True:
+        try:
+            last, last_error = probe(), None
+        except retry_on as exc:
+            last, last_error = None, exc
+        if last:
+            return last  # type: ignore[no-any-return]
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    message = f"not reached within {timeout:g} s (last: {last_error or last!r})"
+    raise AssertionError(message) from last_error
 
 
 @pytest.fixture(scope="session")

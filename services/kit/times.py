@@ -32,6 +32,16 @@ def utc_or_none(moment: datetime | None) -> datetime | None:
     return None if moment is None else utc(moment)
 
 
+def aware(moment: datetime) -> datetime:
+    """`moment` with UTC attached if it is naive (as SQLite hands values back); an aware
+    value is returned as it is, in its own zone. Cheaper than `utc` on a hot read path."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def aware_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else aware(moment)
+
+
 def to_timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
     """An aware (or naive UTC) datetime as a Timestamp, to the microsecond."""
     ts = timestamp_pb2.Timestamp()

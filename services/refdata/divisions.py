@@ -208,6 +208,16 @@ def _short_province_name(name: str) -> str:
     return name
 
 
+def region_prefix(code: str) -> str:
+    """440000 → "44", 440300 → "4403", 440305 → "440305": codes under a division share it
+    (a province's code drops its four trailing zeros, a city's its two)."""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
 def normalise_code(code: str, *, known: bool = True) -> str:
     """The 6-digit GB/T 2260 code for ``44``, ``4403``, ``440300`` (surrounding spaces allowed).
 

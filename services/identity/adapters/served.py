@@ -12,7 +12,7 @@ from puhui.events.v1 import envelope_pb2
 from puhui.feedback.v1 import events_pb2
 from puhui.identity.adapters.db import SqlRepository
 from puhui.kit.inbox import InvalidEvent
-from puhui.kit.outbox import utcnow
+from puhui.kit.times import utcnow
 
 CASE_RECORDED = "puhui.feedback.v1.ServiceCaseRecorded"
 

@@ -3,7 +3,7 @@ invalid event dead-lettered without losing the rest of its batch."""
 
 from __future__ import annotations
 
-import time
+import contextlib
 import uuid
 
 import pytest
@@ -18,7 +18,8 @@ from puhui.federation.adapters import db as t
 from puhui.kit import kafka, migrations
 from puhui.kit.batching import BatchingEventConsumer
 from puhui.kit.db import Database
-from puhui.kit.outbox import to_timestamp, utcnow
+from puhui.kit.testing import eventually
+from puhui.kit.times import to_timestamp, utcnow
 
 pytestmark = pytest.mark.integration
 NODE = "440000"
@@ -91,24 +92,30 @@ def test_batches_apply_once_and_isolate_an_invalid_event(
         node="000000", service="federation", topics=[topic],
         on_applied=lambda e: applied.append(e.event_id),
     )  # fmt: skip
+
+    def counts() -> tuple[int, int]:
+        with db.transaction() as s:
+            mine = s.execute(
+                select(func.count())
+                .select_from(t.national_institutions)
+                .where(t.national_institutions.c.institution_id.in_(ids))
+            ).scalar_one()
+            dead = s.execute(
+                select(func.count())
+                .select_from(t.inbox)
+                .where(t.inbox.c.consumer == group, t.inbox.c.outcome == "dead_lettered")
+            ).scalar_one()
+        return mine, dead
+
+    def settled() -> bool:
+        mine, dead = counts()
+        return mine == len(ids) and dead >= 1
+
     consumer.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with db.transaction() as s:
-                mine = s.execute(
-                    select(func.count())
-                    .select_from(t.national_institutions)
-                    .where(t.national_institutions.c.institution_id.in_(ids))
-                ).scalar_one()
-                dead = s.execute(
-                    select(func.count())
-                    .select_from(t.inbox)
-                    .where(t.inbox.c.consumer == group, t.inbox.c.outcome == "dead_lettered")
-                ).scalar_one()
-            if mine == len(ids) and dead >= 1:
-                break
-            time.sleep(0.3)
+        with contextlib.suppress(AssertionError):  # asserted below, with the counts
+            eventually(settled, 60, interval=0.3)
+        mine, dead = counts()
     finally:
         consumer.stop()
         db.stop()

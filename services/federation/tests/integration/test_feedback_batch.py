@@ -21,7 +21,7 @@ from puhui.kit import migrations
 from puhui.kit.batching import BatchingEventConsumer
 from puhui.kit.db import Database
 from puhui.kit.inbox import InvalidEvent
-from puhui.kit.outbox import to_timestamp, utcnow
+from puhui.kit.times import to_timestamp, utcnow
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from puhui.federation import domain
 from puhui.federation.adapters import db as t
-from puhui.federation.registry import KEYS_RELAY_LOCK, Registry, StatementRelay
+from puhui.federation.adapters.registry_store import KEYS_RELAY_LOCK, SqlRegistryStore
+from puhui.federation.registry import Registry, StatementRelay
 from puhui.federation.tests.unit.test_trust import JWKS
 from puhui.kit import kafka, migrations, trust
 from puhui.kit.db import Database
@@ -35,7 +36,7 @@ def test_one_replica_publishes_at_a_time(database_url: str, kafka_bootstrap: str
     db.start()
     topic = f"{trust.KEYS_TOPIC}.t{uuid.uuid4().hex[:8]}"
     kafka.ensure_topics(kafka_bootstrap, [topic], partitions=1)
-    registry = Registry(db, trust.TrustAnchor.generate())
+    registry = Registry(db, trust.TrustAnchor.generate(), store=SqlRegistryStore)
     registry.join(
         domain.JoinRequest("440000", "广东", [("data", "gd:1")], json.dumps(JWKS)), admin=True
     )

@@ -13,6 +13,7 @@ import pytest
 
 from puhui.data.v1 import data_pb2
 from puhui.federation import domain
+from puhui.federation.adapters.registry_store import SqlRegistryStore
 from puhui.federation.registry import Registry
 from puhui.federation.servicer import FederationServicer
 from puhui.federation.tests.unit.test_trust import JWKS
@@ -38,7 +39,7 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
     migrations.upgrade("federation", url)
     db = Database(url)
     db.start()
-    registry = Registry(db, trust.TrustAnchor.generate())
+    registry = Registry(db, trust.TrustAnchor.generate(), store=SqlRegistryStore)
     for node in ("440000", "320000", "110000", "510000"):
         registry.join(
             domain.JoinRequest(node, f"node {node}", [("data", f"{node}:1")], json.dumps(JWKS)),

@@ -5,10 +5,6 @@ from __future__ import annotations
 import base64
 import uuid
 
-import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
-
 from puhui.identity.v1 import identity_pb2
 
 NODE = "440000"
@@ -19,10 +15,6 @@ KEK = base64.b64encode(b"integration-test-signing-kek-32b").decode()
 
 def unique_email() -> str:
     return f"it-{uuid.uuid4().hex[:12]}@example.cn"
-
-
-def bearer(token: str) -> list[tuple[str, str]]:
-    return [("authorization", f"Bearer {token}")]
 
 
 def register(stub, email: str | None = None, **kw) -> identity_pb2.Person:
@@ -37,14 +29,3 @@ def sign_in(
     return stub.SignIn(
         identity_pb2.SignInRequest(login=login, password=password, audience=audience), timeout=10
     )
-
-
-def violations(err: grpc.RpcError) -> dict[str, str]:
-    status = rpc_status.from_call(err)
-    out: dict[str, str] = {}
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            out.update({v.field: v.description for v in bad.field_violations})
-    return out

@@ -10,19 +10,11 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from puhui.identity.adapters.db import outbox, persons
-from puhui.identity.tests.integration.support import (
-    NODE,
-    PASSWORD,
-    bearer,
-    register,
-    sign_in,
-    unique_email,
-    violations,
-)
+from puhui.identity.tests.integration.support import NODE, PASSWORD, register, sign_in, unique_email
 from puhui.identity.v1 import events_pb2, identity_pb2
 from puhui.kit import redis as kit_redis
 from puhui.kit import tokens as kt
-from puhui.kit.testing import read_events
+from puhui.kit.testing import bearer, read_events, violations
 
 pytestmark = pytest.mark.integration
 

@@ -21,14 +21,13 @@ from puhui.identity.tests.integration.support import (
     KEK,
     NODE,
     PASSWORD,
-    bearer,
     register,
     sign_in,
     unique_email,
 )
 from puhui.identity.v1 import identity_pb2
 from puhui.kit.logs import JsonFormatter
-from puhui.kit.testing import read_events
+from puhui.kit.testing import bearer, read_events
 
 pytestmark = pytest.mark.integration
 

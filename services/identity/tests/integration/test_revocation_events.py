@@ -17,14 +17,13 @@ from puhui.identity.tests.integration.support import (
     ID_KEY,
     KEK,
     NODE,
-    bearer,
     register,
     sign_in,
     unique_email,
 )
 from puhui.identity.v1 import identity_pb2, identity_pb2_grpc
 from puhui.kit.revocation import revocations_topic
-from puhui.kit.testing import running
+from puhui.kit.testing import bearer, running
 
 pytestmark = pytest.mark.integration
 

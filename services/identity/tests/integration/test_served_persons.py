@@ -3,7 +3,6 @@ by feedback's ServiceCaseRecorded events through Kafka (real PostgreSQL, Kafka, 
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import grpc
@@ -14,10 +13,10 @@ from puhui.events.v1 import envelope_pb2
 from puhui.feedback.v1 import events_pb2, feedback_pb2
 from puhui.identity import domain
 from puhui.identity.server import build
-from puhui.identity.tests.integration.support import bearer, register, sign_in, unique_email
+from puhui.identity.tests.integration.support import register, sign_in, unique_email
 from puhui.identity.v1 import identity_pb2, identity_pb2_grpc
 from puhui.kit import kafka
-from puhui.kit.testing import running, temporary_database
+from puhui.kit.testing import bearer, eventually, running, temporary_database
 
 # A node no other suite uses: its consumer group and feedback topic are this test's own.
 NODE = "630000"
@@ -85,15 +84,16 @@ def test_staff_see_only_persons_their_institution_served(identity, kafka_bootstr
 
     publish_case(kafka_bootstrap, OURS, f"320000:{uuid.uuid4().hex}")  # another node's person
     publish_case(kafka_bootstrap, OURS, person.person_id)
-    deadline = time.monotonic() + 60
-    while True:
+
+    def served() -> identity_pb2.Person | None:
         try:
-            seen = get_person(stub, ours, person.person_id)
-            break
+            return get_person(stub, ours, person.person_id)
         except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
                 raise
-            time.sleep(0.3)
+            return None  # the served-persons read model has not caught up yet
+
+    seen = eventually(served, 60, interval=0.3)
     assert (seen.person_id, seen.display_name) == (person.person_id, person.display_name)
     assert (seen.email, seen.mobile, list(seen.roles)) == ("", "", [])
     with pytest.raises(grpc.RpcError) as still:

@@ -16,10 +16,10 @@ from prometheus_client import REGISTRY
 from puhui.kit import config
 from puhui.kit.admission import REFLECTION, STREAM, UNARY
 from puhui.kit.server import GrpcService, ServiceApp
-from puhui.kit.testing import running
+from puhui.kit.testing import eventually, running
 
 from .conftest import metadata
-from .test_starvation import details, wait_until
+from .test_starvation import details
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -86,13 +86,15 @@ def test_idle_streams_give_their_workers_back_and_full_lanes_refuse(database_url
 
         idle = reflection_pb2_grpc.ServerReflectionStub(ch).ServerReflectionInfo(ask_then_hold())
         assert next(idle).list_services_response.service
-        assert wait_until(lambda: lanes[STREAM].calls == 1 and lanes[REFLECTION].calls == 1, 2)
+        eventually(
+            lambda: lanes[STREAM].calls == 1 and lanes[REFLECTION].calls == 1, 2, interval=0.05
+        )
 
         # One unary call holds the worker, one waits; the third is refused at once.
         release.clear()
         call = ch.unary_unary("/t.Flood/Hold")
         held = [call.future(b"", timeout=10) for _ in range(2)]
-        assert wait_until(lambda: lanes[UNARY].calls == 2, 2)
+        eventually(lambda: lanes[UNARY].calls == 2, 2, interval=0.05)
         started = time.monotonic()
         with pytest.raises(grpc.RpcError) as err:
             call(b"", timeout=5)
@@ -105,7 +107,9 @@ def test_idle_streams_give_their_workers_back_and_full_lanes_refuse(database_url
         assert [f.result(5) for f in held] == [b"done", b"done"]
 
         # Within the idle limit (1 s, checked every 0.25 s) both streams are cancelled.
-        assert wait_until(lambda: lanes[STREAM].calls == 0 and lanes[REFLECTION].calls == 0, 5)
+        eventually(
+            lambda: lanes[STREAM].calls == 0 and lanes[REFLECTION].calls == 0, 5, interval=0.05
+        )
         assert cancelled(STREAM) == before[STREAM] + 1
         assert cancelled(REFLECTION) == before[REFLECTION] + 1
         with pytest.raises(grpc.RpcError) as gone:

@@ -9,7 +9,7 @@ from google.protobuf import wrappers_pb2
 from sqlalchemy import func, select
 
 from puhui.kit.outbox import OutboxRelay
-from puhui.kit.testing import free_port, load_infra, read_events
+from puhui.kit.testing import eventually, free_port, load_infra, read_events
 
 from .conftest import outbox_t
 
@@ -23,14 +23,6 @@ def pending(db) -> int:
         ).scalar_one()
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 def test_event_recorded_during_outage_is_delivered_after_restart(db, outbox_for, tmp_path):
     infra = load_infra()
     port, controller = free_port(), free_port()
@@ -42,7 +34,7 @@ def test_event_recorded_during_outage_is_delivered_after_restart(db, outbox_for,
     try:
         with db.transaction() as s:
             outbox.record(s, wrappers_pb2.StringValue(value="before"), subject="thing/1")
-        wait_until(lambda: pending(db) == 0, 30, "first event published")
+        eventually(lambda: pending(db) == 0, 30, interval=0.2)  # the first event is published
 
         broker.stop()  # Kafka goes away
         with db.transaction() as s:  # the service's own transaction still commits
@@ -51,7 +43,7 @@ def test_event_recorded_during_outage_is_delivered_after_restart(db, outbox_for,
         assert pending(db) == 1, "the event waits in the outbox while Kafka is down"
 
         broker = infra.start_kafka(tmp_path / "kafka", port, controller)  # same data dir
-        wait_until(lambda: pending(db) == 0, 60, "event published after Kafka restarted")
+        eventually(lambda: pending(db) == 0, 60, interval=0.2)  # published after the restart
 
         topic = outbox.topic()
         events = read_events(bootstrap, topic, lambda e: True, count=3, timeout=10)

@@ -5,6 +5,7 @@ and a RetryInfo; once the streams close, their workers come back."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from puhui.data import synthetic
 from puhui.data.server import build
 from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.kit.admission import REFLECTION, STREAM, UNARY
-from puhui.kit.testing import running
+from puhui.kit.testing import eventually, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -53,15 +54,6 @@ def one_request_then_hold(
     """What grpcurl does: ask, then keep the stream open."""
     yield reflection_pb2.ServerReflectionRequest(list_services="")
     stop.wait()
-
-
-def wait_until(condition, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_streams_held_open_starve_neither_health_nor_unary_calls(database_url, tmp_path):
@@ -121,7 +113,9 @@ def test_streams_held_open_starve_neither_health_nor_unary_calls(database_url, t
                 for _ in range(EXPORT_STREAMS)
             ]
             calls.extend(exports)
-            assert wait_until(lambda: sum(c.done() for c in exports) == EXPORT_STREAMS - 2)
+            eventually(
+                lambda: sum(c.done() for c in exports) == EXPORT_STREAMS - 2, 10, interval=0.05
+            )
             for export in (c for c in exports if c.done()):
                 assert export.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
                 assert details(export) == ("STREAMS_EXHAUSTED", 10.0)  # type: ignore[arg-type]
@@ -181,9 +175,12 @@ def test_streams_held_open_starve_neither_health_nor_unary_calls(database_url, t
                 ch.close()
 
         # Everything closed: every worker is back, and streams are served again.
-        assert wait_until(lambda: all(lane.calls == 0 for lane in lanes.values())), {
-            name: lane.calls for name, lane in lanes.items()
-        }
+        def idle() -> bool:
+            return all(lane.calls == 0 for lane in lanes.values())
+
+        with contextlib.suppress(AssertionError):  # asserted below, with the lanes' counts
+            eventually(idle, 10, interval=0.05)
+        assert idle(), {name: lane.calls for name, lane in lanes.items()}
         with grpc.insecure_channel(host.address) as ch:
             stub = reflection_pb2_grpc.ServerReflectionStub(ch)
             names = {
