@@ -62,7 +62,7 @@ def test_an_added_field_is_not(tmp_path: Path) -> None:
     repo = _scratch_repo(tmp_path)
     data = repo / "proto/puhui/data/v1/data.proto"
     text = data.read_text().replace(
-        "  string record_id = 16;\n", "  string record_id = 16;\n  string note = 17;\n", 1
+        "message Patent {\n", "message Patent {\n  string note = 1000;\n", 1
     )
     data.write_text(text)
     result = _check(repo)
