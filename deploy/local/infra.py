@@ -112,6 +112,30 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 """
 
+# Secured listeners (docs/adr/0022): SASL_SSL with SCRAM-SHA-512 and SSL with mutual TLS, the
+# broker's PEM key and certificate from the node CA, and KRaft's StandardAuthorizer. The
+# PLAINTEXT and CONTROLLER listeners stay on loopback for the broker itself and for tests that
+# ask for plaintext explicitly; their principal (ANONYMOUS) is a super user.
+KAFKA_SECURE = """\
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port},\
+SASL_SSL://127.0.0.1:{sasl_port},SSL://127.0.0.1:{ssl_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_SSL://127.0.0.1:{sasl_port},\
+SSL://127.0.0.1:{ssl_port}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=\
+org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.ssl.ssl.client.auth=required
+ssl.keystore.type=PEM
+ssl.keystore.location={keystore}
+ssl.truststore.type=PEM
+ssl.truststore.location={truststore}
+ssl.principal.mapping.rules=RULE:^CN=([^,]+),.*$/$1/,DEFAULT
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users={super_users}
+"""
+
 # Dedicated-mode MirrorMaker 2, one flow SRC->DST, tuned for one-broker clusters: every
 # replication factor 1 and a 5 s topic/group refresh (default 600 s). IdentityReplicationPolicy
 # keeps topic names (the default policy would rename "t" to "SRC.t"). service_load plugin
@@ -429,6 +453,46 @@ def _ready_or_stop(handle: Handle, what: str, check: Callable[[], bool], timeout
     return handle
 
 
+@dataclass(frozen=True)
+class Secured:
+    """A broker's secured listeners. keystore: PEM file with the broker's PKCS#8 key and its
+    certificate chain; truststore: PEM of the CA(s) whose client certificates are accepted;
+    scram_users: (name, password) pairs created when the storage is formatted."""
+
+    sasl_port: int
+    ssl_port: int
+    keystore: Path
+    truststore: Path
+    super_users: tuple[str, ...] = ()
+    scram_users: tuple[tuple[str, str], ...] = ()
+
+    def properties(self, port: int, controller_port: int) -> str:
+        supers = ";".join(f"User:{u}" for u in ("ANONYMOUS", *self.super_users))
+        return KAFKA_SECURE.format(
+            port=port,
+            controller_port=controller_port,
+            sasl_port=self.sasl_port,
+            ssl_port=self.ssl_port,
+            keystore=self.keystore,
+            truststore=self.truststore,
+            super_users=supers,
+        )
+
+    def format_args(self) -> list[str]:
+        return [f"--add-scram=SCRAM-SHA-512=[name={n},password={p}]" for n, p in self.scram_users]
+
+
+def kafka_properties(
+    port: int, controller_port: int, data: Path, secure: Secured | None = None
+) -> str:
+    text = KAFKA_SERVER.format(port=port, controller_port=controller_port, data=data)
+    if secure is None:
+        return text
+    plain = ("listeners=", "advertised.listeners=", "listener.security.protocol.map=")
+    kept = [line for line in text.splitlines() if not line.startswith(plain)]
+    return "\n".join(kept) + "\n" + secure.properties(port, controller_port)
+
+
 def launch_kafka(
     home: Path,
     port: int,
@@ -438,20 +502,23 @@ def launch_kafka(
     detach: bool,
     fresh: bool = False,
     pid_name: str | None = None,
+    secure: Secured | None = None,
 ) -> Handle:
     """Format (if needed) and start a single-node KRaft cluster with its data in home/data."""
     home.mkdir(parents=True, exist_ok=True)
     data = home / "data"
     if fresh:
         shutil.rmtree(data, ignore_errors=True)
-    for p in (port, controller_port):
+    ports = (port, controller_port, *((secure.sasl_port, secure.ssl_port) if secure else ()))
+    for p in ports:
         if port_open("127.0.0.1", p):
             raise InfraError(f"Kafka cannot start: port {p} is already in use")
     props = home / "server.properties"
-    props.write_text(KAFKA_SERVER.format(port=port, controller_port=controller_port, data=data))
+    props.write_text(kafka_properties(port, controller_port, data, secure))
     if not (data / "meta.properties").exists():
         tool = [*_jvm(home, "-Xmx256m", level="warn"), "kafka.tools.StorageTool"]
         argv = [*tool, "format", f"--cluster-id={new_cluster_id()}", f"--config={props}"]
+        argv += secure.format_args() if secure else []
         run(argv, f"Kafka format {data}", log_path)
     argv = [*_jvm(home, "-Xms256m", "-Xmx512m"), "kafka.Kafka", str(props)]
     handle = spawn(argv, log_path, detach=detach, pid_name=pid_name)
@@ -464,12 +531,15 @@ def launch_kafka(
     return _ready_or_stop(handle, f"Kafka broker {handle.address}", ready, 60)
 
 
-def start_kafka(state_dir: Path | str, port: int, controller_port: int) -> Handle:
+def start_kafka(
+    state_dir: Path | str, port: int, controller_port: int, *, secure: Secured | None = None
+) -> Handle:
     """Start an extra independent single-node Kafka cluster (data in state_dir/data, log in
     state_dir/kafka.log) in the caller's session; call .stop() when done."""
     home = Path(state_dir).resolve()
     home.mkdir(parents=True, exist_ok=True)
-    return launch_kafka(home, port, controller_port, home / "kafka.log", detach=False)
+    log_path = home / "kafka.log"
+    return launch_kafka(home, port, controller_port, log_path, detach=False, secure=secure)
 
 
 def launch_mirror_maker(

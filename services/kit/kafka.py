@@ -3,19 +3,28 @@
 Topic names carry the source node: `puhui.<node>.<service>.<stream>`; dead letters go to
 `<topic>.dlq`. The hub subscribes by pattern; MirrorMaker 2 with the identity replication
 policy copies a province's topics to the hub's cluster without renaming them.
+
+Every client is built here, and every one takes its transport security from `KafkaSecurity`
+(`PUHUI_KAFKA_SECURITY_PROTOCOL` and friends, read from the environment when a client is
+built unless the caller passes one): PLAINTEXT, SSL (mutual TLS with a node certificate of
+the federation CA, see puhui.kit.tls) or SASL_SSL (SCRAM-SHA-512 over TLS). The password is
+given as a file (`PUHUI_KAFKA_SASL_PASSWORD_FILE`) like every other secret (docs/adr/0022).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
+
+from puhui.kit.config import ConfigError, load, setting
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +56,117 @@ def servers(bootstrap: str) -> list[str]:
     return [s.strip() for s in bootstrap.split(",") if s.strip()]
 
 
-def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
+PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_SSL")
+SASL_MECHANISM = "SCRAM-SHA-512"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class KafkaSecurity:
+    """How a Kafka client authenticates and encrypts; the same for producers, consumers and
+    admin clients of one process."""
+
+    protocol: str = setting(
+        "PUHUI_KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        doc="Kafka transport: PLAINTEXT (local tests only), SSL (mutual TLS with the node "
+        "certificate) or SASL_SSL (SCRAM-SHA-512 over TLS).",
+        example="SASL_SSL",
+    )
+    ca_file: str = setting(
+        "PUHUI_KAFKA_CA_FILE",
+        "",
+        doc="PEM file of the CA(s) that issued the brokers' certificates (the federation CA).",
+        example="/run/secrets/kafka/ca.crt",
+    )
+    cert_file: str = setting(
+        "PUHUI_KAFKA_CERT_FILE",
+        "",
+        doc="PEM client certificate chain for mutual TLS (SSL); the node certificate.",
+        example="/run/secrets/kafka/node.crt",
+    )
+    key_file: str = setting(
+        "PUHUI_KAFKA_KEY_FILE",
+        "",
+        doc="PEM private key of PUHUI_KAFKA_CERT_FILE.",
+        example="/run/secrets/kafka/node.key",
+    )
+    sasl_username: str = setting(
+        "PUHUI_KAFKA_SASL_USERNAME",
+        "",
+        doc="SCRAM-SHA-512 user of this node (SASL_SSL); one principal per node.",
+        example="puhui-node-440000",
+    )
+    sasl_password: str = setting(
+        "PUHUI_KAFKA_SASL_PASSWORD",
+        "",
+        doc="SCRAM-SHA-512 password (SASL_SSL); give it as PUHUI_KAFKA_SASL_PASSWORD_FILE.",
+        example="(file) /run/secrets/kafka/password",
+        secret=True,
+    )
+    check_hostname: bool = setting(
+        "PUHUI_KAFKA_SSL_CHECK_HOSTNAME",
+        True,
+        doc="Verify that the broker certificate names the bootstrap host.",
+    )
+
+    def validate(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(
+                f"configuration: PUHUI_KAFKA_SECURITY_PROTOCOL={self.protocol!r} is malformed: "
+                f"expected one of {', '.join(PROTOCOLS)}"
+            )
+        if self.protocol == "PLAINTEXT":
+            return
+        if not self.ca_file:
+            raise ConfigError(
+                f"configuration: PUHUI_KAFKA_CA_FILE is required with {self.protocol}"
+            )
+        if self.protocol == "SSL" and not (self.cert_file and self.key_file):
+            raise ConfigError(
+                "configuration: PUHUI_KAFKA_CERT_FILE and PUHUI_KAFKA_KEY_FILE are required "
+                "with SSL (mutual TLS)"
+            )
+        if self.protocol == "SASL_SSL" and not (self.sasl_username and self.sasl_password):
+            raise ConfigError(
+                "configuration: PUHUI_KAFKA_SASL_USERNAME and PUHUI_KAFKA_SASL_PASSWORD(_FILE) "
+                "are required with SASL_SSL"
+            )
+
+    def client_settings(self) -> dict[str, object]:
+        """kafka-python keyword arguments for this transport."""
+        if self.protocol == "PLAINTEXT":
+            return {"security_protocol": "PLAINTEXT"}
+        settings: dict[str, object] = {
+            "security_protocol": self.protocol,
+            "ssl_cafile": self.ca_file,
+            "ssl_check_hostname": self.check_hostname,
+        }
+        if self.cert_file:
+            settings.update(ssl_certfile=self.cert_file, ssl_keyfile=self.key_file)
+        if self.protocol == "SASL_SSL":
+            settings.update(
+                sasl_mechanism=SASL_MECHANISM,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password,
+            )
+        return settings
+
+
+def security_from_env(environ: Mapping[str, str] | None = None) -> KafkaSecurity:
+    return load(KafkaSecurity, environ)
+
+
+def client_settings(security: KafkaSecurity | None = None) -> dict[str, object]:
+    """Transport settings for a client: `security`, or the process's from the environment."""
+    return (security or security_from_env()).client_settings()
+
+
+def make_producer(
+    bootstrap: str, client_id: str, *, security: KafkaSecurity | None = None
+) -> KafkaProducer:
     """Idempotent producer, acks=all: a record is either in the log once or reported failed."""
     return KafkaProducer(
+        **client_settings(security),
         bootstrap_servers=servers(bootstrap),
         client_id=client_id,
         acks="all",
@@ -67,9 +184,17 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     )
 
 
-def make_consumer(bootstrap: str, group: str, client_id: str, **overrides: object) -> KafkaConsumer:
+def make_consumer(
+    bootstrap: str,
+    group: str | None,
+    client_id: str,
+    *,
+    security: KafkaSecurity | None = None,
+    **overrides: object,
+) -> KafkaConsumer:
     """Manual commits only: offsets are committed after the database transaction commits."""
     config: dict[str, object] = {
+        **client_settings(security),
         "bootstrap_servers": servers(bootstrap),
         "group_id": group,
         "client_id": client_id,
@@ -93,8 +218,9 @@ def ensure_topics(
     partitions: int = 3,
     replication_factor: int = 1,
     configs: dict[str, str] | None = None,
+    security: KafkaSecurity | None = None,
 ) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=servers(bootstrap), client_id="puhui-admin")
+    admin = make_admin(bootstrap, security=security)
     try:
         existing = set(admin.list_topics())
         wanted = [
@@ -107,6 +233,30 @@ def ensure_topics(
                 admin.create_topics(wanted)
     finally:
         admin.close()
+
+
+def make_admin(
+    bootstrap: str, client_id: str = "puhui-admin", *, security: KafkaSecurity | None = None
+) -> KafkaAdminClient:
+    return KafkaAdminClient(
+        **client_settings(security), bootstrap_servers=servers(bootstrap), client_id=client_id
+    )
+
+
+def set_scram_password(
+    bootstrap: str, user: str, password: str, *, security: KafkaSecurity | None = None
+) -> None:
+    """Create or replace `user`'s SCRAM-SHA-512 credentials (needs an admin principal)."""
+    from kafka.admin import UserScramCredentialUpsertion
+
+    admin = make_admin(bootstrap, security=security)
+    try:
+        upsert = UserScramCredentialUpsertion(user, SASL_MECHANISM, password)
+        errors = admin.alter_user_scram_credentials([upsert])
+    finally:
+        admin.close()
+    if errors.get(user):
+        raise RuntimeError(f"SCRAM credentials for {user}: {errors[user]}")
 
 
 def reachable(bootstrap: str, timeout: float = 2.0) -> bool:

@@ -294,6 +294,7 @@ class RevocationFollower:
 
         if self._consumer is None:
             self._consumer = KafkaConsumer(
+                **kafka.client_settings(),
                 bootstrap_servers=kafka.servers(self.bootstrap),
                 group_id=None,
                 client_id="puhui-revocation-follower",

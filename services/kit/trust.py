@@ -370,6 +370,7 @@ class KeySetFollower:
 
         if self._consumer is None:
             self._consumer = KafkaConsumer(
+                **kafka.client_settings(),
                 bootstrap_servers=kafka.servers(self.bootstrap),
                 group_id=None,
                 client_id="puhui-keyset-follower",
