@@ -17,7 +17,7 @@ def start_groups_at_end(bootstrap: str, group: str, pattern: str) -> int:
     consumer = KafkaConsumer(
         **kafka.client_settings(),
         bootstrap_servers=kafka.servers(bootstrap),
-        group_id=group,
+        group_id=kafka.group_name(group),
         enable_auto_commit=False,
     )
     try:

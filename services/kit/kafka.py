@@ -1,7 +1,9 @@
 """The one module that knows kafka-python (docs/adr/0005).
 
-Topic names carry the source node: `puhui.<node>.<service>.<stream>`; dead letters go to
-`<topic>.dlq`. The hub subscribes by pattern; MirrorMaker 2 with the identity replication
+Topic names carry the source node: `puhui.<node>.<service>.<stream>`, or, in a federation
+namespace (`PUHUI_FEDERATION_ID=<id>`), `puhui.<id>.<node>.<service>.<stream>`; consumer
+groups of a namespace are `<id>.<group>`. Two federations sharing a broker (a test run next
+to `make run`) therefore never see each other's events. Dead letters go to `<topic>.dlq`. The hub subscribes by pattern; MirrorMaker 2 with the identity replication
 policy copies a province's topics to the hub's cluster without renaming them.
 
 Every client is built here, and every one takes its transport security from `KafkaSecurity`
@@ -28,23 +30,79 @@ from puhui.kit.config import ConfigError, load, setting
 
 logger = logging.getLogger(__name__)
 
-TOPIC_RE = re.compile(r"^puhui\.(?P<node>\d{6})\.(?P<service>[a-z]+)\.(?P<stream>[a-z0-9_.-]+)$")
+TOPIC_RE = re.compile(
+    r"^puhui\.(?:(?P<federation>[a-z][a-z0-9-]{0,31})\.)?"
+    r"(?P<node>\d{6})\.(?P<service>[a-z]+)\.(?P<stream>[a-z0-9_.-]+)$"
+)
+FEDERATION_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
 
 DELIVERY_TIMEOUT_MS = 12_000
 
 
-def topic_name(node: str, service: str, stream: str = "events") -> str:
-    return f"puhui.{node}.{service}.{stream}"
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Namespace:
+    federation_id: str = setting(
+        "PUHUI_FEDERATION_ID",
+        "",
+        doc="Federation namespace of every topic and consumer group (lower-case letters, digits, "
+        "'-'; starts with a letter); empty = the un-namespaced names `puhui.<node>.…`. Every "
+        "node of one federation sets the same value.",
+        example="puhui-prod",
+    )
+
+    def validate(self) -> None:
+        if self.federation_id and not FEDERATION_RE.match(self.federation_id):
+            raise ConfigError(
+                f"configuration: PUHUI_FEDERATION_ID={self.federation_id!r} is malformed: "
+                "expected a lower-case letter, then up to 31 letters, digits or '-'"
+            )
+
+
+def federation(environ: Mapping[str, str] | None = None) -> str:
+    """This process's federation namespace ("" = none), from the environment."""
+    return load(Namespace, environ).federation_id
+
+
+def _ns(federation_id: str | None) -> str:
+    fed = federation() if federation_id is None else federation_id
+    if fed and not FEDERATION_RE.match(fed):
+        raise ValueError(f"malformed federation id {fed!r}")
+    return f"{fed}." if fed else ""
+
+
+def namespace_prefix(*, federation_id: str | None = None) -> str:
+    """Every topic of the namespace starts with this."""
+    return f"puhui.{_ns(federation_id)}"
+
+
+def topic_prefix(node: str, *, federation_id: str | None = None) -> str:
+    """Every topic of `node` starts with this (ACLs are granted on it)."""
+    return f"{namespace_prefix(federation_id=federation_id)}{node}."
+
+
+def topic_name(
+    node: str, service: str, stream: str = "events", *, federation_id: str | None = None
+) -> str:
+    return f"{topic_prefix(node, federation_id=federation_id)}{service}.{stream}"
+
+
+def group_name(group: str, *, federation_id: str | None = None) -> str:
+    """The consumer group id of `group` in the namespace."""
+    return f"{_ns(federation_id)}{group}"
 
 
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
-def topic_pattern(service: str, stream: str = "events") -> str:
-    """Regex matching this service's stream from every node (not the dead-letter topics)."""
-    return rf"^puhui\.[0-9]{{6}}\.{re.escape(service)}\.{re.escape(stream)}$"
+def topic_pattern(
+    service: str, stream: str = "events", *, federation_id: str | None = None
+) -> str:
+    """Regex matching this service's stream from every node of the namespace (not the
+    dead-letter topics, not other namespaces)."""
+    ns = re.escape(_ns(federation_id))
+    return rf"^puhui\.{ns}[0-9]{{6}}\.{re.escape(service)}\.{re.escape(stream)}$"
 
 
 def source_node_of(topic: str) -> str | None:
@@ -196,7 +254,7 @@ def make_consumer(
     config: dict[str, object] = {
         **client_settings(security),
         "bootstrap_servers": servers(bootstrap),
-        "group_id": group,
+        "group_id": None if group is None else group_name(group),
         "client_id": client_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
