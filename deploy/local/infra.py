@@ -69,6 +69,8 @@ POM = REPO / "deploy" / "kafka" / "pom.xml"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 KAFKA_PORT, KAFKA_CONTROLLER_PORT = 19092, 19093
+KAFKA_SASL_SSL_PORT, KAFKA_SSL_PORT = 19094, 19095
+KAFKA_ADMIN_USER = "puhui-admin"
 PG_PORT, REDIS_PORT = 15432, 16379
 DEFAULTS = {
     "kafka": ("PUHUI_KAFKA_BOOTSTRAP", f"127.0.0.1:{KAFKA_PORT}"),
@@ -712,10 +714,46 @@ def ensure_prometheus() -> tuple[str, str]:
 # ---------------------------------------------------------------- components and commands
 
 
+def local_kafka_tls() -> Secured | None:
+    """The secured listeners of `make up`'s broker: a local node CA and the broker's node
+    certificate (as the hub's, 000000), made once in state/kafka/tls by the project's CA tool
+    `python -m puhui.kit.tls`. None (plaintext only, with a warning) without the venv."""
+    python = REPO / ".venv" / "bin" / "python"
+    if not python.exists():
+        log.warning("no .venv yet (make setup): Kafka starts without its SASL_SSL/SSL listeners")
+        return None
+    folder = state_path("kafka", "tls")
+    log_path = state_path("logs") / "kafka-tls.log"
+    tool = [str(python), "-m", "puhui.kit.tls"]
+    ca_crt, ca_key = folder / "ca.crt", folder / "ca.key"
+    if not (ca_crt.exists() and ca_key.exists()):
+        run([*tool, "init-ca", "--out", str(folder), "--name", "Puhui local CA"], "CA", log_path)
+    keystore = folder / "broker.pem"
+    if not keystore.exists():
+        argv = [*tool, "issue", "--ca", str(ca_crt), "--ca-key", str(ca_key), "--node", "000000"]
+        argv += ["--dns", "localhost", "--ip", "127.0.0.1", "--out", str(folder)]
+        run([*argv, "--name", "broker"], "Kafka broker certificate", log_path)
+        pem = (folder / "broker.key").read_bytes() + (folder / "broker.crt").read_bytes()
+        fd = os.open(keystore, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+    return Secured(
+        sasl_port=KAFKA_SASL_SSL_PORT,
+        ssl_port=KAFKA_SSL_PORT,
+        keystore=keystore,
+        truststore=ca_crt,
+        super_users=(KAFKA_ADMIN_USER,),
+    )
+
+
 def start_main_kafka() -> Handle:
+    """`make up`'s broker: PLAINTEXT on 19092 (tests that ask for it), SASL_SSL on 19094 and
+    SSL (mutual TLS) on 19095 with the StandardAuthorizer. SCRAM users are created through the
+    admin API (puhui.kit.kafka.set_scram_password), node ACLs by puhui.kit.kafka_acl."""
     home, log_path = state_path("kafka"), state_path("logs") / "kafka.log"
     ports = (KAFKA_PORT, KAFKA_CONTROLLER_PORT)
-    return launch_kafka(home, *ports, log_path, detach=True, pid_name="kafka")
+    secure = local_kafka_tls()
+    return launch_kafka(home, *ports, log_path, detach=True, pid_name="kafka", secure=secure)
 
 
 STARTERS: dict[str, Callable[[], Handle]] = {
