@@ -3,8 +3,9 @@
 Topic names carry the source node: `puhui.<node>.<service>.<stream>`, or, in a federation
 namespace (`PUHUI_FEDERATION_ID=<id>`), `puhui.<id>.<node>.<service>.<stream>`; consumer
 groups of a namespace are `<id>.<group>`. Two federations sharing a broker (a test run next
-to `make run`) therefore never see each other's events. Dead letters go to `<topic>.dlq`. The hub subscribes by pattern; MirrorMaker 2 with the identity replication
-policy copies a province's topics to the hub's cluster without renaming them.
+to `make run`) therefore never see each other's events. Dead letters go to `<topic>.dlq`.
+The hub subscribes by pattern; MirrorMaker 2 with the identity replication policy copies a
+province's topics to the hub's cluster without renaming them.
 
 Every client is built here, and every one takes its transport security from `KafkaSecurity`
 (`PUHUI_KAFKA_SECURITY_PROTOCOL` and friends, read from the environment when a client is
@@ -96,9 +97,7 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
-def topic_pattern(
-    service: str, stream: str = "events", *, federation_id: str | None = None
-) -> str:
+def topic_pattern(service: str, stream: str = "events", *, federation_id: str | None = None) -> str:
     """Regex matching this service's stream from every node of the namespace (not the
     dead-letter topics, not other namespaces)."""
     ns = re.escape(_ns(federation_id))
@@ -166,6 +165,9 @@ class KafkaSecurity:
         True,
         doc="Verify that the broker certificate names the bootstrap host.",
     )
+
+    def __repr__(self) -> str:  # never the password
+        return f"KafkaSecurity(protocol={self.protocol!r}, user={self.sasl_username!r})"
 
     def validate(self) -> None:
         if self.protocol not in PROTOCOLS:

@@ -102,18 +102,14 @@ def grant_node(
     return len(acls)
 
 
-def revoke_node(
-    bootstrap: str, node: str, *, security: kafka.KafkaSecurity | None = None
-) -> int:
+def revoke_node(bootstrap: str, node: str, *, security: kafka.KafkaSecurity | None = None) -> int:
     """Delete every ACL of `node`'s principal; returns how many were deleted."""
     everything = ACLFilter(
         principal=principal(node),
         host="*",
         operation=ACLOperation.ANY,
         permission_type=ACLPermissionType.ANY,
-        resource_pattern=ResourcePatternFilter(
-            ResourceType.ANY, None, ACLResourcePatternType.ANY
-        ),
+        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
     )
     admin = kafka.make_admin(bootstrap, "puhui-acl-admin", security=security)
     try:
@@ -122,7 +118,7 @@ def revoke_node(
         admin.close()
     deleted = 0
     for _filter, matched, error in results:
-        if error is not None and getattr(error, "errno", 0):
+        if error is not None and getattr(error, "errno", None):
             raise RuntimeError(f"deleting Kafka ACLs of node {node} failed: {error}")
         deleted += len(matched)
     return deleted

@@ -355,12 +355,12 @@ class RevocationFollower:
 
 __all__ = [
     "DEFAULT_LOOKBACK_SECONDS",
-    "revocations_pattern",
     "MemoryRevocationStore",
     "RedisRevocationStore",
     "RevocationFollower",
     "RevocationStore",
     "ensure_revocations_topic",
     "revocation_key",
+    "revocations_pattern",
     "revocations_topic",
 ]

@@ -101,7 +101,9 @@ def test_removing_a_node_deletes_its_acls(cluster: SecuredCluster) -> None:
     node = "310000"
     topic = kafka.topic_name(node, "kittest", federation_id=FED)
     kafka.ensure_topics(cluster.sasl_ssl, [topic], security=cluster.admin())
-    granted = kafka_acl.grant_node(cluster.sasl_ssl, node, security=cluster.admin(), federation_id=FED)
+    granted = kafka_acl.grant_node(
+        cluster.sasl_ssl, node, security=cluster.admin(), federation_id=FED
+    )
     sh = cluster.mtls(node)
     produce(cluster.ssl, sh, topic)
     assert kafka_acl.revoke_node(cluster.sasl_ssl, node, security=cluster.admin()) == granted
