@@ -83,7 +83,7 @@ def test_two_federations_on_one_broker_each_count_only_their_own(
     for federation, count in counts.items():
         env = {**os.environ, "PUHUI_FEDERATION_ID": federation}
         argv = [sys.executable, "-c", SCENARIO, kafka_bootstrap, database_factory(federation)]
-        procs[federation] = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        procs[federation] = subprocess.Popen(
             [*argv, str(count), stream], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
     for federation, count in counts.items():
