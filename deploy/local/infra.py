@@ -555,8 +555,11 @@ def launch_mirror_maker(
     pid_name: str | None = None,
     source: str = "A",
     target: str = "B",
+    clients: dict[str, dict[str, str]] | None = None,
 ) -> Handle:
-    """MirrorMaker 2 in dedicated mode replicating topics (a regex) from source to target."""
+    """MirrorMaker 2 in dedicated mode replicating topics (a regex) from source to target.
+    clients: Kafka client properties per cluster alias (security.protocol, ssl.*, sasl.*;
+    puhui.kit.kafka.java_client_properties makes them), written as `<alias>.<name>`."""
     for bootstrap in (source_bootstrap, target_bootstrap):
         if not port_open(*host_port(bootstrap)):
             raise InfraError(f"MirrorMaker 2 cannot start: Kafka {bootstrap} is not reachable")
@@ -570,7 +573,13 @@ def launch_mirror_maker(
             dst_bootstrap=target_bootstrap,
             topics=topics.replace("\\", "\\\\"),  # .properties would eat the regex's backslashes
         )
+        + "".join(
+            f"{alias}.{name} = {value}\n"
+            for alias, settings in (clients or {}).items()
+            for name, value in settings.items()
+        )
     )
+    props.chmod(0o600)  # may hold a SCRAM password
     main = "org.apache.kafka.connect.mirror.MirrorMaker"
     argv = [*_jvm(home, "-Xms128m", "-Xmx512m"), main, str(props), "--clusters", target]
     handle = spawn(argv, log_path, detach=detach, pid_name=pid_name)
@@ -598,6 +607,7 @@ def start_mirror_maker(
     *,
     source: str = "A",
     target: str = "B",
+    clients: dict[str, dict[str, str]] | None = None,
 ) -> Handle:
     """Run MirrorMaker 2 (dedicated mode, IdentityReplicationPolicy: topic names unchanged) from
     source_bootstrap to target_bootstrap for topics matching the regex; log in state_dir/mm2.log.
@@ -614,6 +624,7 @@ def start_mirror_maker(
         detach=False,
         source=source,
         target=target,
+        clients=clients,
     )
 
 

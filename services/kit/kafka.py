@@ -212,6 +212,27 @@ class KafkaSecurity:
         return settings
 
 
+def java_client_properties(security: KafkaSecurity) -> dict[str, str]:
+    """The same transport for a Java client (MirrorMaker 2): PEM trust store, SCRAM login.
+    Mutual TLS for Java clients needs one PEM file with key and chain (ssl.keystore.type=PEM,
+    ssl.keystore.location); the kit's separate files serve Python clients only."""
+    props = {"security.protocol": security.protocol}
+    if security.protocol == "PLAINTEXT":
+        return props
+    props.update({"ssl.truststore.type": "PEM", "ssl.truststore.location": security.ca_file})
+    if not security.check_hostname:
+        props["ssl.endpoint.identification.algorithm"] = ""
+    if security.protocol == "SASL_SSL":
+        user = security.sasl_username.replace("\\", "\\\\").replace('"', '\\"')
+        password = security.sasl_password.replace("\\", "\\\\").replace('"', '\\"')
+        props["sasl.mechanism"] = SASL_MECHANISM
+        props["sasl.jaas.config"] = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{user}" password="{password}";'
+        )
+    return props
+
+
 def security_from_env(environ: Mapping[str, str] | None = None) -> KafkaSecurity:
     return load(KafkaSecurity, environ)
 

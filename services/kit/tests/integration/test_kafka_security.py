@@ -4,7 +4,9 @@ node's ACLs let it write and read (docs/adr/0022)."""
 
 from __future__ import annotations
 
+import re
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from kafka.structs import TopicPartition
 
 from puhui.kit import kafka, kafka_acl, tls
 from puhui.kit.kafka_testing import SecuredCluster, secured_cluster
+from puhui.kit.testing import free_port, load_infra
 
 pytestmark = pytest.mark.integration
 
@@ -48,14 +51,15 @@ def refused(bootstrap: str, security: kafka.KafkaSecurity) -> KafkaError:
 
 
 def read_one(bootstrap: str, security: kafka.KafkaSecurity, topic: str) -> bytes | None:
-    """The first record of the topic's partition 0; None when the broker never serves it
-    (kafka-python logs the authorisation error of an assigned partition and polls on)."""
+    """The first record found in the topic; None when there is none yet or the broker never
+    serves it (kafka-python logs the authorisation error of an assigned partition and polls
+    on)."""
     consumer = kafka.make_consumer(bootstrap, None, "kittest", security=security)
     try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        consumer.seek_to_beginning(tp)
-        for _ in range(20):
+        tps = [TopicPartition(topic, p) for p in range(3)]  # ensure_topics' partition count
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        for _ in range(10):
             for records in consumer.poll(timeout_ms=500).values():
                 return bytes(records[0].value)
         return None
@@ -109,3 +113,27 @@ def test_removing_a_node_deletes_its_acls(cluster: SecuredCluster) -> None:
     assert kafka_acl.revoke_node(cluster.sasl_ssl, node, security=cluster.admin()) == granted
     with pytest.raises(TopicAuthorizationFailedError):
         produce(cluster.ssl, sh, topic)
+
+
+def test_mirror_maker_2_replicates_from_a_secured_cluster(
+    cluster: SecuredCluster, tmp_path: Path
+) -> None:
+    infra = load_infra()
+    topic = kafka.topic_name(GD, "kittest", "mirrored", federation_id=FED)
+    kafka.ensure_topics(cluster.sasl_ssl, [topic], security=cluster.admin())
+    produce(cluster.sasl_ssl, cluster.admin(), topic)
+    target = infra.start_kafka(tmp_path / "target", free_port(), free_port())
+    try:
+        clients = {"A": kafka.java_client_properties(cluster.admin())}
+        mm2 = infra.start_mirror_maker(
+            tmp_path / "mm2", cluster.sasl_ssl, target.address, re.escape(topic), clients=clients
+        )
+        try:
+            deadline = time.monotonic() + 180
+            while (got := read_one(target.address, kafka.KafkaSecurity(), topic)) is None:
+                assert time.monotonic() < deadline, "nothing mirrored from the secured cluster"
+            assert got == b"x"
+        finally:
+            mm2.stop()
+    finally:
+        target.stop()
