@@ -3,7 +3,7 @@ plaintext, in the same run on the same broker (docs/adr/0022).
 
 - One extra single-node KRaft cluster (`puhui.kit.kafka_testing.secured_cluster`, in a
   temporary folder) with a PLAINTEXT and a SASL_SSL listener; the shared broker is not used.
-- For each transport, in alternating rounds (`--rounds`, default 3; the best round counts,
+- For each transport, in rounds of alternating order (`--rounds`, default 3; the best counts,
   so a burst of other load on the shared cores does not decide the ratio): the kit's
   producer (idempotent, acks=all) sends `--count` records of `--size` bytes to a fresh
   3-partition topic, flushing every 1000; then a group-less consumer reads them all back.
@@ -91,8 +91,9 @@ def main() -> None:
             "plaintext": (cluster.plaintext, kafka.KafkaSecurity()),
             "sasl_ssl": (cluster.sasl_ssl, cluster.admin()),
         }
-        for _ in range(args.rounds):
-            for name, (bootstrap, security) in transports.items():
+        for round_no in range(args.rounds):
+            order = list(transports.items())
+            for name, (bootstrap, security) in order if round_no % 2 else order[::-1]:
                 topic = f"bench.security.{name}.{uuid.uuid4().hex[:8]}"
                 kafka.ensure_topics(cluster.sasl_ssl, [topic], security=cluster.admin())
                 rates = {
