@@ -93,7 +93,9 @@ def ceiling(count: int) -> list[float]:
     topic = f"bench.revocation-ceiling.{uuid.uuid4().hex[:8]}"
     kafka.ensure_topics(bootstrap, [topic], partitions=1)
     producer = kafka.make_producer(bootstrap, "bench-revocation-ceiling")
-    consumer = KafkaConsumer(bootstrap_servers=kafka.servers(bootstrap), group_id=None)
+    consumer = KafkaConsumer(
+        **kafka.client_settings(), bootstrap_servers=kafka.servers(bootstrap), group_id=None
+    )
     tp = TopicPartition(topic, 0)
     consumer.assign([tp])
     consumer.seek_to_end(tp)

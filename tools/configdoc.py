@@ -20,6 +20,7 @@ from typing import Any
 
 from puhui.cli import SERVICES
 from puhui.kit.config import ServiceConfig, describe
+from puhui.kit.kafka import KafkaSecurity, Namespace
 from puhui.kit.trust import TrustConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +127,14 @@ def render() -> str:
         "nodes (hub-signed key sets on Kafka; docs/federation.md).\n"
     )
     out += _rows(TrustConfig, trust)
+    out.append("\n## Kafka transport and namespace (every process)\n")
+    out.append(
+        "`puhui.kit.kafka.KafkaSecurity` and `Namespace`: how every Kafka client of the process "
+        "(producers, consumers, admin) authenticates and encrypts, and the federation namespace "
+        "of its topics and consumer groups (docs/adr/0022-kafka-security-and-namespace.md).\n"
+    )
+    out += _rows(KafkaSecurity, _settings(KafkaSecurity))
+    out += _rows(Namespace, _settings(Namespace))[2:]
     for service, cls in service_configs():
         fields = _settings(cls)
         own = [f for f in fields if f.name not in common]

@@ -42,9 +42,6 @@ Measured here (2 shared cores, other work running), wall time of the command:
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
-import hashlib
 import logging
 import os
 import re
@@ -56,85 +53,50 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-log = logging.getLogger("infra")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules below
+
+from infra_base import (
+    Handle,
+    InfraError,
+    apt_install,
+    ensure_program,
+    host_port,
+    log,
+    pid_file,
+    port_open,
+    read_pid,
+    run,
+    spawn,
+    state_path,
+    state_root,
+    which,
+)
+from infra_base import _ready_or_stop as _ready_or_stop
+from infra_base import new_cluster_id as new_cluster_id
+from infra_kafka import (
+    KAFKA_PORT,
+    fetch_kafka,
+    launch_kafka,
+    launch_mirror_maker,
+    start_main_kafka,
+)
+from infra_kafka import Secured as Secured
+from infra_kafka import _jvm as _jvm
+from infra_kafka import start_kafka as start_kafka
+from infra_kafka import start_mirror_maker as start_mirror_maker
 
 REPO = Path(__file__).resolve().parents[2]
-POM = REPO / "deploy" / "kafka" / "pom.xml"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
-KAFKA_PORT, KAFKA_CONTROLLER_PORT = 19092, 19093
 PG_PORT, REDIS_PORT = 15432, 16379
 DEFAULTS = {
     "kafka": ("PUHUI_KAFKA_BOOTSTRAP", f"127.0.0.1:{KAFKA_PORT}"),
     "postgres": ("PUHUI_POSTGRES_URL", f"postgresql://puhui:puhui@127.0.0.1:{PG_PORT}/puhui"),
     "redis": ("PUHUI_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0"),
 }
-STOP_GRACE_S = 15.0
-
-LOG4J2 = """\
-appender.out.type=Console
-appender.out.name=OUT
-appender.out.target={target}
-appender.out.layout.type=PatternLayout
-appender.out.layout.pattern=[%d] %p %m (%c)%n
-rootLogger.level={level}
-rootLogger.appenderRef.out.ref=OUT
-"""
-
-# One broker: every replication factor 1; __consumer_offsets with 3 partitions, not 50. It
-# is created when the first group joins; once, on a fresh cluster of a loaded machine, the
-# hub's consumer groups got NotCoordinator for a whole two-minute test window — fewer
-# partitions to create and lead is the likely remedy, not a proven one.
-KAFKA_SERVER = """\
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
-inter.broker.listener.name=PLAINTEXT
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs={data}
-num.partitions=3
-auto.create.topics.enable=true
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=3
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-"""
-
-# Dedicated-mode MirrorMaker 2, one flow SRC->DST, tuned for one-broker clusters: every
-# replication factor 1 and a 5 s topic/group refresh (default 600 s). IdentityReplicationPolicy
-# keeps topic names (the default policy would rename "t" to "SRC.t"). service_load plugin
-# discovery skips two reflection scans of the classpath (~6 s of a ~11 s start here).
-MM2 = """\
-clusters = {src}, {dst}
-{src}.bootstrap.servers = {src_bootstrap}
-{dst}.bootstrap.servers = {dst_bootstrap}
-{src}->{dst}.enabled = true
-{src}->{dst}.topics = {topics}
-replication.policy.class = org.apache.kafka.connect.mirror.IdentityReplicationPolicy
-replication.factor = 1
-checkpoints.topic.replication.factor = 1
-heartbeats.topic.replication.factor = 1
-offset-syncs.topic.replication.factor = 1
-offset.storage.replication.factor = 1
-status.storage.replication.factor = 1
-config.storage.replication.factor = 1
-refresh.topics.interval.seconds = 5
-refresh.groups.interval.seconds = 5
-sync.topic.acls.enabled = false
-plugin.discovery = service_load
-"""
 
 # Test cluster only: fsync/synchronous_commit/full_page_writes off trade crash safety for speed.
 PG_CONF = """\
@@ -164,385 +126,6 @@ save ""
 appendonly no
 logfile ""
 """
-
-
-class InfraError(Exception):
-    """A failure, already phrased as one line for the user."""
-
-
-# ---------------------------------------------------------------- paths, processes, pid files
-
-
-def state_root() -> Path:
-    return Path(os.environ.get("PUHUI_STATE") or REPO / ".state").resolve()
-
-
-def state_path(*parts: str) -> Path:
-    path = state_root().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def pid_file(name: str) -> Path:
-    return state_path("run") / f"{name}.pid"
-
-
-def _start_time(pid: int) -> str | None:
-    """Kernel start time of pid (guards pid files against pid reuse); None if gone/zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] in "ZX" else fields[19]
-
-
-def read_pid(name: str) -> int | None:
-    """The live pid recorded for name, or None (a stale pid file is removed)."""
-    path = pid_file(name)
-    try:
-        pid_text, started = path.read_text().split()
-    except (OSError, ValueError):
-        return None
-    pid = int(pid_text)
-    if _start_time(pid) == started:
-        return pid
-    path.unlink(missing_ok=True)
-    return None
-
-
-def write_pid(name: str, pid: int) -> None:
-    pid_file(name).write_text(f"{pid} {_start_time(pid)}\n")
-
-
-def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def which(program: str) -> str:
-    path = shutil.which(program)
-    if path is None:
-        raise InfraError(f"{program} not found on PATH")
-    return path
-
-
-def new_cluster_id() -> str:
-    """A random KRaft cluster id, as `kafka-storage random-uuid` makes one.
-
-    Base64url of 16 random bytes, never starting with "-": like Kafka's own Uuid.randomUuid,
-    which draws again in that case, because the storage tool's argument parser reads a value
-    starting with "-" as an option (one id in 64 did, and failed `format`).
-    """
-    while True:
-        cluster_id = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
-        if not cluster_id.startswith("-"):
-            return cluster_id
-
-
-def run(argv: list[str], what: str, log_path: Path, **kwargs: Any) -> str:
-    """Run argv to completion, appending its output to log_path; return that output."""
-    log.debug("run: %s", shlex.join(argv))
-    result = subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)  # noqa: S603
-    output = f"{result.stdout}{result.stderr}"
-    with log_path.open("a") as out:
-        out.write(f"$ {shlex.join(argv)}\n{output}")
-    if result.returncode != 0:
-        raise InfraError(f"{what} failed (exit {result.returncode}); see {log_path}")
-    return output
-
-
-def spawn(
-    argv: list[str],
-    log_path: Path,
-    *,
-    detach: bool,
-    pid_name: str | None = None,
-    user: str | None = None,
-) -> Handle:
-    """Start a long-running process, stdout+stderr appended to log_path; pid_name: pid file."""
-    log.debug("spawn: %s", shlex.join(argv))
-    with log_path.open("ab") as out:
-        out.write(f"\n===== {time.strftime('%F %T')} $ {shlex.join(argv)}\n".encode())
-        out.flush()
-        offset = out.tell()
-        proc = subprocess.Popen(  # noqa: S603 - list form, no shell
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=detach,
-            user=user,
-            group=user,
-            extra_groups=[] if user else None,
-            cwd=log_path.parent,
-        )
-    if pid_name:
-        write_pid(pid_name, proc.pid)
-    return Handle(pid=proc.pid, log_path=log_path, proc=proc, log_offset=offset)
-
-
-@dataclass
-class Handle:
-    """A process we started. stop() sends sig, waits STOP_GRACE_S, then SIGKILLs."""
-
-    pid: int
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    log_offset: int = 0
-    address: str = ""
-    stop_signal: int = signal.SIGTERM
-
-    def alive(self) -> bool:
-        if self.proc is not None:
-            return self.proc.poll() is None
-        return _start_time(self.pid) is not None
-
-    def log_since_start(self) -> str:
-        with self.log_path.open("rb") as f:
-            f.seek(self.log_offset)
-            return f.read().decode(errors="replace")
-
-    def wait_ready(self, what: str, check: Callable[[], bool], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            if not self.alive():
-                raise InfraError(f"{what} exited during startup; see {self.log_path}")
-            if time.monotonic() > deadline:
-                raise InfraError(f"{what} not ready after {timeout:.0f} s; see {self.log_path}")
-            time.sleep(0.25)
-
-    def stop(self) -> None:
-        if not self.alive():
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, self.stop_signal)
-        deadline = time.monotonic() + STOP_GRACE_S
-        while self.alive() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if self.alive():
-            log.warning(
-                "pid %d ignored signal %d for %.0f s; SIGKILL",
-                self.pid,
-                self.stop_signal,
-                STOP_GRACE_S,
-            )
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            while self.alive():
-                time.sleep(0.1)
-        if self.proc is not None:
-            self.proc.wait()
-
-
-# ---------------------------------------------------------------- packages
-
-_apt_updated = False
-
-
-def apt_install(package: str) -> None:
-    global _apt_updated
-    if os.geteuid() != 0:
-        raise InfraError(f"{package} is missing and installing it needs root (apt-get install)")
-    apt_log = state_path("logs") / "apt.log"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    apt = which("apt-get")
-    log.info("installing %s with apt-get (log: %s)", package, apt_log)
-    if not _apt_updated:
-        run([apt, "update"], "apt-get update", apt_log, env=env)
-        _apt_updated = True
-    run(
-        [apt, "install", "-y", "--no-install-recommends", package],
-        f"install {package}",
-        apt_log,
-        env=env,
-    )
-
-
-def ensure_program(program: str, package: str) -> str:
-    if shutil.which(program) is None:
-        apt_install(package)
-    return which(program)
-
-
-# ---------------------------------------------------------------- Kafka
-
-
-@cache
-def java_command() -> str:
-    java = ensure_program("java", "openjdk-17-jdk-headless")
-    version = run([java, "-version"], "java -version", state_path("logs") / "kafka-fetch.log")
-    match = re.search(r'version "(\d+)', version)
-    if not match or int(match.group(1)) < 17:
-        raise InfraError(f"Kafka 4.1 needs Java 17+, but {java} reports: {version.splitlines()[0]}")
-    return java
-
-
-def fetch_kafka() -> Path:
-    """Resolve the Kafka jars into state/kafka/libs unless deploy/kafka/pom.xml is unchanged."""
-    libs = state_path("kafka") / "libs"
-    stamp = libs / "pom.xml.sha256"
-    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text().strip() == digest:
-        return libs
-    java_command()
-    mvn = ensure_program("mvn", "maven")
-    fetch_log = state_path("logs") / "kafka-fetch.log"
-    tmp = libs.with_name("libs.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    started = time.monotonic()
-    log.info("resolving Kafka jars from %s", POM)
-    argv = [mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies"]
-    run([*argv, f"-DoutputDirectory={tmp}"], "Kafka jar resolution (mvn)", fetch_log)
-    (tmp / stamp.name).write_text(digest + "\n")
-    old = libs.with_name("libs.old")  # two renames: a running JVM never sees libs/ missing long
-    shutil.rmtree(old, ignore_errors=True)
-    if libs.exists():
-        libs.rename(old)
-    tmp.rename(libs)
-    shutil.rmtree(old, ignore_errors=True)
-    jars = len(list(libs.glob("*.jar")))
-    log.info("resolved %d jars in %.1f s", jars, time.monotonic() - started)
-    return libs
-
-
-def _jvm(home: Path, *heap: str, level: str = "info") -> list[str]:
-    """java, heap, classpath and a generated log4j2 properties file (INFO->stdout|WARN->stderr)."""
-    target = "SYSTEM_OUT" if level == "info" else "SYSTEM_ERR"
-    log4j = home / f"log4j2-{level}.properties"
-    log4j.write_text(LOG4J2.format(target=target, level=level))
-    libs = fetch_kafka()
-    jvm = [java_command(), *heap, "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError"]
-    jvm += ["-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={log4j}"]
-    return [*jvm, "-cp", f"{libs}/*"]  # one argv element: the JVM expands libs/*, no shell
-
-
-def _ready_or_stop(handle: Handle, what: str, check: Callable[[], bool], timeout: float) -> Handle:
-    try:
-        handle.wait_ready(what, check, timeout)
-    except BaseException:
-        handle.stop()
-        raise
-    return handle
-
-
-def launch_kafka(
-    home: Path,
-    port: int,
-    controller_port: int,
-    log_path: Path,
-    *,
-    detach: bool,
-    fresh: bool = False,
-    pid_name: str | None = None,
-) -> Handle:
-    """Format (if needed) and start a single-node KRaft cluster with its data in home/data."""
-    home.mkdir(parents=True, exist_ok=True)
-    data = home / "data"
-    if fresh:
-        shutil.rmtree(data, ignore_errors=True)
-    for p in (port, controller_port):
-        if port_open("127.0.0.1", p):
-            raise InfraError(f"Kafka cannot start: port {p} is already in use")
-    props = home / "server.properties"
-    props.write_text(KAFKA_SERVER.format(port=port, controller_port=controller_port, data=data))
-    if not (data / "meta.properties").exists():
-        tool = [*_jvm(home, "-Xmx256m", level="warn"), "kafka.tools.StorageTool"]
-        argv = [*tool, "format", f"--cluster-id={new_cluster_id()}", f"--config={props}"]
-        run(argv, f"Kafka format {data}", log_path)
-    argv = [*_jvm(home, "-Xms256m", "-Xmx512m"), "kafka.Kafka", str(props)]
-    handle = spawn(argv, log_path, detach=detach, pid_name=pid_name)
-    handle.address = f"127.0.0.1:{port}"
-
-    def ready() -> bool:
-        started = "Kafka Server started" in handle.log_since_start()
-        return started and port_open("127.0.0.1", port)
-
-    return _ready_or_stop(handle, f"Kafka broker {handle.address}", ready, 60)
-
-
-def start_kafka(state_dir: Path | str, port: int, controller_port: int) -> Handle:
-    """Start an extra independent single-node Kafka cluster (data in state_dir/data, log in
-    state_dir/kafka.log) in the caller's session; call .stop() when done."""
-    home = Path(state_dir).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    return launch_kafka(home, port, controller_port, home / "kafka.log", detach=False)
-
-
-def launch_mirror_maker(
-    home: Path,
-    source_bootstrap: str,
-    target_bootstrap: str,
-    topics: str,
-    log_path: Path,
-    *,
-    detach: bool,
-    pid_name: str | None = None,
-    source: str = "A",
-    target: str = "B",
-) -> Handle:
-    """MirrorMaker 2 in dedicated mode replicating topics (a regex) from source to target."""
-    for bootstrap in (source_bootstrap, target_bootstrap):
-        if not port_open(*host_port(bootstrap)):
-            raise InfraError(f"MirrorMaker 2 cannot start: Kafka {bootstrap} is not reachable")
-    home.mkdir(parents=True, exist_ok=True)
-    props = home / "mm2.properties"
-    props.write_text(
-        MM2.format(
-            src=source,
-            dst=target,
-            src_bootstrap=source_bootstrap,
-            dst_bootstrap=target_bootstrap,
-            topics=topics.replace("\\", "\\\\"),  # .properties would eat the regex's backslashes
-        )
-    )
-    main = "org.apache.kafka.connect.mirror.MirrorMaker"
-    argv = [*_jvm(home, "-Xms128m", "-Xmx512m"), main, str(props), "--clusters", target]
-    handle = spawn(argv, log_path, detach=detach, pid_name=pid_name)
-    handle.address = f"{source_bootstrap} -> {target_bootstrap} ({topics})"
-
-    # "Kafka MirrorMaker started" comes before any connector exists; wait for the source
-    # connector's task (or for the connector to report that no topic matches yet).
-    def ready() -> bool:
-        return MM2_READY.search(handle.log_since_start()) is not None
-
-    return _ready_or_stop(handle, "MirrorMaker 2", ready, 120)
-
-
-MM2_READY = re.compile(
-    r"WorkerSourceTask\{id=MirrorSourceConnector-0\} Source task finished initialization"
-    r"|Started MirrorSourceConnector with 0 topic-partitions"
-)
-
-
-def start_mirror_maker(
-    state_dir: Path | str,
-    source_bootstrap: str,
-    target_bootstrap: str,
-    topics: str,
-    *,
-    source: str = "A",
-    target: str = "B",
-) -> Handle:
-    """Run MirrorMaker 2 (dedicated mode, IdentityReplicationPolicy: topic names unchanged) from
-    source_bootstrap to target_bootstrap for topics matching the regex; log in state_dir/mm2.log.
-    Returns once MM2 has started; replication of existing topics follows (see module docstring
-    for the measured delay). Call .stop() when done."""
-    home = Path(state_dir).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    return launch_mirror_maker(
-        home,
-        source_bootstrap,
-        target_bootstrap,
-        topics,
-        home / "mm2.log",
-        detach=False,
-        source=source,
-        target=target,
-    )
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -642,26 +225,12 @@ def ensure_prometheus() -> tuple[str, str]:
 # ---------------------------------------------------------------- components and commands
 
 
-def start_main_kafka() -> Handle:
-    home, log_path = state_path("kafka"), state_path("logs") / "kafka.log"
-    ports = (KAFKA_PORT, KAFKA_CONTROLLER_PORT)
-    return launch_kafka(home, *ports, log_path, detach=True, pid_name="kafka")
-
-
 STARTERS: dict[str, Callable[[], Handle]] = {
     "kafka": start_main_kafka,
     "postgres": start_postgres,
     "redis": start_redis,
 }
 STOP_SIGNALS = {"postgres": signal.SIGINT}
-
-
-def host_port(address: str) -> tuple[str, int]:
-    """Host and port of a bootstrap list's first entry or of a URL (scheme default port)."""
-    first = address.split(",")[0].strip()
-    parts = urlsplit(first if "://" in first else f"//{first}")
-    default = {"postgresql": 5432, "postgres": 5432, "redis": 6379}.get(parts.scheme, 9092)
-    return parts.hostname or "127.0.0.1", parts.port or default
 
 
 def external(name: str) -> str | None:

@@ -15,7 +15,10 @@ def start_groups_at_end(bootstrap: str, group: str, pattern: str) -> int:
     from kafka.structs import OffsetAndMetadata, TopicPartition
 
     consumer = KafkaConsumer(
-        bootstrap_servers=kafka.servers(bootstrap), group_id=group, enable_auto_commit=False
+        **kafka.client_settings(),
+        bootstrap_servers=kafka.servers(bootstrap),
+        group_id=kafka.group_name(group),
+        enable_auto_commit=False,
     )
     try:
         regex = re.compile(pattern)

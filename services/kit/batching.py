@@ -180,6 +180,8 @@ class BatchingEventConsumer(EventConsumer):
             return None, f"not an EventEnvelope: {exc}", None
         if not envelope.event_id or not envelope.type or not envelope.source_node:
             return envelope, "envelope lacks event_id, type or source_node", None
+        if self.foreign(record.topic, envelope):
+            return None, "", None
         if self.prepare is None:
             return envelope, "", None
         try:

@@ -258,6 +258,8 @@ class EventConsumer:
         if not envelope.event_id or not envelope.type or not envelope.source_node:
             self._dead_letter(record, envelope, "envelope lacks event_id, type or source_node")
             return
+        if self.foreign(topic, envelope):
+            return
         parent, links = tracing.consumer_parent(
             record.headers, envelope.traceparent, envelope.tracestate
         )
@@ -285,6 +287,23 @@ class EventConsumer:
             self._observe_replication_lag((envelope,))
         if applied and self.on_applied is not None:
             self.on_applied(envelope)
+
+    def foreign(self, topic: str, envelope: envelope_pb2.EventEnvelope) -> bool:
+        """True (and counted, logged: the PuhuiForeignEvents alert) when the envelope names
+        another node than the topic it came from: a node writes only its own topics, so such
+        an event is forged or misrouted and is dropped, never applied nor dead-lettered."""
+        node = kafka.source_node_of(topic)
+        if node is None or envelope.source_node[:6] == node:
+            return False
+        metrics.KAFKA_CONSUMED.labels(topic=topic, outcome="foreign", **self._labels).inc()
+        logger.warning(
+            "consumer %s: dropped event %s on %s: its envelope names node %r",
+            self.group,
+            envelope.event_id,
+            topic,
+            envelope.source_node[:6],
+        )
+        return True
 
     def _observe_replication_lag(self, applied: Sequence[envelope_pb2.EventEnvelope]) -> None:
         """Replication lag per source node: now minus the time of its latest applied event."""

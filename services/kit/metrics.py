@@ -84,7 +84,8 @@ KAFKA_PRODUCE_FAILED = Counter(
 )
 KAFKA_CONSUMED = Counter(
     "puhui_kafka_consumed_total",
-    "Records processed by a consumer, by outcome (applied, duplicate, dead_lettered, retried).",
+    "Records processed by a consumer, by outcome (applied, duplicate, dead_lettered, retried, "
+    "foreign: dropped because the envelope names another node than the topic).",
     ["node", "service", "group", "topic", "outcome"],
 )
 KAFKA_CONSUMER_LAG = Gauge(

@@ -12,7 +12,7 @@ down at the time. Every service process runs a `RevocationFollower`:
     follower = RevocationFollower(bootstrap, lambda: verifier.revocations).start()
     follower.wait_caught_up(10)   # the revocations of the last `lookback_seconds` applied
 
-It reads every topic matching `REVOCATIONS_PATTERN` (all partitions assigned, no consumer
+It reads every topic matching `revocations_pattern()` (all partitions assigned, no consumer
 group, nothing committed), from the offsets of `now - lookback_seconds` — a window covering
 the longest token lifetime — so a restarted process rebuilds its list from Kafka without any
 local state, and finds topics of new nodes every `discover_seconds`. An event is applied
@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 REVOCATIONS_SERVICE = "identity"
 REVOCATIONS_STREAM = "revocations"
-REVOCATIONS_PATTERN = kafka.topic_pattern(REVOCATIONS_SERVICE, REVOCATIONS_STREAM)
 # Longer than any token lifetime (identity caps access tokens at 3600 s) plus leeway.
 DEFAULT_LOOKBACK_SECONDS = 2 * 3600
 REVOCATIONS_TOPIC_CONFIG = {"cleanup.policy": "delete", "retention.ms": str(24 * 3600 * 1000)}
@@ -49,6 +48,11 @@ TOKEN_REVOKED = revocation_pb2.TokenRevoked.DESCRIPTOR.full_name
 def revocation_key(issuer: str, jti: str) -> str:
     """The store key of token `jti` issued by node `issuer`."""
     return f"{issuer}/{jti}"
+
+
+def revocations_pattern() -> str:
+    """Every node's revocations topic in this process's federation namespace."""
+    return kafka.topic_pattern(REVOCATIONS_SERVICE, REVOCATIONS_STREAM)
 
 
 def revocations_topic(node: str) -> str:
@@ -175,7 +179,7 @@ class RevocationFollower:
         bootstrap: str,
         store: StoreRef,
         *,
-        pattern: str = REVOCATIONS_PATTERN,
+        pattern: str | None = None,
         lookback_seconds: float = DEFAULT_LOOKBACK_SECONDS,
         discover_seconds: float = 2.0,
         poll_timeout_ms: int = 200,
@@ -184,7 +188,7 @@ class RevocationFollower:
     ) -> None:
         self.bootstrap = bootstrap
         self.store = store
-        self.pattern = re.compile(pattern)
+        self.pattern = re.compile(pattern or revocations_pattern())
         self.lookback_seconds = lookback_seconds
         self.discover_seconds = discover_seconds
         self.poll_timeout_ms = poll_timeout_ms
@@ -294,6 +298,7 @@ class RevocationFollower:
 
         if self._consumer is None:
             self._consumer = KafkaConsumer(
+                **kafka.client_settings(),
                 bootstrap_servers=kafka.servers(self.bootstrap),
                 group_id=None,
                 client_id="puhui-revocation-follower",
@@ -350,12 +355,12 @@ class RevocationFollower:
 
 __all__ = [
     "DEFAULT_LOOKBACK_SECONDS",
-    "REVOCATIONS_PATTERN",
     "MemoryRevocationStore",
     "RedisRevocationStore",
     "RevocationFollower",
     "RevocationStore",
     "ensure_revocations_topic",
     "revocation_key",
+    "revocations_pattern",
     "revocations_topic",
 ]

@@ -103,6 +103,9 @@ class ServiceApp(abc.ABC):
         self.config = config
         self.metadata = metadata
         self.node = config.node_id
+        if config.kafka_bootstrap:  # malformed Kafka settings stop the start, variable named
+            kafka.security_from_env()
+            kafka.federation()
         # At least one pooled connection per gRPC worker: beyond the pool every request
         # would open and close a PostgreSQL connection of its own (a backend fork each).
         url = config.effective_database_url()

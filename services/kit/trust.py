@@ -51,7 +51,9 @@ from puhui.kit.tokens import JwtVerifier, KeySets, RevocationStore, parse_jwks
 
 logger = logging.getLogger(__name__)
 
-KEYS_TOPIC = kafka.topic_name(HUB_NODE_ID, "federation", "keys")
+# Not namespaced by itself (a constant, computed without reading the environment): a
+# federation with PUHUI_FEDERATION_ID sets PUHUI_TRUST_KEYS_TOPIC=puhui.<id>.000000.federation.keys.
+KEYS_TOPIC = kafka.topic_name(HUB_NODE_ID, "federation", "keys", federation_id="")
 KEYS_TOPIC_CONFIG = {
     "cleanup.policy": "compact",
     "min.cleanable.dirty.ratio": "0.1",
@@ -370,6 +372,7 @@ class KeySetFollower:
 
         if self._consumer is None:
             self._consumer = KafkaConsumer(
+                **kafka.client_settings(),
                 bootstrap_servers=kafka.servers(self.bootstrap),
                 group_id=None,
                 client_id="puhui-keyset-follower",
