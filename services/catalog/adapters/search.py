@@ -33,6 +33,7 @@ from puhui.catalog.domain import (
     Status,
     Visibility,
 )
+from puhui.kit.db import is_postgresql
 from puhui.kit.statements import VersionedCache, fetch
 
 # --------------------------------------------------------------------------- read statements
@@ -45,10 +46,6 @@ from puhui.kit.statements import VersionedCache, fetch
 # plan every execution for its values (plan_cache_mode=force_custom_plan,
 # `puhui.kit.db.custom_plans`).
 # SQLite runs the same statement objects through SQLAlchemy (lists as expanding IN).
-
-
-def _is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _fetch(session: Session, statement: Any, params: dict[str, Any]) -> list[Any]:
@@ -79,7 +76,7 @@ def _region_ids(session: Session, region: RegionFilter) -> list[str]:
     """The institutions a region search finds, resolved first: with the ids as a value
     (not a subquery) PostgreSQL plans the item query for its real size (a subquery here led
     it to walk the whole name index looking for the few rows of one county)."""
-    rows = _fetch(session, _region_ids_statement(_is_postgresql(session)), {"region": region.code})
+    rows = _fetch(session, _region_ids_statement(is_postgresql(session)), {"region": region.code})
     return [row[0] for row in rows]
 
 
@@ -107,7 +104,7 @@ def _with_region_ids(
     if region is None:
         rows, total, _ = run(None)
         return rows, total
-    if totals is None or not totals.enabled or not _is_postgresql(session):
+    if totals is None or not totals.enabled or not is_postgresql(session):
         rows, total, _ = run(_region_ids(session, region))
         return rows, total
     known = totals.region_ids(region.code)
@@ -284,7 +281,7 @@ def _page_and_total(
 ) -> tuple[list[Any], int, int | None]:
     """The page's rows, the total and — with a TotalCache — the catalog version the page
     was read at (None when unknown: no cache, or an empty first page)."""
-    if totals is None or not totals.enabled or not _is_postgresql(session):
+    if totals is None or not totals.enabled or not is_postgresql(session):
         rows = _fetch(session, statements.page, params)
         if rows:
             return rows, int(rows[0][-1]), None
