@@ -228,10 +228,6 @@ def region_rows(i: Institution) -> list[dict[str, str]]:
     ]
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 # --------------------------------------------------------------------------- shared filters
 
 t = institutions

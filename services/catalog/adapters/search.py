@@ -26,14 +26,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from puhui.catalog.adapters.rows import S_COLS, T_COLS, _like_escape, p, r, s, t
+from puhui.catalog.adapters.rows import S_COLS, T_COLS, p, r, s, t
 from puhui.catalog.adapters.tables import catalog_version
 from puhui.catalog.domain import (
     RegionFilter,
     Status,
     Visibility,
 )
-from puhui.kit.db import is_postgresql
+from puhui.kit.db import LIKE_ESCAPE, is_postgresql, like_escape
 from puhui.kit.statements import VersionedCache, fetch
 
 # --------------------------------------------------------------------------- read statements
@@ -135,7 +135,7 @@ def _ipc_ids(pg: bool) -> Any:
     ("G06F 16/00" finds an institution covering all of "G06F"); see `_ipc_params`."""
     return select(p.c.institution_id).where(
         or_(
-            p.c.ipc.like(bindparam("ipc_pattern", type_=String), escape="\\"),
+            p.c.ipc.like(bindparam("ipc_pattern", type_=String), escape=LIKE_ESCAPE),
             _one_of(pg, p.c.ipc, "ipc_parents"),
         )
     )
@@ -148,7 +148,7 @@ def _ipc_params(prefix: str) -> dict[str, Any]:
     if len(prefix) >= 3:
         parents.append(prefix[:3])
     parents.append(prefix[:1])
-    return {"ipc_pattern": _like_escape(prefix) + "%", "ipc_parents": parents}
+    return {"ipc_pattern": like_escape(prefix) + "%", "ipc_parents": parents}
 
 
 def _text_kind(text: str) -> str:
@@ -160,8 +160,8 @@ def _text_kind(text: str) -> str:
 
 def _text_pattern(text: str) -> str:
     if _text_kind(text) == "bigram":
-        return f"% {_like_escape(text)} %"
-    return f"%{_like_escape(text)}%"
+        return f"% {like_escape(text)} %"
+    return f"%{like_escape(text)}%"
 
 
 def _text_condition(column: Any, bigrams: Any, kind: str) -> ColumnElement[bool]:
@@ -169,7 +169,7 @@ def _text_condition(column: Any, bigrams: Any, kind: str) -> ColumnElement[bool]
     (force_custom_plan), so a prepared statement never runs a generic plan blind to a
     two-character pattern yielding no trigrams (which would walk the whole trigram index)."""
     target = bigrams if kind == "bigram" else column
-    return target.like(bindparam("pattern", type_=String), escape="\\")
+    return target.like(bindparam("pattern", type_=String), escape=LIKE_ESCAPE)
 
 
 def _keyset_params(after: str) -> dict[str, Any]:

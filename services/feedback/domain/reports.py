@@ -87,15 +87,6 @@ class UnmetDemand:
     supplying_items: int
 
 
-def region_prefix(code: str) -> str:
-    """440000 → "44", 440300 → "4403", 440305 → "440305"."""
-    if code.endswith("0000"):
-        return code[:2]
-    if code.endswith("00"):
-        return code[:4]
-    return code
-
-
 @dataclass(frozen=True)
 class Supplier:
     """A current catalog service item's institution, as the read model knows it."""
@@ -106,8 +97,8 @@ class Supplier:
     def serves(self, region: str) -> bool:
         """Serves `region` when either division contains the other, or it lists it."""
         return (
-            region.startswith(region_prefix(self.region_code))
-            or self.region_code.startswith(region_prefix(region))
+            region.startswith(divisions.region_prefix(self.region_code))
+            or self.region_code.startswith(divisions.region_prefix(region))
             or region in self.service_area
         )
 
