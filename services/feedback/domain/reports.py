@@ -234,10 +234,7 @@ class ReportRules(Rules):
         page = page_request(page_size, page_token, {"kind": kind, "region": region_code})
         with self.uow.read() as repo:
             groups, total = repo.list_groups(kind, region_code, page.size, page.after)
-        last = groups[-1] if groups else None
-        next_token = (
-            page.next_token(group_sort_key(last)) if last and len(groups) == page.size else ""
-        )
+        next_token = page.token_after(groups, group_sort_key)
         return groups, total, next_token
 
     def demand_without_supply(self, principal: Principal, region_code: str) -> list[UnmetDemand]:
