@@ -15,14 +15,10 @@ from puhui.feedback.tests.integration.conftest import eventually
 from puhui.feedback.tests.support import (
     IT_NODE as NODE,
 )
-from puhui.feedback.tests.support import (
-    bearer,
-    violations,
-)
 from puhui.feedback.v1 import feedback_pb2 as fb
 from puhui.kit import kafka
 from puhui.kit.ids import new_id
-from puhui.kit.testing import read_events
+from puhui.kit.testing import bearer, read_events, violations
 
 pytestmark = pytest.mark.integration
 
