@@ -27,8 +27,8 @@ from puhui.data.queries import ReadModel
 from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.kit import auth, tokens, validation
 from puhui.kit.errors import InvalidArgument, PermissionDenied, Violations
-from puhui.kit.outbox import to_timestamp
 from puhui.kit.pagination import page_request
+from puhui.kit.times import to_timestamp
 
 logger = logging.getLogger(__name__)
 
