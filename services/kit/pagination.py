@@ -33,24 +33,30 @@ NOT_ISSUED = "is not a page token issued by this API"
 T = TypeVar("T")
 
 _key: bytes | None = None
+_process_key: bytes | None = None
 _key_lock = threading.Lock()
 
 
+def _random_key() -> bytes:
+    """This process's random key, made once (hosts started in one process, as in tests,
+    keep each other's tokens valid)."""
+    global _process_key
+    with _key_lock:
+        if _process_key is None:
+            _process_key = secrets.token_bytes(32)
+        return _process_key
+
+
 def configure(key: bytes | str) -> None:
-    """Set the key page tokens are signed with (once, at start); empty = a random key."""
+    """Set the key page tokens are signed with (once, at start); empty = the process's
+    random key."""
     global _key
     raw = key.encode() if isinstance(key, str) else key
-    with _key_lock:
-        _key = raw or secrets.token_bytes(32)
+    _key = raw or _random_key()
 
 
 def _signing_key() -> bytes:
-    global _key
-    if _key is None:
-        with _key_lock:
-            if _key is None:
-                _key = secrets.token_bytes(32)
-    return _key
+    return _key if _key is not None else _random_key()
 
 
 def _tag(cursor: bytes) -> bytes:
