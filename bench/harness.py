@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,8 @@ from typing import Any
 
 import grpc
 import grpc.aio
+
+from puhui.kit.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -158,12 +159,6 @@ def load(
             return LoadResult(len(latencies) - errors, errors, elapsed, latencies, cpu)
 
     return asyncio.run(run())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_serving(target: str, timeout: float = 60.0) -> None:

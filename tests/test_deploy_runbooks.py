@@ -22,10 +22,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from puhui.catalog.server import build
-from puhui.catalog.tests.support import GD_ADMIN, RoleTokens, bearer, institution
+from puhui.catalog.tests.support import GD_ADMIN, RoleTokens, institution
 from puhui.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from puhui.kit import migrations
-from puhui.kit.testing import running, temporary_database
+from puhui.kit.testing import bearer, running, temporary_database
 
 ROOT = Path(__file__).resolve().parent.parent
 OPS = ROOT / "docs" / "ops"

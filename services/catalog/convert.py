@@ -9,6 +9,7 @@ from google.protobuf import timestamp_pb2
 
 from puhui.catalog import domain
 from puhui.catalog.v1 import catalog_pb2
+from puhui.kit.times import aware
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -16,9 +17,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def _seconds(moment: datetime) -> tuple[int, int]:
     """Timestamp.FromDatetime's (seconds, nanos) (a naive time taken as UTC) at a fraction
     of its cost."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
+    delta = aware(moment) - _EPOCH
     return delta.days * 86400 + delta.seconds, delta.microseconds * 1000
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from puhui.data import domain
 from puhui.data.v1 import data_pb2
-from puhui.kit.outbox import to_timestamp
+from puhui.kit.times import to_timestamp
 
 
 def patent_to_proto(p: domain.Patent) -> data_pb2.Patent:

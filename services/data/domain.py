@@ -20,7 +20,6 @@ from puhui.data.queries import (
     PatentQuery,
     TrademarkQuery,
     ipc_prefix,
-    region_prefix,
     validate_gi_query,
     validate_ic_layout_query,
     validate_query,
@@ -60,6 +59,7 @@ from puhui.data.records import (
 )
 from puhui.kit.errors import InvalidArgument, Violations
 from puhui.kit.times import utcnow
+from puhui.refdata.divisions import region_prefix
 
 __all__ = [  # with what it re-exports from records and queries
     "DATA_SETS",

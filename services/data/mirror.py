@@ -25,7 +25,7 @@ from puhui.data.convert import (
 from puhui.data.v1 import events_pb2
 from puhui.events.v1 import envelope_pb2
 from puhui.kit.inbox import InvalidEvent
-from puhui.kit.outbox import utcnow
+from puhui.kit.times import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -40,15 +40,6 @@ class PatentQuery:
         return {k: v for k, v in vars(self).items() if v}
 
 
-def region_prefix(code: str) -> str:
-    """440000 → "44", 440300 → "4403", 440305 → "440305": codes under a division share it."""
-    if code.endswith("0000"):
-        return code[:2]
-    if code.endswith("00"):
-        return code[:4]
-    return code
-
-
 def ipc_prefix(text: str) -> str:
     """A canonical IPC prefix: ``g`` → ``G``, ``G06F16`` → ``G06F 16/``, ``G06F 16/3`` kept."""
     compact = "".join(text.split()).upper()

@@ -27,8 +27,8 @@ from puhui.data.queries import ReadModel
 from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.kit import auth, tokens, validation
 from puhui.kit.errors import InvalidArgument, PermissionDenied, Violations
-from puhui.kit.outbox import to_timestamp
 from puhui.kit.pagination import page_request
+from puhui.kit.times import to_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self._charge(context)
         found = self.reads.search_patents(query, request.facets, page.after, page.size)
         patents = found.patents
-        next_token = page.next_token(patents[-1]["record_id"]) if len(patents) == page.size else ""
+        next_token = page.token_after(patents, lambda p: p["record_id"])
         return data_pb2.SearchPatentsResponse(
             patents=patents,
             next_page_token=next_token,
@@ -184,7 +184,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self._charge(context)
         found = self.reads.search_trademarks(query, page.after, page.size)
         items = found.items
-        next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
+        next_token = page.token_after(items, lambda r: r.record_id)
         return data_pb2.SearchTrademarksResponse(
             trademarks=[trademark_to_proto(t) for t in items],
             next_page_token=next_token,
@@ -289,7 +289,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self._charge(context)
         found = self.reads.search_gis(query, page.after, page.size)
         items = found.items
-        next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
+        next_token = page.token_after(items, lambda r: r.record_id)
         return data_pb2.SearchGeographicalIndicationsResponse(
             indications=[gi_to_proto(g) for g in items],
             next_page_token=next_token,
@@ -321,7 +321,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         self._charge(context)
         found = self.reads.search_ic_layouts(query, page.after, page.size)
         items = found.items
-        next_token = page.next_token(items[-1].record_id) if len(items) == page.size else ""
+        next_token = page.token_after(items, lambda r: r.record_id)
         return data_pb2.SearchIcLayoutsResponse(
             layouts=[ic_layout_to_proto(ic) for ic in items],
             next_page_token=next_token,

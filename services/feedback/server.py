@@ -22,7 +22,7 @@ from puhui.feedback.v1 import feedback_pb2, feedback_pb2_grpc
 from puhui.kit import config as kit_config
 from puhui.kit import kafka, server
 from puhui.kit.inbox import EventConsumer
-from puhui.kit.outbox import utcnow
+from puhui.kit.times import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -302,10 +302,9 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         )
         page = page_request(request.page_size, request.page_token, query.filters())
         items, total = self.feedback.list_ratings(current_principal(), query, page.size, page.after)
-        last = domain.rating_sort_key(items[-1]) if items else ""
         return feedback_pb2.ListRatingsResponse(
             ratings=[rating_to_proto(r) for r in items],
-            next_page_token=page.next_token(last) if len(items) == page.size else "",
+            next_page_token=page.token_after(items, domain.rating_sort_key),
             total_size=total,
         )
 
@@ -326,7 +325,7 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
         )
         page = page_request(request.page_size, request.page_token, query.filters())
         items, total = self.feedback.list_tickets(current_principal(), query, page.size, page.after)
-        next_token = page.next_token(items[-1].ticket_id) if len(items) == page.size else ""
+        next_token = page.token_after(items, lambda t: t.ticket_id)
         return feedback_pb2.ListTicketsResponse(
             tickets=[ticket_to_proto(t) for t in items],
             next_page_token=next_token,

@@ -267,6 +267,14 @@ class ServiceConfig:
         "follow one caller across them); empty = a random key per process.",
         secret=True,
     )
+    page_token_key: str = setting(
+        "PUHUI_PAGE_TOKEN_KEY",
+        "",
+        doc="Key of the HMAC that signs page tokens (a token not signed under it is refused "
+        "as INVALID_ARGUMENT); replicas of one service must share it; empty = a random key "
+        "per process.",
+        secret=True,
+    )
     state_dir: Path = setting(  # noqa: RUF009 (a Path default is immutable)
         "PUHUI_STATE",
         Path(".state"),

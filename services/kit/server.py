@@ -33,7 +33,18 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import MetaData, Table
 
-from puhui.kit import auth, kafka, logs, metrics, migrations, revocation, tokens, tracing, trust
+from puhui.kit import (
+    auth,
+    kafka,
+    logs,
+    metrics,
+    migrations,
+    pagination,
+    revocation,
+    tokens,
+    tracing,
+    trust,
+)
 from puhui.kit import redis as kit_redis
 from puhui.kit import reflection as api_reflection
 from puhui.kit.accesslog import AccessLog
@@ -331,6 +342,7 @@ class ServiceHost:
         for s in services:
             if s.policy is not None:
                 policy.add(s.full_name, s.policy)
+        pagination.configure(cfg.page_token_key)
         self.admission = Admission(cfg, self.app.name)
         self.interceptor = ServiceInterceptor(
             self.app.name,

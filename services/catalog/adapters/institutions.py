@@ -29,7 +29,6 @@ from puhui.catalog.adapters.search import (
     _fetch,
     _institution_search,
     _ipc_params,
-    _is_postgresql,
     _keyset_params,
     _page_and_total,
     _put,
@@ -43,6 +42,7 @@ from puhui.catalog.domain import (
     Institution,
     InstitutionQuery,
 )
+from puhui.kit.db import is_postgresql
 from puhui.kit.pagination import Page
 
 # --------------------------------------------------------------------------- repositories
@@ -115,7 +115,7 @@ class SqlInstitutionRepository:
     def _search(
         self, query: InstitutionQuery, page: Page, region_ids: list[str] | None
     ) -> SearchResult:
-        pg = _is_postgresql(self.session)
+        pg = is_postgresql(self.session)
         params: dict[str, Any] = {"size": page.size}
         kind = _text_kind(query.text)
         if kind:

@@ -16,7 +16,6 @@ from puhui.catalog.adapters.search import (
     SearchResult,
     TotalCache,
     _ipc_params,
-    _is_postgresql,
     _item_search,
     _keyset_params,
     _page_and_total,
@@ -31,6 +30,7 @@ from puhui.catalog.domain import (
     ItemQuery,
     ServiceItem,
 )
+from puhui.kit.db import is_postgresql
 from puhui.kit.pagination import Page
 
 
@@ -82,7 +82,7 @@ class SqlServiceItemRepository:
         return [_row_to_item(row) for row in rows], total
 
     def _search(self, query: ItemQuery, page: Page, region_ids: list[str] | None) -> SearchResult:
-        pg = _is_postgresql(self.session)
+        pg = is_postgresql(self.session)
         params: dict[str, Any] = {"size": page.size}
         kind = _text_kind(query.text)
         if kind:

@@ -43,7 +43,7 @@ from puhui.catalog.domain import (
     Tier,
     region_filter,
 )
-from puhui.kit.db import Database
+from puhui.kit.db import Database, is_postgresql
 from puhui.kit.statements import fetch
 
 
@@ -199,7 +199,7 @@ class SqlMatchCandidates:
         no gaps, 100 or more for one with gaps (test_match_prerank ties the two)."""
         region = region_filter(profile.region_code)
         code = region.code
-        pg = self.connection.dialect.name == "postgresql"
+        pg = is_postgresql(self.connection)
         # "Near but not serving": elsewhere in the innovator's city (not for a whole province).
         nearby = not code.endswith("0000")
         params: dict[str, Any] = {}

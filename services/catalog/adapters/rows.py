@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -33,14 +32,9 @@ from puhui.catalog.domain import (
     Tier,
     search_regions,
 )
+from puhui.kit.times import aware_or_none
 
 # --------------------------------------------------------------------------- mapping
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def mask(values: Sequence[int]) -> int:
@@ -130,13 +124,13 @@ def _row_to_institution(row: Sequence[Any]) -> Institution:
         monthly_capacity=monthly_capacity,
         status=_STATUSES.get(status) or Status(status),
         approved_by=approved_by,
-        approved_at=_aware(approved_at),
-        created_at=_aware(created_at),
-        updated_at=_aware(updated_at),
+        approved_at=aware_or_none(approved_at),
+        created_at=aware_or_none(created_at),
+        updated_at=aware_or_none(updated_at),
         is_example=is_example,
         revision=revision,
         status_changed_by=status_changed_by,
-        status_changed_at=_aware(status_changed_at),
+        status_changed_at=aware_or_none(status_changed_at),
         status_reason=status_reason,
     )
 
@@ -218,7 +212,7 @@ def _row_to_item(row: Sequence[Any]) -> ServiceItem:
         processing_days=processing_days,
         required_materials=_strings(required_materials),
         is_example=is_example,
-        created_at=_aware(created_at),
+        created_at=aware_or_none(created_at),
         created_by=created_by,
         is_current=is_current,
         institution_status=(_STATUSES.get(inst_status) or Status(inst_status))
@@ -232,10 +226,6 @@ def region_rows(i: Institution) -> list[dict[str, str]]:
         {"region_code": code, "institution_id": i.institution_id}
         for code in sorted(search_regions(i))
     ]
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # --------------------------------------------------------------------------- shared filters

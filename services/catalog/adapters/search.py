@@ -26,13 +26,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from puhui.catalog.adapters.rows import S_COLS, T_COLS, _like_escape, p, r, s, t
+from puhui.catalog.adapters.rows import S_COLS, T_COLS, p, r, s, t
 from puhui.catalog.adapters.tables import catalog_version
 from puhui.catalog.domain import (
     RegionFilter,
     Status,
     Visibility,
 )
+from puhui.kit.db import LIKE_ESCAPE, is_postgresql, like_escape
 from puhui.kit.statements import VersionedCache, fetch
 
 # --------------------------------------------------------------------------- read statements
@@ -45,10 +46,6 @@ from puhui.kit.statements import VersionedCache, fetch
 # plan every execution for its values (plan_cache_mode=force_custom_plan,
 # `puhui.kit.db.custom_plans`).
 # SQLite runs the same statement objects through SQLAlchemy (lists as expanding IN).
-
-
-def _is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _fetch(session: Session, statement: Any, params: dict[str, Any]) -> list[Any]:
@@ -79,7 +76,7 @@ def _region_ids(session: Session, region: RegionFilter) -> list[str]:
     """The institutions a region search finds, resolved first: with the ids as a value
     (not a subquery) PostgreSQL plans the item query for its real size (a subquery here led
     it to walk the whole name index looking for the few rows of one county)."""
-    rows = _fetch(session, _region_ids_statement(_is_postgresql(session)), {"region": region.code})
+    rows = _fetch(session, _region_ids_statement(is_postgresql(session)), {"region": region.code})
     return [row[0] for row in rows]
 
 
@@ -107,7 +104,7 @@ def _with_region_ids(
     if region is None:
         rows, total, _ = run(None)
         return rows, total
-    if totals is None or not totals.enabled or not _is_postgresql(session):
+    if totals is None or not totals.enabled or not is_postgresql(session):
         rows, total, _ = run(_region_ids(session, region))
         return rows, total
     known = totals.region_ids(region.code)
@@ -138,7 +135,7 @@ def _ipc_ids(pg: bool) -> Any:
     ("G06F 16/00" finds an institution covering all of "G06F"); see `_ipc_params`."""
     return select(p.c.institution_id).where(
         or_(
-            p.c.ipc.like(bindparam("ipc_pattern", type_=String), escape="\\"),
+            p.c.ipc.like(bindparam("ipc_pattern", type_=String), escape=LIKE_ESCAPE),
             _one_of(pg, p.c.ipc, "ipc_parents"),
         )
     )
@@ -151,7 +148,7 @@ def _ipc_params(prefix: str) -> dict[str, Any]:
     if len(prefix) >= 3:
         parents.append(prefix[:3])
     parents.append(prefix[:1])
-    return {"ipc_pattern": _like_escape(prefix) + "%", "ipc_parents": parents}
+    return {"ipc_pattern": like_escape(prefix) + "%", "ipc_parents": parents}
 
 
 def _text_kind(text: str) -> str:
@@ -163,8 +160,8 @@ def _text_kind(text: str) -> str:
 
 def _text_pattern(text: str) -> str:
     if _text_kind(text) == "bigram":
-        return f"% {_like_escape(text)} %"
-    return f"%{_like_escape(text)}%"
+        return f"% {like_escape(text)} %"
+    return f"%{like_escape(text)}%"
 
 
 def _text_condition(column: Any, bigrams: Any, kind: str) -> ColumnElement[bool]:
@@ -172,7 +169,7 @@ def _text_condition(column: Any, bigrams: Any, kind: str) -> ColumnElement[bool]
     (force_custom_plan), so a prepared statement never runs a generic plan blind to a
     two-character pattern yielding no trigrams (which would walk the whole trigram index)."""
     target = bigrams if kind == "bigram" else column
-    return target.like(bindparam("pattern", type_=String), escape="\\")
+    return target.like(bindparam("pattern", type_=String), escape=LIKE_ESCAPE)
 
 
 def _keyset_params(after: str) -> dict[str, Any]:
@@ -284,7 +281,7 @@ def _page_and_total(
 ) -> tuple[list[Any], int, int | None]:
     """The page's rows, the total and — with a TotalCache — the catalog version the page
     was read at (None when unknown: no cache, or an empty first page)."""
-    if totals is None or not totals.enabled or not _is_postgresql(session):
+    if totals is None or not totals.enabled or not is_postgresql(session):
         rows = _fetch(session, statements.page, params)
         if rows:
             return rows, int(rows[0][-1]), None

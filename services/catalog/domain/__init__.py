@@ -44,7 +44,6 @@ from puhui.catalog.domain.common import (
     is_staff_of,
     page_key,
     region_filter,
-    region_prefix,
     staff_of,
     validate_ipc_prefix,
     visibility,
@@ -85,6 +84,7 @@ from puhui.catalog.domain.match import (
 from puhui.catalog.domain.ports import Reads, Transaction, UnitOfWork
 from puhui.kit.ids import new_id as _new_id
 from puhui.kit.times import utcnow as _utcnow
+from puhui.refdata.divisions import region_prefix
 
 
 @dataclass

@@ -154,15 +154,6 @@ class RegionFilter:
     covering: tuple[str, ...]
 
 
-def region_prefix(code: str) -> str:
-    """440000 → "44", 440300 → "4403", 440305 → "440305": codes under a division share it."""
-    if code.endswith("0000"):
-        return code[:2]
-    if code.endswith("00"):
-        return code[:4]
-    return code
-
-
 @functools.lru_cache(maxsize=4096)
 def region_filter(code: str) -> RegionFilter:
     """A region search finds institutions located in or under the region, and those whose
@@ -170,7 +161,7 @@ def region_filter(code: str) -> RegionFilter:
     cities) or a division under it (a county served is part of the city)."""
     full = divisions.normalise_code(code)
     covering = (*(d.code for d in divisions.ancestors(full)), full)
-    return RegionFilter(code=full, prefix=region_prefix(full), covering=covering)
+    return RegionFilter(code=full, prefix=divisions.region_prefix(full), covering=covering)
 
 
 class EventSink(Protocol):

@@ -374,12 +374,7 @@ class InstitutionCases:
         query = replace(query, visibility=visibility(caller, self.node, staff_of(caller)))
         with self.uow.read() as reads:
             found, total = reads.institutions.search(query, page)
-        last = found[-1] if found else None
-        next_token = (
-            page.next_token(page_key(last.name, last.institution_id))
-            if last is not None and len(found) == page.size
-            else ""
-        )
+        next_token = page.token_after(found, lambda i: page_key(i.name, i.institution_id))
         return found, total, next_token
 
     @staticmethod

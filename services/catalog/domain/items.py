@@ -324,11 +324,7 @@ class ItemCases:
         with self.uow.read() as reads:
             self._readable(reads, item_id, 0, caller)
             versions, total = reads.items.versions(item_id, page)
-        next_token = (
-            page.next_token(str(versions[-1].version))
-            if versions and len(versions) == page.size
-            else ""
-        )
+        next_token = page.token_after(versions, lambda v: str(v.version))
         return versions, total, next_token
 
     def search_items(
@@ -340,12 +336,7 @@ class ItemCases:
         query = replace(query, visibility=visibility(caller, self.node, staff_of(caller)))
         with self.uow.read() as reads:
             found, total = reads.items.search(query, page)
-        last = found[-1] if found else None
-        next_token = (
-            page.next_token(page_key(last.name, last.item_id))
-            if last is not None and len(found) == page.size
-            else ""
-        )
+        next_token = page.token_after(found, lambda i: page_key(i.name, i.item_id))
         return found, total, next_token
 
     @staticmethod

@@ -33,10 +33,6 @@ def principal(token: str) -> Principal:
     return RoleTokens().verify(token)
 
 
-def bearer(token: str) -> list[tuple[str, str]]:
-    return [("authorization", f"Bearer {token}")]
-
-
 GD_ADMIN = "440000:gd-admin|province_admin@440000"
 JS_ADMIN = "320000:js-admin|province_admin@320000"
 NATIONAL = "000000:cnipa|national_admin"

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from puhui.data.adapters.storage import _aware, _driver, insert_many, is_postgres
+from puhui.data.adapters.storage import _driver, insert_many
 from puhui.data.adapters.tables import (
     changes,
     geographical_indications,
@@ -18,6 +18,8 @@ from puhui.data.adapters.tables import (
     trademarks,
 )
 from puhui.data.domain import DATA_SETS, HASH_MODULUS, Change, hash_hex
+from puhui.kit.db import is_postgresql
+from puhui.kit.times import aware_or_none
 
 
 def stats(session: Session) -> dict[str, tuple[int, str, int, datetime | None]]:
@@ -39,7 +41,7 @@ def stats(session: Session) -> dict[str, tuple[int, str, int, datetime | None]]:
             select(func.max(table.c.sequence), func.max(table.c.updated_at))
         ).one()
         digest_sum = hash_hex(total % HASH_MODULUS)
-        found[data_set] = (count, digest_sum, int(position or 0), _aware(updated))
+        found[data_set] = (count, digest_sum, int(position or 0), aware_or_none(updated))
     return found
 
 
@@ -56,7 +58,7 @@ def list_changes(session: Session, data_set: str, after: int, limit: int) -> lis
             r.content_hash,
             r.previous_hash,
             r.seq,
-            _aware(r.changed_at),
+            aware_or_none(r.changed_at),
             r.source,
         )
         for r in session.execute(query)
@@ -135,7 +137,7 @@ class SqlRecords:
             }
             for c in items
         ]
-        if is_postgres(self.session):
+        if is_postgresql(self.session):
             seqs = self._record_changes_pg(rows)
         else:
             result = self.session.execute(

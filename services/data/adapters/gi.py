@@ -8,9 +8,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from puhui.data.adapters.changes import SqlRecords
-from puhui.data.adapters.storage import _aware
 from puhui.data.adapters.tables import geographical_indications
 from puhui.data.domain import GeographicalIndication, GiQuery, region_prefix
+from puhui.kit.times import aware_or_none
 
 
 def row_to_gi(row: Any) -> GeographicalIndication:
@@ -23,7 +23,7 @@ def row_to_gi(row: Any) -> GeographicalIndication:
         application_date=row.application_date,
         approval_date=row.approval_date,
         content_hash=row.content_hash,
-        updated_at=_aware(row.updated_at),
+        updated_at=aware_or_none(row.updated_at),
         sequence=row.sequence,
     )
 

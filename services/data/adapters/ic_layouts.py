@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from puhui.data.adapters.changes import SqlRecords
-from puhui.data.adapters.storage import _aware
 from puhui.data.adapters.tables import ic_layouts
 from puhui.data.domain import IcLayout, IcLayoutQuery, Party
+from puhui.kit.times import aware_or_none
 
 
 def row_to_ic_layout(row: Any) -> IcLayout:
@@ -22,7 +22,7 @@ def row_to_ic_layout(row: Any) -> IcLayout:
         creation_date=row.creation_date,
         filing_date=row.filing_date,
         content_hash=row.content_hash,
-        updated_at=_aware(row.updated_at),
+        updated_at=aware_or_none(row.updated_at),
         sequence=row.sequence,
     )
 

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from puhui.data.adapters.changes import SqlRecords
-from puhui.data.adapters.storage import _aware, _driver, is_postgres, upsert_ignore
+from puhui.data.adapters.storage import _driver, upsert_ignore
 from puhui.data.adapters.tables import patent_numbers, patents
 from puhui.data.domain import Party, Patent
+from puhui.kit.db import is_postgresql
+from puhui.kit.times import aware_or_none
 
 
 def row_to_patent(row: Any) -> Patent:
@@ -31,7 +33,7 @@ def row_to_patent(row: Any) -> Patent:
         grant_date=row.grant_date,
         legal_status=row.legal_status,
         content_hash=row.content_hash,
-        updated_at=_aware(row.updated_at),
+        updated_at=aware_or_none(row.updated_at),
         sequence=row.sequence,
     )
 
@@ -123,7 +125,7 @@ class SqlPatentRepository(SqlRecords):
             s.execute(delete(patent_numbers).where(patent_numbers.c.record_id.in_(ids)))
         everything = [*inserted, *updated]
         keys = {k: p.record_id for p in everything for k in p.lookup_keys()}
-        if is_postgres(s):
+        if is_postgresql(s):
             with _driver(s).cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO patent_numbers (key, record_id) VALUES (%s, %s) "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
-from datetime import UTC
 from types import MappingProxyType
 from typing import Any
 
@@ -29,7 +28,9 @@ from puhui.data.adapters.search_sql import (
 from puhui.data.adapters.tables import patents
 from puhui.data.domain import PatentQuery
 from puhui.data.queries import Facets, PatentFields
+from puhui.kit.db import is_postgresql
 from puhui.kit.statements import VersionedCache, fetch
+from puhui.kit.times import aware
 
 # An IPC search (or a year walk) walks record ids in order until its page is full, which is
 # quick when many records match. The planner cannot tell a rare key from a frequent one (an
@@ -100,7 +101,7 @@ class SqlPatentSearch:
 
     def __init__(self, session: Session | Connection) -> None:
         self.connection = session.connection() if isinstance(session, Session) else session
-        self.postgres = self.connection.dialect.name == "postgresql"
+        self.postgres = is_postgresql(self.connection)
 
     def search(
         self,
@@ -304,8 +305,7 @@ def patent_fields(row: Sequence[Any]) -> PatentFields:
         seconds, micros = divmod(updated_at, 1_000_000)
         stamp = {"seconds": seconds, "nanos": micros * 1000}
     elif updated_at is not None:
-        if updated_at.tzinfo is None:  # SQLite: naive UTC
-            updated_at = updated_at.replace(tzinfo=UTC)
+        updated_at = aware(updated_at)  # SQLite: naive UTC
         stamp = {"seconds": int(updated_at.timestamp()), "nanos": updated_at.microsecond * 1000}
     else:
         stamp = None

@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from puhui.data.adapters.tables import data_versions, patents
 from puhui.data.domain import PatentQuery, region_prefix
 from puhui.data.queries import Facets
+from puhui.kit.db import LIKE_ESCAPE, like_escape
 
 
 def _ipc_key(prefix: str) -> tuple[str, bool]:
@@ -165,22 +166,18 @@ class _Shape(NamedTuple):
         )
 
 
-def _like_escape(value: str) -> str:
-    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
-
-
 def _shape_and_params(q: PatentQuery) -> tuple[_Shape, dict[str, Any]]:
     params: dict[str, Any] = {}
     if q.text:
-        params["text"] = f"%{_like_escape(q.text)}%"
+        params["text"] = f"%{like_escape(q.text)}%"
     if q.applicant:
-        params["applicant"] = f"%{_like_escape(q.applicant)}%"
+        params["applicant"] = f"%{like_escape(q.applicant)}%"
     ipc = 0
     if q.ipc_prefix:
         prefix = q.ipc_prefix
         params["ipc_key"], exact = _ipc_key(prefix)
         if not exact:
-            params["ipc_text"] = f'%"{_like_escape(prefix)}%'
+            params["ipc_text"] = f'%"{like_escape(prefix)}%'
         ipc = 1 if exact else 2
     region = 0
     if q.region_code:
@@ -257,15 +254,18 @@ def _shape_conditions(shape: _Shape, *, unindexed_dates: bool = False) -> list[A
     found: list[Any] = []
     if shape.text:
         found.append(
-            or_(t.c.title.like(p("text"), escape="/"), t.c.abstract.like(p("text"), escape="/"))
+            or_(
+                t.c.title.like(p("text"), escape=LIKE_ESCAPE),
+                t.c.abstract.like(p("text"), escape=LIKE_ESCAPE),
+            )
         )
     if shape.applicant:
-        found.append(t.c.applicant_names.like(p("applicant"), escape="/"))
+        found.append(t.c.applicant_names.like(p("applicant"), escape=LIKE_ESCAPE))
     if shape.ipc:
         key = cast(postgresql.array([p("ipc_key")]), postgresql.ARRAY(Text))
         found.append(t.c.ipc_keys.op("@>")(key))
         if shape.ipc == 2:
-            found.append(t.c.ipc_codes.like(p("ipc_text"), escape="/"))
+            found.append(t.c.ipc_codes.like(p("ipc_text"), escape=LIKE_ESCAPE))
     if shape.region == 1:
         found.append(t.c.province_code == p("province"))
     elif shape.region == 2:

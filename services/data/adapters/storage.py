@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -13,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from puhui.kit.db import is_postgresql
 from puhui.kit.errors import Aborted
 
 
@@ -36,12 +36,6 @@ def racing_writers_aborted() -> Iterator[None]:
         raise Aborted("a concurrent writer created the same record first; retry") from exc
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 MAX_PARAMS = 30_000
 
 
@@ -58,15 +52,11 @@ def _driver(session: Session) -> Any:
     return session.connection().connection.driver_connection
 
 
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Bulk insert: PostgreSQL COPY inside the session's transaction; executemany elsewhere."""
     if not rows:
         return
-    if not is_postgres(session):
+    if not is_postgresql(session):
         session.execute(insert(table), rows)
         return
     columns = list(rows[0])
@@ -86,8 +76,7 @@ def upsert_ignore(
     """INSERT … ON CONFLICT (keys) DO UPDATE SET update_cols (PostgreSQL and SQLite)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
+    module: Any = postgresql if is_postgresql(session) else sqlite
     for chunk in chunks(rows):
         stmt = module.insert(table).values(chunk)
         if update_cols:

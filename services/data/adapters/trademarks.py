@@ -9,9 +9,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from puhui.data.adapters.changes import SqlRecords
-from puhui.data.adapters.storage import _aware
 from puhui.data.adapters.tables import trademarks
 from puhui.data.domain import Party, Trademark, TrademarkQuery
+from puhui.kit.times import aware_or_none
 
 
 def row_to_trademark(row: Any) -> Trademark:
@@ -28,7 +28,7 @@ def row_to_trademark(row: Any) -> Trademark:
         expiry_date=row.expiry_date,
         status=row.status,
         content_hash=row.content_hash,
-        updated_at=_aware(row.updated_at),
+        updated_at=aware_or_none(row.updated_at),
         sequence=row.sequence,
     )
 

@@ -31,7 +31,8 @@ from puhui.data.importers import sources
 from puhui.kit.db import Database
 from puhui.kit.errors import InvalidArgument
 from puhui.kit.ids import new_id
-from puhui.kit.outbox import Outbox, utcnow
+from puhui.kit.outbox import Outbox
+from puhui.kit.times import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from puhui.data.server import DataApp, build
 from puhui.data.v1 import data_pb2_grpc
 from puhui.kit.auth import Principal
 from puhui.kit.errors import Unauthenticated
-from puhui.kit.testing import running
+from puhui.kit.testing import bearer, running
 
 US_GRANTS = (
     Path(__file__).resolve().parent
@@ -57,24 +57,7 @@ class FixedVerifier:
             raise Unauthenticated("unknown test token") from None
 
 
-def bearer(token: str) -> list[tuple[str, str]]:
-    return [("authorization", f"Bearer {token}")]
-
-
 ADMIN = bearer("admin-token")
-
-
-def violations(err: grpc.RpcError) -> dict[str, str]:
-    status = rpc_status.from_call(err)
-    out: dict[str, str] = {}
-    if status is None:
-        return out
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            out.update({v.field: v.description for v in bad.field_violations})
-    return out
 
 
 def retry_delay(err: grpc.RpcError) -> float:

@@ -13,6 +13,7 @@ from puhui.events.v1 import envelope_pb2
 from puhui.feedback import domain
 from puhui.feedback.adapters.tables import satisfaction
 from puhui.feedback.v1 import events_pb2, feedback_pb2
+from puhui.kit.db import is_postgresql
 from puhui.kit.inbox import InvalidEvent
 from puhui.kit.times import from_timestamp
 
@@ -35,8 +36,7 @@ def bump(
     deltas = {k: v for k, v in deltas.items() if v}
     if not deltas:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
     rows = [
         {"scope": scope, "period": period, **{name: deltas.get(name, 0) for name in COUNTERS}}
         for scope in scopes

@@ -10,7 +10,6 @@ from sqlalchemy import and_, func, select, tuple_, update
 from puhui.feedback.adapters.tables import (
     SqlStore,
     _update,
-    aware,
     cases,
     catalog_items,
     dumps,
@@ -18,6 +17,7 @@ from puhui.feedback.adapters.tables import (
     ratings,
 )
 from puhui.feedback.domain import Channel, Level, Rating, RatingQuery, ServiceCase, Stage
+from puhui.kit.times import aware_or_none
 
 
 def _stages(text: str) -> tuple[Stage, ...]:
@@ -25,7 +25,7 @@ def _stages(text: str) -> tuple[Stage, ...]:
 
 
 def _row_to_case(row) -> ServiceCase:  # type: ignore[no-untyped-def]
-    recorded_at = aware(row.recorded_at)
+    recorded_at = aware_or_none(row.recorded_at)
     assert recorded_at is not None
     return ServiceCase(
         case_id=row.case_id,
@@ -37,8 +37,8 @@ def _row_to_case(row) -> ServiceCase:  # type: ignore[no-untyped-def]
         recorded_by=row.recorded_by,
         recorded_at=recorded_at,
         token_hash=row.token_hash,
-        completed_at=aware(row.completed_at),
-        invitation_expires_at=aware(row.invitation_expires_at),
+        completed_at=aware_or_none(row.completed_at),
+        invitation_expires_at=aware_or_none(row.invitation_expires_at),
         rated_stages=_stages(row.rated_stages),
     )
 
@@ -167,7 +167,7 @@ def rating_values(r: Rating) -> dict[str, object]:
 
 
 def _row_to_rating(row) -> Rating:  # type: ignore[no-untyped-def]
-    rated_at, received_at = aware(row.rated_at), aware(row.received_at)
+    rated_at, received_at = aware_or_none(row.rated_at), aware_or_none(row.received_at)
     assert rated_at is not None
     assert received_at is not None
     return Rating(

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import and_, func, select
 
-from puhui.feedback.adapters.tables import SqlStore, _update, appeals, aware, dumps, tickets
+from puhui.feedback.adapters.tables import SqlStore, _update, appeals, dumps, tickets
 from puhui.feedback.domain import (
     OPEN_STATES,
     Appeal,
@@ -17,6 +17,8 @@ from puhui.feedback.domain import (
     TicketState,
     Transition,
 )
+from puhui.kit.db import is_postgresql
+from puhui.kit.times import aware_or_none
 
 
 class SqlTicketRepository(SqlStore):
@@ -59,7 +61,7 @@ class SqlTicketRepository(SqlStore):
             .order_by(tickets.c.due_date, tickets.c.ticket_id)
             .limit(limit)
         )
-        if self.session.get_bind().dialect.name != "sqlite":
+        if is_postgresql(self.session):
             query = query.with_for_update(skip_locked=True)
         return [_row_to_ticket(r) for r in self.session.execute(query)]
 
@@ -112,7 +114,7 @@ def _ticket_values(t: Ticket) -> dict[str, object]:
 
 
 def _row_to_ticket(row) -> Ticket:  # type: ignore[no-untyped-def]
-    opened_at = aware(row.opened_at)
+    opened_at = aware_or_none(row.opened_at)
     assert opened_at is not None
     return Ticket(
         ticket_id=row.ticket_id,
@@ -156,7 +158,7 @@ def _appeal_values(a: Appeal) -> dict[str, object]:
 
 
 def _row_to_appeal(row) -> Appeal:  # type: ignore[no-untyped-def]
-    filed_at = aware(row.filed_at)
+    filed_at = aware_or_none(row.filed_at)
     assert filed_at is not None
     return Appeal(
         appeal_id=row.appeal_id,
@@ -167,6 +169,6 @@ def _row_to_appeal(row) -> Appeal:  # type: ignore[no-untyped-def]
         filed_by=row.filed_by,
         filed_at=filed_at,
         decided_by=row.decided_by,
-        decided_at=aware(row.decided_at),
+        decided_at=aware_or_none(row.decided_at),
         reason=row.reason,
     )

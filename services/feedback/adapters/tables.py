@@ -4,7 +4,6 @@ helpers the SQL repositories share."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -188,12 +187,6 @@ satisfaction = Table(
 
 def dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def _update(session: Session, table: Table, key: str, values: dict[str, object]) -> None:

@@ -70,7 +70,6 @@ from puhui.feedback.domain.reports import (
     bigrams,
     group_sort_key,
     jaccard,
-    region_prefix,
 )
 from puhui.feedback.domain.tickets import (
     APPEAL_GROUNDS,
@@ -86,6 +85,7 @@ from puhui.feedback.domain.tickets import (
     transition,
 )
 from puhui.kit.times import utcnow
+from puhui.refdata.divisions import region_prefix
 
 
 class Feedback(KioskRules, TicketRules, ReportRules, IndexRules):

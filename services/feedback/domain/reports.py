@@ -87,15 +87,6 @@ class UnmetDemand:
     supplying_items: int
 
 
-def region_prefix(code: str) -> str:
-    """440000 → "44", 440300 → "4403", 440305 → "440305"."""
-    if code.endswith("0000"):
-        return code[:2]
-    if code.endswith("00"):
-        return code[:4]
-    return code
-
-
 @dataclass(frozen=True)
 class Supplier:
     """A current catalog service item's institution, as the read model knows it."""
@@ -106,8 +97,8 @@ class Supplier:
     def serves(self, region: str) -> bool:
         """Serves `region` when either division contains the other, or it lists it."""
         return (
-            region.startswith(region_prefix(self.region_code))
-            or self.region_code.startswith(region_prefix(region))
+            region.startswith(divisions.region_prefix(self.region_code))
+            or self.region_code.startswith(divisions.region_prefix(region))
             or region in self.service_area
         )
 
@@ -243,10 +234,7 @@ class ReportRules(Rules):
         page = page_request(page_size, page_token, {"kind": kind, "region": region_code})
         with self.uow.read() as repo:
             groups, total = repo.list_groups(kind, region_code, page.size, page.after)
-        last = groups[-1] if groups else None
-        next_token = (
-            page.next_token(group_sort_key(last)) if last and len(groups) == page.size else ""
-        )
+        next_token = page.token_after(groups, group_sort_key)
         return groups, total, next_token
 
     def demand_without_supply(self, principal: Principal, region_code: str) -> list[UnmetDemand]:

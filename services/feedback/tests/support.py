@@ -74,23 +74,6 @@ IT_PRINCIPALS = {
 }
 
 
-def bearer(name: str) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {name}"),)
-
-
-def violations(err: grpc.RpcError) -> dict[str, str]:
-    status = rpc_status.from_call(err)
-    out: dict[str, str] = {}
-    if status is None:
-        return out
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            out.update({v.field: v.description for v in bad.field_violations})
-    return out
-
-
 def reason(err: grpc.RpcError) -> str:
     status = rpc_status.from_call(err)
     if status is None:

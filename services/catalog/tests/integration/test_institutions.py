@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from sqlalchemy import func, select
 
 from puhui.catalog.adapters.db import catalog_version, institutions, outbox, service_items
 from puhui.catalog.tests.support import GD_ADMIN, JS_ADMIN, NATIONAL, institution, staff
 from puhui.catalog.v1 import catalog_pb2, events_pb2
-from puhui.kit.testing import read_events
+from puhui.kit.testing import read_events, violations
 
 pytestmark = pytest.mark.integration
 
@@ -21,17 +19,6 @@ S = catalog_pb2
 
 def create(req_institution=None, **kw):
     return S.CreateInstitutionRequest(institution=req_institution or institution(**kw))
-
-
-def violations(err: grpc.RpcError) -> dict[str, str]:
-    status = rpc_status.from_call(err)
-    out = {}
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            out.update({v.field: v.description for v in bad.field_violations})
-    return out
 
 
 def counts(app) -> tuple[int, int, int]:

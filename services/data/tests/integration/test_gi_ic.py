@@ -10,8 +10,9 @@ import pytest
 
 from puhui.data import domain
 from puhui.data.tests.integration.test_mirror import node, status, wait_equal
-from puhui.data.tests.support import ADMIN, bearer, violations
+from puhui.data.tests.support import ADMIN
 from puhui.data.v1 import data_pb2
+from puhui.kit.testing import bearer, violations
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from puhui.data.tests.integration.test_imports import CNIPA, FIXTURES
 from puhui.data.tests.support import ADMIN, FixedVerifier
 from puhui.data.v1 import data_pb2, data_pb2_grpc
 from puhui.kit import kafka
-from puhui.kit.testing import running
+from puhui.kit.testing import eventually, running
 
 pytestmark = pytest.mark.integration
 
@@ -49,14 +49,13 @@ def status(stub) -> dict[int, tuple[int, str]]:
 
 
 def wait_equal(hub, province, timeout=90.0) -> dict[int, tuple[int, str]]:
-    deadline = time.monotonic() + timeout
     want = status(hub)
-    while time.monotonic() < deadline:
+    try:
+        eventually(lambda: status(province) == want, timeout, interval=0.2)
+    except AssertionError:
         got = status(province)
-        if got == want:
-            return got
-        time.sleep(0.2)
-    raise AssertionError(f"mirror did not converge: hub {want}, province {status(province)}")
+        raise AssertionError(f"mirror did not converge: hub {want}, province {got}") from None
+    return want
 
 
 GI_IC = 100  # generated geographical indications, and as many IC layouts
@@ -109,9 +108,7 @@ def counts(stub, *data_sets: int) -> int:
 def stop_part_way(province_db, kafka_bootstrap, stream, data_sets, at_least: int) -> None:
     """Run the province until `at_least` records of `data_sets` are mirrored, then stop it."""
     with node(PROVINCE, province_db, kafka_bootstrap, stream, **SMALL_BATCH) as (_, province):
-        deadline = time.monotonic() + 30
-        while counts(province, *data_sets) < at_least and time.monotonic() < deadline:
-            time.sleep(0.02)
+        eventually(lambda: counts(province, *data_sets) >= at_least, 30, interval=0.02)
 
 
 def test_mirror_reaches_hub_count_and_hash_also_after_restart(
@@ -210,13 +207,13 @@ def test_mirror_reaches_hub_count_and_hash_also_after_restart(
             assert prov_app.data_sets.mirror
             # Caught up: the completeness gauge (scrape time, offsets) reads 1.0.
             labels = {"node": PROVINCE, "dataset": "all"}
-            deadline = time.monotonic() + 30
-            while (
-                REGISTRY.get_sample_value("puhui_data_mirror_completeness_ratio", labels) != 1.0
-                and time.monotonic() < deadline
-            ):
-                time.sleep(0.2)
-            assert REGISTRY.get_sample_value("puhui_data_mirror_completeness_ratio", labels) == 1.0
+            eventually(
+                lambda: (
+                    REGISTRY.get_sample_value("puhui_data_mirror_completeness_ratio", labels) == 1.0
+                ),
+                30,
+                interval=0.2,
+            )
         # The hub exports no completeness series.
         assert (
             REGISTRY.get_sample_value(
@@ -297,10 +294,8 @@ def test_poison_mirror_events_go_to_the_dlq_without_losing_their_batch(
         topic = hub_app.mirror_topic()
         hub_app.importer(100).run("cnipa-csv", first)
         # Wait until the relay published them, then put the poison in between.
-        deadline = time.monotonic() + 30
-        while hub_app.relay is not None and hub_app.relay.backlog()[0]:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        relay = hub_app.relay
+        eventually(lambda: relay is None or not relay.backlog()[0], 30)
         patent = hub.SearchPatents(data_pb2.SearchPatentsRequest(page_size=1)).patents[0]
         patent.title = "篡改的标题"  # the content hash no longer matches
         payload = any_pb2.Any()

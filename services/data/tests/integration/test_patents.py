@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from puhui.data.adapters.tables import changes, outbox, patents
 from puhui.data.server import build
-from puhui.data.tests.support import ADMIN, FixedVerifier, bearer, violations
+from puhui.data.tests.support import ADMIN, FixedVerifier
 from puhui.data.v1 import data_pb2, data_pb2_grpc, events_pb2
-from puhui.kit.testing import read_events, running
+from puhui.kit.testing import bearer, read_events, running, violations
 
 pytestmark = pytest.mark.integration
 

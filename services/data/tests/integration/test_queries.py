@@ -12,9 +12,9 @@ from puhui.data import domain
 from puhui.data.adapters.tables import patents, trademarks
 from puhui.data.server import build
 from puhui.data.tests.integration.test_imports import PLAN
-from puhui.data.tests.support import FixedVerifier, violations
+from puhui.data.tests.support import FixedVerifier
 from puhui.data.v1 import data_pb2, data_pb2_grpc
-from puhui.kit.testing import running
+from puhui.kit.testing import running, violations
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,9 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
-from puhui.data.tests.support import bearer, error_reason, retry_delay, serving_us_grants
+from puhui.data.tests.support import error_reason, retry_delay, serving_us_grants
 from puhui.data.v1 import data_pb2
+from puhui.kit.testing import bearer
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ def test_parameters_carry_the_values_and_the_shape_only_which_filters_are_presen
         PatentQuery(text="50%_off/", ipc_prefix="G06F 16/3", region_code="440300")
     )
     assert params == {
-        "text": "%50/%/_off//%",
+        "text": "%50\\%\\_off/%",
         "ipc_key": "G06F 16/",
-        "ipc_text": '%"G06F 16//3%',  # "/" is the LIKE escape character
+        "ipc_text": '%"G06F 16/3%',  # the LIKE escape character is a backslash
         "region_prefix": "4403%",
     }
     assert (shape.text, shape.ipc, shape.region, shape.office) == (True, 2, 2, False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from puhui.feedback.tests.support import (
     IT_PRINCIPALS as PRINCIPALS,
 )
 from puhui.feedback.v1 import feedback_pb2_grpc
+from puhui.kit import testing
 from puhui.kit.testing import running, temporary_database
 
 logger = logging.getLogger(__name__)
@@ -55,14 +55,11 @@ def eventually(probe: Callable[[], Any], timeout: float = 90.0) -> Any:
     The generous timeout only matters on a loaded machine; a passing probe returns at once.
     On timeout the consumers' progress is logged to explain why.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value or time.monotonic() > deadline:
-            if not value:
-                logger.error("eventually: gave up; consumer progress %s", consumer_progress())
-            return value
-        time.sleep(0.2)
+    try:
+        return testing.eventually(probe, timeout, interval=0.2)
+    except AssertionError:
+        logger.error("eventually: gave up; consumer progress %s", consumer_progress())
+        raise
 
 
 def consumer_progress() -> dict[str, float]:

@@ -16,10 +16,9 @@ from puhui.feedback.tests.support import (
     IT_NODE,
     IT_PRINCIPALS,
     DictVerifier,
-    bearer,
 )
 from puhui.feedback.v1 import feedback_pb2, feedback_pb2_grpc
-from puhui.kit.testing import running, temporary_database
+from puhui.kit.testing import bearer, running, temporary_database
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import grpc
@@ -18,14 +17,10 @@ from puhui.feedback.tests.support import (
 from puhui.feedback.tests.support import (
     IT_NODE as NODE,
 )
-from puhui.feedback.tests.support import (
-    bearer,
-    violations,
-)
 from puhui.feedback.v1 import events_pb2, feedback_pb2
 from puhui.identity.v1 import events_pb2 as identity_events_pb2
 from puhui.kit import kafka
-from puhui.kit.testing import read_events
+from puhui.kit.testing import bearer, eventually, read_events, violations
 
 pytestmark = pytest.mark.integration
 
@@ -181,13 +176,14 @@ def test_a_case_needs_the_institutions_item_and_a_registered_person(feedback, ka
     # identity announces the person: once the event is in, the case is recorded
     registered = identity_events_pb2.PersonRegistered(person_id=newcomer, home_node=NODE)
     publish(kafka_bootstrap, f"puhui.{NODE}.identity.events", registered, f"person/{newcomer}")
-    deadline = time.monotonic() + 60
-    while True:
+
+    def recorded() -> list[feedback_pb2.ServiceCase]:
         try:
-            case = record(stub, person_id=newcomer).service_case
-            break
+            return [record(stub, person_id=newcomer).service_case]
         except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.INVALID_ARGUMENT or time.monotonic() > deadline:
+            if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
                 raise
-            time.sleep(0.3)
+            return []  # the person is not known yet
+
+    [case] = eventually(recorded, 60, interval=0.3)
     assert case.person_id == newcomer

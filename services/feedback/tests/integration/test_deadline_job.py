@@ -21,11 +21,10 @@ from puhui.feedback.tests.support import (
 )
 from puhui.feedback.tests.support import (
     DictVerifier,
-    bearer,
 )
 from puhui.feedback.v1 import feedback_pb2 as fb
 from puhui.feedback.v1 import feedback_pb2_grpc
-from puhui.kit.testing import read_events, running
+from puhui.kit.testing import bearer, read_events, running
 
 pytestmark = pytest.mark.integration
 

@@ -19,12 +19,10 @@ from puhui.feedback.tests.support import (
     IT_NODE as NODE,
 )
 from puhui.feedback.tests.support import (
-    bearer,
     reason,
-    violations,
 )
 from puhui.feedback.v1 import events_pb2, feedback_pb2
-from puhui.kit.testing import read_events
+from puhui.kit.testing import bearer, read_events, violations
 
 pytestmark = pytest.mark.integration
 

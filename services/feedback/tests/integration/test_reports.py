@@ -3,6 +3,7 @@ catalog read model built from real catalog events on Kafka."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import grpc
@@ -10,19 +11,16 @@ import pytest
 from google.protobuf import any_pb2
 
 from puhui.catalog.v1 import catalog_pb2, events_pb2
+from puhui.common.v1 import common_pb2
 from puhui.events.v1 import envelope_pb2
 from puhui.feedback.tests.integration.conftest import eventually
 from puhui.feedback.tests.support import (
     IT_NODE as NODE,
 )
-from puhui.feedback.tests.support import (
-    bearer,
-    violations,
-)
 from puhui.feedback.v1 import feedback_pb2 as fb
-from puhui.kit import kafka
+from puhui.kit import kafka, pagination
 from puhui.kit.ids import new_id
-from puhui.kit.testing import read_events
+from puhui.kit.testing import bearer, read_events, violations
 
 pytestmark = pytest.mark.integration
 
@@ -162,3 +160,40 @@ def test_report_texts_are_for_admins(module_app):
     with pytest.raises(grpc.RpcError) as info:
         stub.ListReportGroups(request, metadata=bearer("staff"), timeout=10)
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_forged_report_group_tokens_are_invalid_argument(module_app):
+    """A cursor with the right filter hash but a sort key the service never issues (no
+    `size:group`, no `moment|id`) and no valid tag is refused as INVALID_ARGUMENT on
+    page_token, never INTERNAL; the service's own tokens still page."""
+    _, stub = module_app
+    region = "652800"
+    for text in ("商标续展窗口排队过久", "专利年费缴纳系统无法登录"):
+        stub.SubmitReport(
+            fb.SubmitReportRequest(
+                kind=fb.REPORT_KIND_COMPLAINT,
+                source=fb.COLLECTION_POINT_HOTLINE,
+                category="IC_LAYOUT_CONSULTATION",
+                region_code=region,
+                text=f"{text}{uuid.uuid4().hex}",
+            ),
+            timeout=10,
+        )
+    request = fb.ListReportGroupsRequest(
+        kind=fb.REPORT_KIND_COMPLAINT, region_code=region, page_size=1
+    )
+    first = stub.ListReportGroups(request, metadata=bearer("admin"), timeout=10)
+    assert first.next_page_token
+    request.page_token = first.next_page_token
+    second = stub.ListReportGroups(request, metadata=bearer("admin"), timeout=10)
+    assert second.groups[0].group_id != first.groups[0].group_id
+
+    digest = pagination.filter_hash({"kind": fb.REPORT_KIND_COMPLAINT, "region": region})
+    cursor = common_pb2.PageCursor(after="not-a-size|x", filter_hash=digest, version=1)
+    raw = cursor.SerializeToString()
+    for tag in (b"", b"\x00" * pagination.TAG_BYTES):
+        request.page_token = base64.urlsafe_b64encode(raw + tag).decode().rstrip("=")
+        with pytest.raises(grpc.RpcError) as info:
+            stub.ListReportGroups(request, metadata=bearer("admin"), timeout=10)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert violations(info.value) == {"page_token": "is not a page token issued by this API"}

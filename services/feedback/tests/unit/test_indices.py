@@ -12,7 +12,7 @@ from puhui.feedback.adapters.indices import apply_event, read_index
 from puhui.feedback.v1 import events_pb2
 from puhui.feedback.v1 import feedback_pb2 as fb
 from puhui.kit.inbox import InvalidEvent
-from puhui.kit.outbox import to_timestamp
+from puhui.kit.times import to_timestamp
 
 WHEN = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 

@@ -1,3 +1,4 @@
+import base64
 import io
 import json
 import logging
@@ -5,10 +6,11 @@ import uuid
 
 import pytest
 
-from puhui.kit import kafka, logs
+from puhui.common.v1 import common_pb2
+from puhui.kit import kafka, logs, pagination
 from puhui.kit.errors import InvalidArgument
 from puhui.kit.ids import uuid7
-from puhui.kit.pagination import MAX_PAGE_SIZE, page_request
+from puhui.kit.pagination import MAX_PAGE_SIZE, filter_hash, page_request
 
 
 def test_page_token_round_trip_and_binding():
@@ -30,6 +32,45 @@ def test_foreign_page_tokens_are_invalid_argument(token):
     with pytest.raises(InvalidArgument) as info:
         page_request(10, token, {})
     assert info.value.violations[0].field == "page_token"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("tag", [b"", b"\x00" * pagination.TAG_BYTES, b"short"])
+def test_forged_page_tokens_without_a_valid_tag_are_refused(tag):
+    """A valid cursor with the right filter hash but no or a wrong tag is refused before
+    parsing: a forged sort key (feedback's `moment|id`, catalog's version) never reaches
+    a service's int() or fromisoformat()."""
+    filters = {"item": "i"}
+    cursor = common_pb2.PageCursor(
+        after="not-a-moment|x", filter_hash=filter_hash(filters), version=1
+    ).SerializeToString()
+    with pytest.raises(InvalidArgument) as info:
+        page_request(10, _b64(cursor + tag), filters)
+    violation = info.value.violations[0]
+    assert violation.field == "page_token"
+    assert violation.description == "is not a page token issued by this API"
+
+
+def test_page_tokens_are_bound_to_the_key(monkeypatch):
+    monkeypatch.setattr(pagination, "_key", None)
+    pagination.configure("shared-by-replicas")
+    page = page_request(2, "", {"f": 1})
+    token = page.token_after(["a", "b"], str)
+    pagination.configure(b"shared-by-replicas")
+    assert page_request(2, token, {"f": 1}).after == "b"
+    pagination.configure("another service's key")
+    with pytest.raises(InvalidArgument) as info:
+        page_request(2, token, {"f": 1})
+    assert info.value.violations[0].field == "page_token"
+    pagination.configure("")  # empty: the process's random key, the same on every call
+    with pytest.raises(InvalidArgument):
+        page_request(2, token, {"f": 1})
+    random_token = page_request(2, "", {}).next_token("k")
+    pagination.configure("")
+    assert page_request(2, random_token, {}).after == "k"
 
 
 def test_page_size_bounds():
@@ -88,8 +129,8 @@ def test_json_logs_redact_secret_fields():
     ],
 )
 def test_forged_cursors_are_invalid_argument(after, numeric):
-    """Tokens are unsigned: a cursor made with the right filter hash but a sort key no
-    service issues (control characters, a number past int64) is refused, not run."""
+    """Defence in depth behind the tag: even a signed cursor whose sort key no service
+    issues (control characters, a number past int64) is refused, not run."""
     forged = page_request(0, "", {"item": "i"}).next_token(after)
     with pytest.raises(InvalidArgument) as info:
         page_request(10, forged, {"item": "i"}, numeric=numeric)
