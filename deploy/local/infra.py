@@ -56,8 +56,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules below
-
 from infra_base import (
     Handle,
     InfraError,

@@ -48,20 +48,31 @@ def infra(name: str) -> str:
 
 def load_infra() -> Any:
     """deploy/local/infra.py (stdlib-only, not part of the package) as a module, for tests that
-    start their own extra Kafka clusters or MirrorMaker 2."""
+    start their own extra Kafka clusters or MirrorMaker 2. Its sibling modules (`infra_base`,
+    `infra_kafka`, imported by name as a script run from its folder would find them) are
+    loaded first under those names, so no `sys.path` edit is needed."""
     import importlib.util
     import sys
     from pathlib import Path
 
     if "puhui_local_infra" in sys.modules:
         return sys.modules["puhui_local_infra"]
-    path = Path(__file__).resolve().parents[2] / "deploy" / "local" / "infra.py"
-    spec = importlib.util.spec_from_file_location("puhui_local_infra", path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["puhui_local_infra"] = module
-    spec.loader.exec_module(module)
+    folder = Path(__file__).resolve().parents[2] / "deploy" / "local"
+    module = None
+    for name, file in (
+        ("infra_base", "infra_base.py"),
+        ("infra_kafka", "infra_kafka.py"),
+        ("puhui_local_infra", "infra.py"),
+    ):
+        if name in sys.modules:
+            continue
+        path = folder / file
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
     return module
 
 
