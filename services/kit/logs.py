@@ -93,10 +93,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written, not when logging was configured: a
+    replaced stream (a test's capture, a redirect) that is later closed must not break
+    every later line."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(service: str, node: str, level: str = "INFO", stream: Any = None) -> None:
     """Install the JSON formatter on the root logger (idempotent)."""
     root = logging.getLogger()
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream or _CurrentStderr())
     handler.setFormatter(JsonFormatter(node=node, service=service))
     for old in [h for h in root.handlers if getattr(h, "_puhui", False)]:
         root.removeHandler(old)
