@@ -66,8 +66,16 @@ def hub(tmp_path: Path, monkeypatch: Any) -> Iterator[tuple[str, Minter]]:
         yield host.address, minter
 
 
-def _json(capsys: Any) -> Any:
+def _cli_err(capsys: Any) -> tuple[str, str]:
+    """The command's stdout and its own stderr: the in-process hub's JSON log lines (its
+    access log, once logging is configured in this process) share the captured stderr."""
     out, err = capsys.readouterr()
+    mine = [line for line in err.splitlines(keepends=True) if not line.startswith('{"time"')]
+    return out, "".join(mine)
+
+
+def _json(capsys: Any) -> Any:
+    out, err = _cli_err(capsys)
     assert err == ""
     return json.loads(out)
 
@@ -76,11 +84,11 @@ def test_admin_actions_are_rpcs_authorised_by_role(hub: Any, monkeypatch: Any, c
     address, minter = hub
     # Anonymous: refused by the service's policy, one line, exit 3.
     assert cli.main(["node", "join-code", "440000", "--hub", address]) == clikit.UNAUTHORISED
-    assert capsys.readouterr().err.count("\n") == 1
+    assert _cli_err(capsys)[1].count("\n") == 1
     # A province admin is not a national admin.
     monkeypatch.setenv("PUHUI_TOKEN", minter.token(f"{tokens.ROLE_PROVINCE_ADMIN}:440000"))
     assert cli.main(["node", "remove", "440000", "--hub", address]) == clikit.UNAUTHORISED
-    assert "PERMISSION_DENIED" in capsys.readouterr().err
+    assert "PERMISSION_DENIED" in _cli_err(capsys)[1]
     # The national admin issues a join code ...
     monkeypatch.setenv("PUHUI_TOKEN", minter.token(tokens.ROLE_NATIONAL_ADMIN))
     assert cli.main(["node", "join-code", "440000", "--hub", address, "--json"]) == clikit.OK
@@ -99,6 +107,6 @@ def test_removing_an_unknown_node_is_one_line(hub: Any, monkeypatch: Any, capsys
     address, minter = hub
     monkeypatch.setenv("PUHUI_TOKEN", minter.token(tokens.ROLE_NATIONAL_ADMIN))
     assert cli.main(["node", "remove", "990000", "--hub", address]) == clikit.FAILED
-    err = capsys.readouterr().err
+    err = _cli_err(capsys)[1]
     assert err.count("\n") == 1
     assert "Traceback" not in err
